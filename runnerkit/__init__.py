@@ -1,0 +1,82 @@
+"""runnerkit: a dependency-injection container for PyTorch training runners.
+
+``import runnerkit`` stays cheap: torch is imported only when a runner or hook class is first
+used (``runnerkit.IterBasedRunner``, ``runnerkit.Hook``, ``runnerkit.build(...)``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from runnerkit._build import DefaultRunnerConstructor
+from runnerkit._build import build
+from runnerkit._build import build_runner
+from runnerkit._container import Container
+from runnerkit._container import default_container
+from runnerkit._container import register_plugin
+from runnerkit._container import unregister_plugin
+from runnerkit._errors import AmbiguousComponentError
+from runnerkit._errors import ConfigError
+from runnerkit._errors import PluginLoadError
+from runnerkit._errors import RunnerkitError
+from runnerkit._errors import UnknownComponentError
+from runnerkit._schema import args_schema
+from runnerkit._version import __version__
+from runnerkit.hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    from runnerkit.hooks.hook import Hook
+    from runnerkit.hooks.hook import Priority
+    from runnerkit.runners.args import BaseRunnerArgs
+    from runnerkit.runners.base import BaseRunner
+    from runnerkit.runners.epoch_based import EpochBasedRunner
+    from runnerkit.runners.iter_based import IterBasedRunner
+
+# Names that need torch, imported on first access.
+_LAZY = {
+    "BaseRunner": "runnerkit.runners.base",
+    "BaseRunnerArgs": "runnerkit.runners.args",
+    "EpochBasedRunner": "runnerkit.runners.epoch_based",
+    "Hook": "runnerkit.hooks.hook",
+    "IterBasedRunner": "runnerkit.runners.iter_based",
+    "Priority": "runnerkit.hooks.hook",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'runnerkit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+__all__ = [
+    "AmbiguousComponentError",
+    "BaseRunner",
+    "BaseRunnerArgs",
+    "ConfigError",
+    "Container",
+    "DefaultRunnerConstructor",
+    "EpochBasedRunner",
+    "Hook",
+    "IterBasedRunner",
+    "PluginLoadError",
+    "Priority",
+    "RunnerkitError",
+    "UnknownComponentError",
+    "__version__",
+    "args_schema",
+    "build",
+    "build_runner",
+    "default_container",
+    "hookimpl",
+    "register_plugin",
+    "unregister_plugin",
+]

@@ -1,0 +1,93 @@
+"""The exceptions runnerkit raises.
+
+One small tree, rooted at :class:`RunnerkitError`::
+
+    RunnerkitError
+    ├── UnknownComponentError   (also a KeyError)   no component has that name
+    ├── AmbiguousComponentError (also a KeyError)   several distributions provide that name
+    ├── PluginLoadError         (also an ImportError) a component or plugin could not be loaded
+    └── ConfigError             (also a ValueError)  a config file or section is unusable
+
+Argument validation errors are :class:`pydantic.ValidationError` (a ``ValueError``),
+so that every bad field is reported at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class RunnerkitError(Exception):
+    """Base class of every error runnerkit raises on purpose."""
+
+    def __str__(self) -> str:
+        # KeyError quotes its argument; keep messages readable for the KeyError subclasses.
+        return str(self.args[0]) if self.args else ""
+
+
+class UnknownComponentError(RunnerkitError, KeyError):
+    """No installed component of ``kind`` is called ``name``.
+
+    Attributes:
+        kind: ``"runner"``, ``"constructor"``, ``"hook"``, ...
+        name: the name that was asked for.
+        suggestions: the closest known names, best first.
+    """
+
+    def __init__(self, kind: str, name: str, suggestions: Sequence[str] = (), detail: str = "") -> None:
+        self.kind = kind
+        self.name = name
+        self.suggestions = list(suggestions)
+        hint = ""
+        if self.suggestions:
+            hint = " Did you mean " + " or ".join(f"`{s}`" for s in self.suggestions) + "?"
+        msg = (
+            f"Unknown {kind} `{name}`.{detail}{hint} "
+            f"`runnerkit list --kind {kind}` shows what is installed; install the package that "
+            f"provides `{name}` or correct the spelling."
+        )
+        super().__init__(msg)
+
+
+class AmbiguousComponentError(RunnerkitError, KeyError):
+    """Several providers offer a component of the same ``kind`` and ``name``.
+
+    Attributes:
+        kind: the component kind.
+        name: the bare name that was asked for.
+        distributions: the providers (distribution names, or plugin names for run-time plugins).
+    """
+
+    def __init__(self, kind: str, name: str, distributions: Sequence[str]) -> None:
+        self.kind = kind
+        self.name = name
+        self.distributions = list(distributions)
+        choices = ", ".join(f"`{d}:{name}`" for d in self.distributions)
+        provided = " and ".join(f"`{d}`" for d in self.distributions)
+        super().__init__(
+            f"The {kind} name `{name}` is ambiguous: it is provided by {provided}. "
+            f"Use a qualified name to pick one: {choices}."
+        )
+
+
+class PluginLoadError(RunnerkitError, ImportError):
+    """A component, or the plugin that provides it, could not be loaded.
+
+    The original exception, if any, is chained as ``__cause__``.
+
+    Attributes:
+        distribution: the distribution that provides it (None for run-time plugins).
+        entry_point: the entry point (``name = value`` in ``group``) or plugin name.
+        reason: what went wrong, in words.
+    """
+
+    def __init__(self, distribution: str | None, entry_point: str, reason: str) -> None:
+        self.distribution = distribution
+        self.entry_point = entry_point
+        self.reason = reason
+        where = f"distribution `{distribution}`" if distribution else "a run-time plugin"
+        super().__init__(f"Cannot load `{entry_point}` from {where}: {reason}")
+
+
+class ConfigError(RunnerkitError, ValueError):
+    """A config (file, section or value) cannot be used as given."""

@@ -1,0 +1,1 @@
+"""Training hooks: the ``Hook`` base class and the built-in hooks."""

@@ -1,0 +1,27 @@
+"""Building hooks from ``dict(type=..., **args)`` through the component container."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from runnerkit._build import current_container, require_type
+from runnerkit._container import Container
+from runnerkit.hooks.hook import Hook
+
+
+def build_hook(cfg: Mapping[str, Any] | Hook, container: Container | None = None) -> Hook:
+    """A hook instance from a config dict (``type`` names a hook component) or a hook itself."""
+    if isinstance(cfg, Hook):
+        return cfg
+    if not isinstance(cfg, Mapping):
+        raise TypeError(f"A hook config must be a dict with `type` or a Hook, got {type(cfg).__name__} `{cfg!r:.80}`.")
+    args = dict(cfg)
+    hook_type = require_type(args, "hook")
+    del args["type"]
+    args.pop("priority", None)
+    cls = (container or current_container()).get("hook", hook_type)
+    try:
+        return cls(**args)  # type: ignore[no-any-return]
+    except TypeError as err:
+        raise TypeError(f"Cannot build hook `{hook_type}` with arguments {sorted(args)}: {err}") from err

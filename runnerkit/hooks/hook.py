@@ -1,0 +1,178 @@
+"""The training hook base class and priorities (mmcv 1.x stage names and priority values).
+
+The runners call hooks at these points::
+
+    before_run
+    for each epoch (EpochBasedRunner) / loader wrap-around (IterBasedRunner):
+        before_train_epoch                  (falls back to before_epoch)
+        for each batch:
+            data_batch = next(loader)       # fetched before before_train_iter, as mmcv
+            before_train_iter               (falls back to before_iter)
+            outputs = model.train_step(data_batch, optimizer)
+            after_train_iter                (falls back to after_iter)
+        after_train_epoch                   (falls back to after_epoch)
+    (the same with val_* for "val" phases of the workflow)
+    after_run
+
+A hook overrides only the stages it needs; the runner works out once, at registration, which
+hooks override which stage and calls only those.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from runnerkit.runners.base import BaseRunner
+
+
+class Priority(enum.IntEnum):
+    """Hook priorities (lower runs first); mmcv's names and values."""
+
+    HIGHEST = 0
+    VERY_HIGH = 10
+    HIGH = 30
+    ABOVE_NORMAL = 40
+    NORMAL = 50
+    BELOW_NORMAL = 60
+    LOW = 70
+    VERY_LOW = 90
+    LOWEST = 100
+
+
+def get_priority(priority: int | str | Priority) -> int:
+    """An int priority from an int (0-100), a :class:`Priority` or its name (any case).
+
+    Raises:
+        ValueError: the int is outside 0-100 or the name is not a priority.
+        TypeError: anything else.
+    """
+    if isinstance(priority, bool):
+        raise TypeError(f"A priority must be an int, a str or a Priority, got bool `{priority}`.")
+    if isinstance(priority, int):
+        if not 0 <= priority <= 100:
+            raise ValueError(f"An int priority must be between 0 and 100, got {priority}.")
+        return int(priority)
+    if isinstance(priority, str):
+        try:
+            return Priority[priority.upper()].value
+        except KeyError:
+            names = ", ".join(p.name for p in Priority)
+            raise ValueError(f"Unknown priority `{priority}`; expected an int 0-100 or one of {names}.") from None
+    raise TypeError(f"A priority must be an int, a str or a Priority, got {type(priority).__name__} `{priority!r}`.")
+
+
+#: Every stage the runners call, and the generic stage it falls back to.
+STAGES: dict[str, str | None] = {
+    "before_run": None,
+    "after_run": None,
+    "before_train_epoch": "before_epoch",
+    "before_val_epoch": "before_epoch",
+    "after_train_epoch": "after_epoch",
+    "after_val_epoch": "after_epoch",
+    "before_train_iter": "before_iter",
+    "before_val_iter": "before_iter",
+    "after_train_iter": "after_iter",
+    "after_val_iter": "after_iter",
+}
+
+
+class Hook:
+    """Base class of training hooks: every stage is a no-op unless overridden.
+
+    Subclass it, override the stages you need, and register the hook with
+    ``runner.register_hook(MyHook(), priority="NORMAL")`` or publish it under the
+    ``runnerkit.hooks`` entry-point group so that configs can name it by ``type``.
+
+    Example:
+        >>> class CountHook(Hook):
+        ...     def __init__(self):
+        ...         self.n = 0
+        ...     def after_train_iter(self, runner):
+        ...         self.n += 1
+    """
+
+    #: the default priority when a config or ``register_hook`` does not give one.
+    priority: ClassVar[int | str] = "NORMAL"
+
+    def before_run(self, runner: BaseRunner) -> None: ...
+    def after_run(self, runner: BaseRunner) -> None: ...
+    def before_epoch(self, runner: BaseRunner) -> None: ...
+    def after_epoch(self, runner: BaseRunner) -> None: ...
+    def before_iter(self, runner: BaseRunner) -> None: ...
+    def after_iter(self, runner: BaseRunner) -> None: ...
+
+    def before_train_epoch(self, runner: BaseRunner) -> None:
+        self.before_epoch(runner)
+
+    def before_val_epoch(self, runner: BaseRunner) -> None:
+        self.before_epoch(runner)
+
+    def after_train_epoch(self, runner: BaseRunner) -> None:
+        self.after_epoch(runner)
+
+    def after_val_epoch(self, runner: BaseRunner) -> None:
+        self.after_epoch(runner)
+
+    def before_train_iter(self, runner: BaseRunner) -> None:
+        self.before_iter(runner)
+
+    def before_val_iter(self, runner: BaseRunner) -> None:
+        self.before_iter(runner)
+
+    def after_train_iter(self, runner: BaseRunner) -> None:
+        self.after_iter(runner)
+
+    def after_val_iter(self, runner: BaseRunner) -> None:
+        self.after_iter(runner)
+
+    # -- checkpointed state -------------------------------------------------------------------
+
+    def state_dict(self) -> dict[str, Any]:
+        """State to save in checkpoints so that a resumed run continues exactly (default: none)."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned."""
+
+    # -- helpers (mmcv) -----------------------------------------------------------------------
+
+    @staticmethod
+    def every_n_epochs(runner: BaseRunner, n: int) -> bool:
+        return (runner.epoch + 1) % n == 0 if n > 0 else False
+
+    @staticmethod
+    def every_n_inner_iters(runner: BaseRunner, n: int) -> bool:
+        return (runner.inner_iter + 1) % n == 0 if n > 0 else False
+
+    @staticmethod
+    def every_n_iters(runner: BaseRunner, n: int) -> bool:
+        return (runner.iter + 1) % n == 0 if n > 0 else False
+
+    @staticmethod
+    def end_of_epoch(runner: BaseRunner) -> bool:
+        return runner.inner_iter + 1 == runner.epoch_length
+
+    @staticmethod
+    def is_last_epoch(runner: BaseRunner) -> bool:
+        return runner.epoch + 1 == runner.max_epochs
+
+    @staticmethod
+    def is_last_iter(runner: BaseRunner) -> bool:
+        return runner.iter + 1 == runner.max_iters
+
+    def get_triggered_stages(self) -> list[str]:
+        """The stages this hook overrides (directly or through a generic stage)."""
+        return [stage for stage in STAGES if overrides(self, stage)]
+
+
+def overrides(hook: Hook, stage: str) -> bool:
+    """Whether ``hook`` does something at ``stage`` (overrides it or the generic it falls back to)."""
+    cls = type(hook)
+    if stage in vars(hook) or (STAGES[stage] or stage) in vars(hook):
+        return True  # assigned on the instance
+    if getattr(cls, stage) is not getattr(Hook, stage):
+        return True
+    generic = STAGES[stage]
+    return generic is not None and getattr(cls, generic) is not getattr(Hook, generic)

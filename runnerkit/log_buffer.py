@@ -1,0 +1,82 @@
+"""``LogBuffer``: collects ``log_vars`` without reading tensors back to the host.
+
+Values may be Python numbers (mmcv-era models) or tensors. Tensors stay tensors (on their
+device) until :meth:`LogBuffer.average` is called at a log interval, which reads every average
+back in one transfer.
+"""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+
+#: how many values per key are kept for ``average(n)``.
+HISTORY = 10_000
+
+
+class LogBuffer:
+    """mmcv's log buffer: ``update`` every iteration, ``average(n)`` at log intervals."""
+
+    def __init__(self) -> None:
+        self.val_history: dict[str, collections.deque[Any]] = {}
+        self.n_history: dict[str, collections.deque[int]] = {}
+        self.output: dict[str, Any] = {}
+        self.ready = False
+
+    def clear(self) -> None:
+        """Forget the history and the output."""
+        self.val_history.clear()
+        self.n_history.clear()
+        self.clear_output()
+
+    def clear_output(self) -> None:
+        """Forget the last averaged output."""
+        self.output.clear()
+        self.ready = False
+
+    def update(self, vars: Mapping[str, Any], count: int = 1) -> None:
+        """Record one value per key, weighted by ``count`` (the batch size). Never syncs."""
+        for key, value in vars.items():
+            if isinstance(value, torch.Tensor):
+                value = value.detach()
+            if key not in self.val_history:
+                self.val_history[key] = collections.deque(maxlen=HISTORY)
+                self.n_history[key] = collections.deque(maxlen=HISTORY)
+            self.val_history[key].append(value)
+            self.n_history[key].append(count)
+
+    def average(self, n: int = 0) -> None:
+        """Average the latest ``n`` values of every key (all when ``n`` is 0) into ``output``.
+
+        All tensor averages are read back to the host in a single transfer.
+        """
+        pending: dict[str, torch.Tensor] = {}
+        for key, values in self.val_history.items():
+            counts = list(self.n_history[key])[-n:] if n else list(self.n_history[key])
+            vals = list(values)[-n:] if n else list(values)
+            total = sum(counts)
+            if any(isinstance(v, torch.Tensor) for v in vals):
+                stacked = torch.stack([torch.as_tensor(v).float().reshape(()).to(_device(vals)) for v in vals])
+                weights = torch.tensor(counts, dtype=stacked.dtype).to(stacked.device, non_blocking=True)
+                pending[key] = (stacked * weights).sum() / max(total, 1)
+            else:
+                self.output[key] = sum(float(v) * c for v, c in zip(vals, counts)) / max(total, 1)
+        if pending:
+            keys = list(pending)
+            host = torch.stack([pending[k].to(_first_device(pending)) for k in keys]).cpu().tolist()
+            self.output.update(zip(keys, host))
+        self.ready = True
+
+
+def _device(values: list[Any]) -> torch.device:
+    for v in values:
+        if isinstance(v, torch.Tensor):
+            return v.device
+    return torch.device("cpu")
+
+
+def _first_device(tensors: dict[str, torch.Tensor]) -> torch.device:
+    return next(iter(tensors.values())).device

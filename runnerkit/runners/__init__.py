@@ -1,0 +1,1 @@
+"""Runners: the training loops (``IterBasedRunner``, ``EpochBasedRunner``) and their base."""

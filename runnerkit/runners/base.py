@@ -1,0 +1,269 @@
+"""``BaseRunner``: validated arguments, mmcv's runner state and hook dispatch.
+
+The training loops live in :mod:`runnerkit.runners.iter_based` and
+:mod:`runnerkit.runners.epoch_based`; checkpoint files in :mod:`runnerkit.checkpoint`.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import os
+import time
+import warnings
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
+
+import torch
+
+from runnerkit.hooks.hook import STAGES, Hook, get_priority, overrides
+from runnerkit.log_buffer import LogBuffer
+from runnerkit.runners.args import BaseRunnerArgs
+from runnerkit import dist as dist_utils
+
+
+def unwrap_model(model: torch.nn.Module) -> torch.nn.Module:
+    """The model inside a DDP/DataParallel wrapper (or the model itself)."""
+    inner = getattr(model, "module", None)
+    return inner if isinstance(inner, torch.nn.Module) else model
+
+
+class BaseRunner:
+    """State and hook machinery shared by every runner (mmcv 1.x ``BaseRunner``).
+
+    Arguments are validated by ``args_model`` (a pydantic model; subclasses name their own,
+    extending :class:`~runnerkit.runners.args.BaseRunnerArgs`). All problems are reported at
+    once as a :class:`pydantic.ValidationError`.
+
+    Args:
+        model: a ``torch.nn.Module`` with ``train_step`` (and ``val_step``).
+        batch_processor: deprecated alternative to ``train_step``.
+        optimizer: an optimizer, a dict of them, or None.
+        work_dir: where checkpoints and logs go (created).
+        logger: a ``logging.Logger`` (default: the ``runnerkit`` logger).
+        meta: free-form metadata saved in checkpoints.
+        max_iters: iterations to train (exclusive with ``max_epochs``).
+        max_epochs: epochs to train (exclusive with ``max_iters``).
+        **kwargs: fields a subclass's ``args_model`` adds.
+
+    Example:
+        >>> import runnerkit, torch
+        >>> class Net(torch.nn.Module):
+        ...     def __init__(self):
+        ...         super().__init__()
+        ...         self.fc = torch.nn.Linear(2, 1)
+        ...     def train_step(self, data, optimizer, **kw):
+        ...         loss = self.fc(data).pow(2).mean()
+        ...         return dict(loss=loss, log_vars=dict(loss=loss.detach()), num_samples=len(data))
+        >>> runner = runnerkit.IterBasedRunner(model=Net(), max_iters=10)
+        >>> runner.model_name
+        'Net'
+    """
+
+    args_model: ClassVar[type[BaseRunnerArgs]] = BaseRunnerArgs
+
+    def __init__(
+        self,
+        model: Any = None,
+        batch_processor: Callable[..., Any] | None = None,
+        optimizer: Any = None,
+        work_dir: str | os.PathLike[str] | None = None,
+        logger: logging.Logger | None = None,
+        meta: dict[str, Any] | None = None,
+        max_iters: int | None = None,
+        max_epochs: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        given = dict(
+            model=model, batch_processor=batch_processor, optimizer=optimizer, work_dir=work_dir,
+            logger=logger, meta=meta, max_iters=max_iters, max_epochs=max_epochs, **kwargs,
+        )
+        self.args = type(self).args_model.model_validate(given)
+        if batch_processor is not None:
+            warnings.warn(
+                "`batch_processor` is deprecated; define `train_step` and `val_step` on the model instead.",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+        self.model: torch.nn.Module = self.args.model
+        self.batch_processor = self.args.batch_processor
+        self.optimizer = self.args.optimizer
+        self.logger: logging.Logger = self.args.logger
+        self.meta = self.args.meta
+        self.work_dir: str | None = self.args.work_dir
+        if self.work_dir is not None:
+            os.makedirs(self.work_dir, exist_ok=True)
+        self._model_name = type(unwrap_model(self.model)).__name__
+        self._rank, self._world_size = dist_utils.get_dist_info()
+        self.timestamp = time.strftime("%Y%m%d_%H%M%S", time.localtime())
+        self.mode: str | None = None
+        self._hooks: list[Hook] = []
+        self._hook_priorities: list[int] = []
+        self._dispatch: dict[str, list[Hook]] = {stage: [] for stage in STAGES}
+        self._epoch = 0
+        self._iter = 0
+        self._inner_iter = 0
+        self._max_epochs = self.args.max_epochs
+        self._max_iters = self.args.max_iters
+        self.epoch_length = 0
+        self.log_buffer = LogBuffer()
+        self.outputs: dict[str, Any] = {}
+        self.data_loader: Any = None
+        self.data_batch: Any = None
+        from runnerkit._build import current_container
+
+        #: the container that resolves hook names for this runner.
+        self.container = current_container()
+
+    # -- properties (mmcv) -----------------------------------------------------------------
+
+    @property
+    def model_name(self) -> str:
+        """The model's class name (of ``.module`` for DDP/DataParallel wrappers)."""
+        return self._model_name
+
+    @property
+    def rank(self) -> int:
+        """This process's rank (0 when torch.distributed is not initialised)."""
+        return self._rank
+
+    @property
+    def world_size(self) -> int:
+        """The number of processes (1 when torch.distributed is not initialised)."""
+        return self._world_size
+
+    @property
+    def hooks(self) -> list[Hook]:
+        """The registered hooks, highest priority (lowest value) first."""
+        return self._hooks
+
+    @property
+    def epoch(self) -> int:
+        return self._epoch
+
+    @property
+    def iter(self) -> int:
+        return self._iter
+
+    @property
+    def inner_iter(self) -> int:
+        return self._inner_iter
+
+    @property
+    def max_epochs(self) -> int | None:
+        return self._max_epochs
+
+    @property
+    def max_iters(self) -> int | None:
+        return self._max_iters
+
+    # -- the loop (subclasses) ---------------------------------------------------------------
+
+    def train(self, data_loader: Any, **kwargs: Any) -> None:
+        raise NotImplementedError
+
+    def val(self, data_loader: Any, **kwargs: Any) -> None:
+        raise NotImplementedError
+
+    def run(self, data_loaders: list[Any], workflow: list[tuple[str, int]], **kwargs: Any) -> None:
+        raise NotImplementedError
+
+    def save_checkpoint(self, out_dir: str, **kwargs: Any) -> str:
+        raise NotImplementedError
+
+    # -- hooks -------------------------------------------------------------------------------
+
+    def register_hook(self, hook: Hook, priority: int | str | None = None) -> None:
+        """Add ``hook`` at ``priority`` (int 0-100 or a name such as ``"NORMAL"``).
+
+        Hooks of equal priority run in registration order.
+        """
+        if not isinstance(hook, Hook):
+            raise TypeError(f"`register_hook` expects a `runnerkit.Hook` instance, got {type(hook).__name__}.")
+        value = get_priority(priority if priority is not None else hook.priority)
+        hook.priority = value  # type: ignore[misc]  # mmcv stores the resolved value on the hook
+        # insert after every hook with the same or a higher priority (stable order)
+        index = bisect.bisect_right(self._hook_priorities, value)
+        self._hooks.insert(index, hook)
+        self._hook_priorities.insert(index, value)
+        self._rebuild_dispatch()
+
+    def _rebuild_dispatch(self) -> None:
+        self._dispatch = {stage: [h for h in self._hooks if overrides(h, stage)] for stage in STAGES}
+
+    def register_hook_from_cfg(self, hook_cfg: Mapping[str, Any]) -> None:
+        """Build a hook from ``dict(type=..., priority=..., **args)`` and register it.
+
+        ``type`` is a hook name found through the ``runnerkit.hooks`` entry points or plugins
+        (bare, ``dist:Name``, ``module:attr``) or a Hook subclass. The dict is not mutated.
+        """
+        from runnerkit.hooks.builder import build_hook
+
+        cfg = dict(hook_cfg)
+        priority = cfg.pop("priority", None)
+        hook = build_hook(cfg, self.container)
+        self.register_hook(hook, priority=priority)
+
+    def call_hook(self, fn_name: str) -> None:
+        """Call stage ``fn_name`` of every hook that overrides it, in priority order."""
+        try:
+            hooks = self._dispatch[fn_name]
+        except KeyError:
+            raise ValueError(f"Unknown hook stage `{fn_name}`; expected one of {', '.join(STAGES)}.") from None
+        for hook in hooks:
+            getattr(hook, fn_name)(self)
+
+    def get_hook_info(self) -> str:
+        """A table of which hooks run at which stage, in order (as mmcv)."""
+        lines = []
+        for stage in STAGES:
+            hooks = self._dispatch[stage]
+            if not hooks:
+                continue
+            lines.append(f"{stage}:")
+            lines.append("-" * 62)
+            for hook in hooks:
+                lines.append(f"({_priority_name(int(hook.priority)):<12}) {type(hook).__name__}")
+            lines.append("-" * 62)
+        return "\n".join(lines)
+
+    # -- optimizer introspection (mmcv) -------------------------------------------------------
+
+    def current_lr(self) -> list[float] | dict[str, list[float]]:
+        """The learning rates of every param group (a dict for a dict of optimizers)."""
+        return self._group_values("lr")
+
+    def current_momentum(self) -> list[float] | dict[str, list[float]]:
+        """The momentum (or Adam's beta1) of every param group."""
+        return self._group_values("momentum")
+
+    def _group_values(self, key: str) -> list[float] | dict[str, list[float]]:
+        if self.optimizer is None:
+            raise RuntimeError(f"`current_{key}` needs an optimizer, but this runner has none.")
+
+        def values(opt: torch.optim.Optimizer) -> list[float]:
+            out = []
+            for group in opt.param_groups:
+                if key == "momentum" and "momentum" not in group and "betas" in group:
+                    out.append(float(group["betas"][0]))
+                else:
+                    out.append(float(group.get(key, 0.0)))
+            return out
+
+        if isinstance(self.optimizer, dict):
+            return {name: values(opt) for name, opt in self.optimizer.items()}
+        return values(self.optimizer)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> BaseRunner:  # pragma: no cover - guard
+        raise TypeError("Runners own live models and optimizers and cannot be deep-copied.")
+
+
+def _priority_name(value: int) -> str:
+    from runnerkit.hooks.hook import Priority
+
+    try:
+        return Priority(value).name
+    except ValueError:
+        return str(value)
+
+
