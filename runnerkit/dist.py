@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import torch
 import torch.distributed as dist
+
+
+def unwrap_model(model: torch.nn.Module) -> torch.nn.Module:
+    """The model inside a DDP/DataParallel wrapper (or the model itself)."""
+    inner = getattr(model, "module", None)
+    return inner if isinstance(inner, torch.nn.Module) else model
 
 
 def get_dist_info() -> tuple[int, int]:

@@ -7,6 +7,7 @@ The training loops live in :mod:`runnerkit.runners.iter_based` and
 from __future__ import annotations
 
 import bisect
+import contextlib
 import logging
 import os
 import time
@@ -19,16 +20,14 @@ import torch
 from runnerkit.hooks.hook import STAGES, Hook, get_priority, overrides
 from runnerkit.log_buffer import LogBuffer
 from runnerkit.runners.args import BaseRunnerArgs
+from runnerkit.runners.data import PassIterator
+from runnerkit.runners.checkpointing import CheckpointMixin
+from runnerkit.runners.training_hooks import TrainingHooksMixin
 from runnerkit import dist as dist_utils
+from runnerkit.dist import unwrap_model
 
 
-def unwrap_model(model: torch.nn.Module) -> torch.nn.Module:
-    """The model inside a DDP/DataParallel wrapper (or the model itself)."""
-    inner = getattr(model, "module", None)
-    return inner if isinstance(inner, torch.nn.Module) else model
-
-
-class BaseRunner:
+class BaseRunner(CheckpointMixin, TrainingHooksMixin):
     """State and hook machinery shared by every runner (mmcv 1.x ``BaseRunner``).
 
     Arguments are validated by ``args_model`` (a pydantic model; subclasses name their own,
@@ -110,6 +109,17 @@ class BaseRunner:
         self.outputs: dict[str, Any] = {}
         self.data_loader: Any = None
         self.data_batch: Any = None
+        #: a factory of the context each step runs in (``AmpOptimizerHook`` sets autocast).
+        self.step_context: Callable[[], contextlib.AbstractContextManager[Any]] = contextlib.nullcontext
+        # loop bookkeeping for checkpoints and exact resume
+        self._iter_done = False  # the current iteration's step has run, counters not yet advanced
+        self._epoch_done = False  # the current epoch's batches are done, counter not yet advanced
+        self._pass_iterators: dict[int, PassIterator] = {}
+        self._flow_cursor: tuple[int, int] = (0, 0)  # (workflow phase, steps done in it)
+        self._resume_flow: tuple[int, int] | None = None
+        self._pending_resume: dict[str, Any] | None = None
+        self._pending_hook_states: dict[str, Any] = {}
+        self._applied_hook_states: set[str] = set()
         from runnerkit._build import current_container
 
         #: the container that resolves hook names for this runner.
@@ -157,6 +167,34 @@ class BaseRunner:
     def max_iters(self) -> int | None:
         return self._max_iters
 
+    @property
+    def completed_iters(self) -> int:
+        """Training iterations finished so far (counts the current one once its step has run)."""
+        return self._iter + (1 if self._iter_done else 0)
+
+    @property
+    def completed_epochs(self) -> int:
+        """Training epochs finished so far (counts the current one once its batches are done)."""
+        return self._epoch + (1 if self._epoch_done else 0)
+
+    def _flow_step_done(self) -> bool:
+        """Whether the current workflow step (an iteration or an epoch) has finished."""
+        return False
+
+    def _flow_positions(self, flows: list[tuple[str, int]]) -> Any:
+        """``(index, phase, steps already done)`` for one workflow cycle; a resumed run starts mid-cycle."""
+        start, done = self._resume_flow or (0, 0)
+        self._resume_flow = None
+        for i, flow in enumerate(flows):
+            if i < start:
+                continue
+            yield i, flow, (done if i == start else 0)
+
+    def _log_start(self, workflow: list[tuple[str, int]], unit: str, total: int) -> None:
+        self.logger.info("Start running, work_dir: %s", self.work_dir or "NONE")
+        self.logger.info("Hooks will be executed in the following order:\n%s", self.get_hook_info())
+        self.logger.info("workflow: %s, max: %d %s", workflow, total, unit)
+
     # -- the loop (subclasses) ---------------------------------------------------------------
 
     def train(self, data_loader: Any, **kwargs: Any) -> None:
@@ -168,8 +206,37 @@ class BaseRunner:
     def run(self, data_loaders: list[Any], workflow: list[tuple[str, int]], **kwargs: Any) -> None:
         raise NotImplementedError
 
-    def save_checkpoint(self, out_dir: str, **kwargs: Any) -> str:
-        raise NotImplementedError
+    def run_iter(self, data_batch: Any, train_mode: bool, **kwargs: Any) -> None:
+        """One step: ``train_step``/``val_step`` (or the batch processor), then log its ``log_vars``."""
+        if self.batch_processor is not None:
+            with self.step_context():
+                outputs = self.batch_processor(self.model, data_batch, train_mode=train_mode, **kwargs)
+        elif train_mode:
+            with self.step_context():
+                outputs = self._call_step("train_step", data_batch, kwargs)
+        else:
+            with torch.no_grad(), self.step_context():
+                outputs = self._call_step("val_step", data_batch, kwargs)
+        if not isinstance(outputs, dict):
+            step = "batch_processor" if self.batch_processor is not None else ("train_step" if train_mode else "val_step")
+            raise TypeError(
+                f"`{step}` must return a dict with `loss`, `log_vars` and `num_samples`, got {type(outputs).__name__}."
+            )
+        if "log_vars" in outputs:
+            self.log_buffer.update(outputs["log_vars"], outputs.get("num_samples", 1))
+        self.outputs = outputs
+
+    def _call_step(self, name: str, data_batch: Any, kwargs: dict[str, Any]) -> Any:
+        model = self.model
+        if isinstance(model, torch.nn.parallel.DistributedDataParallel):
+            # Run the step through DDP's forward so that its gradient all-reduce hooks fire.
+            inner = model.module
+            inner.forward = getattr(inner, name)  # type: ignore[method-assign]
+            try:
+                return model(data_batch, self.optimizer, **kwargs)
+            finally:
+                del inner.forward
+        return getattr(unwrap_model(model), name)(data_batch, self.optimizer, **kwargs)
 
     # -- hooks -------------------------------------------------------------------------------
 

@@ -1,0 +1,246 @@
+"""What discovery costs, with 0, 300 and 1000 extra installed distributions.
+
+Run on demand (pytest does not collect it)::
+
+    python benchmarks/bench_discovery.py            # writes benchmarks/results/discovery-cpu.md
+    python benchmarks/bench_discovery.py --runs 3 --sizes 0,1000
+
+Each size gets a folder of fake ``*.dist-info`` folders (METADATA, and for a third of them an
+``entry_points.txt`` with console scripts; one in 250 declares runnerkit hooks) that is put first
+on ``PYTHONPATH``. Its modification time is set in the past, because the discovery cache does not
+trust a ``sys.path`` folder changed within 2 s of the cache being written.
+
+Two tables, each the median of ``--runs`` runs:
+
+* **cold process**: the wall time of a whole ``python`` process (interpreter start included) for
+  ``import runnerkit`` + a first ``build()``, ``python -m runnerkit list --json``, ``import torch``,
+  a bare ``importlib.metadata.entry_points()``, and an empty ``python -c pass``; runnerkit's rows
+  with a warm cache (written by an earlier process) and a cold one (an empty cache folder).
+* **discovery alone**: inside a fresh process, the time of ``runnerkit._discovery.scan()`` (what
+  listing and lookup read) with a warm and a cold cache, next to a bare
+  ``importlib.metadata.entry_points()`` in a fresh process, and of ``Container().records()``
+  with a warm cache.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+RESULT = HERE / "results" / "discovery-cpu.md"
+
+BUILD = """
+import runnerkit, torch
+class Net(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = torch.nn.Linear(2, 1)
+    def train_step(self, data, optimizer, **kwargs):
+        return {}
+runnerkit.build(dict(type="IterBasedRunner", max_iters=1), default_args=dict(model=Net()))
+"""
+
+# Timed inside a fresh process; prints one JSON object.
+SCAN = """
+import json, sys, time
+t0 = time.perf_counter()
+import runnerkit
+from runnerkit._discovery import scan
+t1 = time.perf_counter()
+entries = scan()
+t2 = time.perf_counter()
+records = runnerkit.Container().records()
+t3 = time.perf_counter()
+print(json.dumps({"import_ms": (t1 - t0) * 1e3, "scan_ms": (t2 - t1) * 1e3, "records_ms": (t3 - t2) * 1e3,
+                  "entries": len(entries), "hit": "importlib_metadata" not in sys.modules,
+                  "torch": "torch" in sys.modules}))
+"""
+
+BARE = """
+import json, time
+t0 = time.perf_counter()
+import importlib.metadata
+eps = importlib.metadata.entry_points()
+t1 = time.perf_counter()
+print(json.dumps({"bare_ms": (t1 - t0) * 1e3, "groups": len(eps.groups)}))
+"""
+
+
+def make_dists(root: Path, count: int) -> Path:
+    """``count`` fake installed distributions in a fresh folder under ``root``."""
+    site = root / f"site-{count}"
+    site.mkdir()
+    for i in range(count):
+        info = site / f"fake_dist_{i:04d}-1.{i}.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(
+            f"Metadata-Version: 2.1\nName: fake-dist-{i:04d}\nVersion: 1.{i}\nRequires-Dist: runnerkit>=0.1\n"
+        )
+        if i % 250 == 0:
+            (info / "entry_points.txt").write_text(
+                f"[runnerkit.hooks]\nFakeHook{i:04d} = fake_dist_{i:04d}.hooks:FakeHook\n"
+            )
+        elif i % 3 == 0:
+            (info / "entry_points.txt").write_text(f"[console_scripts]\nfake-{i:04d} = fake_dist_{i:04d}.cli:main\n")
+        (info / "RECORD").write_text("")
+    return site
+
+
+def age(*paths: Path) -> None:
+    old = time.time() - 3600
+    for path in paths:
+        os.utime(path, (old, old))
+
+
+def run(code: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run([sys.executable, *code], env=env, cwd=cwd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{code} failed:\n{proc.stderr}")
+    return proc
+
+
+def wall_ms(code: list[str], env: dict[str, str], cwd: Path, runs: int, before: Callable[[], None] = lambda: None) -> float:
+    """Median wall time of ``runs`` processes, ``before()`` called ahead of each."""
+    times = []
+    for _ in range(runs):
+        before()
+        t0 = time.perf_counter()
+        run(code, env, cwd)
+        times.append((time.perf_counter() - t0) * 1e3)
+    return statistics.median(times)
+
+
+def inner(code: str, env: dict[str, str], cwd: Path, runs: int, before: Callable[[], None] = lambda: None) -> dict[str, float]:
+    """Median of each number a timing script prints, over ``runs`` fresh processes."""
+    samples: list[dict[str, float]] = []
+    for _ in range(runs):
+        before()
+        samples.append(json.loads(run(["-c", code], env, cwd).stdout))
+    return {key: statistics.median(float(s[key]) for s in samples) for key in samples[0]}
+
+
+def machine() -> list[str]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    torch_version = run(["-c", "import torch; print(torch.__version__)"], dict(os.environ), HERE).stdout.strip()
+    return [
+        f"- `uname -a`: `{' '.join(platform.uname())}`",
+        f"- CPU: {cpu} ({os.cpu_count()} logical cores)",
+        f"- Python {platform.python_version()} ({sys.executable}), torch {torch_version}",
+    ]
+
+
+def bench(sizes: Sequence[int], runs: int) -> str:
+    lines_proc = [
+        "| extra dists | `python -c pass` | `import torch` | bare `entry_points()` | import + first `build()`, warm | "
+        "same, cold | `runnerkit list --json`, warm | same, cold |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    lines_scan = [
+        "| extra dists | `scan()` warm | `scan()` cold | bare `entry_points()` (in process) | cold / bare | "
+        "`Container().records()` warm | `import runnerkit` | warm hits | torch imported |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    with tempfile.TemporaryDirectory(prefix="rk-bench-") as tmp:
+        root = Path(tmp)
+        cwd = root / "cwd"
+        cwd.mkdir()
+        for count in sizes:
+            site = make_dists(root, count)
+            warm_dir = root / f"cache-warm-{count}"
+            cold_root = root / f"cache-cold-{count}"
+            cold_root.mkdir()
+            age(site, cwd, root)
+            base = {k: v for k, v in os.environ.items() if not k.startswith("RUNNERKIT_")}
+            base["PYTHONPATH"] = str(site)
+            warm = {**base, "RUNNERKIT_CACHE_DIR": str(warm_dir)}
+            cold = {**base, "RUNNERKIT_CACHE_DIR": str(cold_root / "cache")}
+
+            def clear_cold() -> None:
+                for f in (cold_root / "cache").glob("*"):
+                    f.unlink()
+
+            run(["-c", "import runnerkit; runnerkit.Container().records()"], warm, cwd)
+            time.sleep(2.1)  # let the cache write age past the racy window
+            run(["-c", "import runnerkit; runnerkit.Container().records()"], warm, cwd)
+
+            empty = wall_ms(["-c", "pass"], base, cwd, runs)
+            torch_ms = wall_ms(["-c", "import torch"], base, cwd, runs)
+            bare_ms = wall_ms(["-c", "import importlib.metadata as m; m.entry_points()"], base, cwd, runs)
+            build_warm = wall_ms(["-c", BUILD], warm, cwd, runs)
+            build_cold = wall_ms(["-c", BUILD], cold, cwd, runs, clear_cold)
+            list_warm = wall_ms(["-m", "runnerkit", "list", "--json"], warm, cwd, runs)
+            list_cold = wall_ms(["-m", "runnerkit", "list", "--json"], cold, cwd, runs, clear_cold)
+            lines_proc.append(
+                f"| {count} | {empty:.0f} | {torch_ms:.0f} | {bare_ms:.0f} | {build_warm:.0f} | {build_cold:.0f} | "
+                f"{list_warm:.0f} | {list_cold:.0f} |"
+            )
+
+            warm_samples = [json.loads(run(["-c", SCAN], warm, cwd).stdout) for _ in range(max(runs, 5))]
+            hits = [s["hit"] for s in warm_samples]
+            w = {k: statistics.median(float(s[k]) for s in warm_samples) for k in ("scan_ms", "records_ms", "import_ms")}
+            c = inner(SCAN, cold, cwd, max(runs, 5), clear_cold)
+            b = inner(BARE, base, cwd, max(runs, 5))
+            lines_scan.append(
+                f"| {count} | {w['scan_ms']:.2f} | {c['scan_ms']:.2f} | {b['bare_ms']:.2f} | "
+                f"{c['scan_ms'] / b['bare_ms']:.2f} | {w['records_ms']:.2f} | {w['import_ms']:.0f} | "
+                f"{sum(hits)}/{len(hits)} | {'yes' if any(s['torch'] for s in warm_samples) else 'no'} |"
+            )
+            print(lines_proc[-1], lines_scan[-1], sep="\n", file=sys.stderr)
+    return "\n".join(
+        [
+            "# Discovery benchmark (CPU)",
+            "",
+            f"`python benchmarks/bench_discovery.py --runs {runs} --sizes {','.join(map(str, sizes))}`, "
+            f"{time.strftime('%Y-%m-%d')}. Times in ms, medians.",
+            "",
+            *machine(),
+            "",
+            "## Whole processes (interpreter start included)",
+            "",
+            *lines_proc,
+            "",
+            "## Discovery alone, inside a fresh process",
+            "",
+            "`scan()` is what listing and name lookup read (entry points of every distribution on",
+            "`sys.path`); warm reads the cache, cold scans and writes it. The bare scan is",
+            "`import importlib.metadata; entry_points()` timed the same way. `warm hits`: runs in which",
+            "the cache was used (the metadata library was never imported).",
+            "",
+            *lines_scan,
+            "",
+        ]
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7, help="processes per measurement (median)")
+    parser.add_argument("--sizes", default="0,300,1000", help="numbers of extra distributions")
+    parser.add_argument("--out", type=Path, default=RESULT, help="where to write the markdown table")
+    args = parser.parse_args(argv)
+    table = bench([int(s) for s in args.sizes.split(",")], args.runs)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(table)
+    print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,284 @@
+"""Config files: ``.py``, ``.json``, ``.yaml``/``.yml`` and ``.toml`` into plain dicts.
+
+A config describes a whole job in mmcv 1.x's shape (``model``, ``data``, ``optimizer``, hook
+configs, ``runner``, ``workflow``, ``work_dir``; see ``docs/config-reference.md``) or only a
+``runner`` section for :func:`runnerkit.build`.
+
+- ``.py`` files are **executed** (as mmcv does): their module-level variables are the config.
+  Modules, functions and classes bound at module level (``import``/``def``/``class``) are left out.
+  Only load ``.py`` configs you trust.
+- ``.json``, ``.yaml`` and ``.toml`` files execute nothing. YAML needs ``pip install "runnerkit[yaml]"``.
+- ``_base_ = "base.py"`` (or a list) merges the named files first, relative to the config's
+  folder; a dict with ``_delete_=True`` replaces the inherited dict instead of merging into it.
+
+Example:
+    >>> from runnerkit.config import load_config, merge_options, parse_option
+    >>> cfg = load_config("configs/demo.py")                               # doctest: +SKIP
+    >>> cfg = merge_options(cfg, [parse_option("runner.max_iters=50")])    # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import json
+import runpy
+import sys
+import types
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from runnerkit._errors import ConfigError
+
+#: File suffixes :func:`load_config` reads.
+SUFFIXES = (".py", ".json", ".yaml", ".yml", ".toml")
+BASE_KEY = "_base_"
+DELETE_KEY = "_delete_"
+
+
+@dataclasses.dataclass
+class ConfigFile:
+    """A loaded config and where it came from.
+
+    Attributes:
+        data: the config as a plain dict (``_base_`` files merged in).
+        path: the file it was read from.
+        sources: that file first, then every ``_base_`` file it pulled in (for error locations).
+    """
+
+    data: dict[str, Any]
+    path: Path
+    sources: list[Path]
+
+
+def load_config(path: str | Path) -> dict[str, Any]:
+    """The config in ``path`` as a plain dict (see the module docstring for the formats).
+
+    Raises:
+        ConfigError: the file is missing, cannot be parsed, is not a mapping, or has an
+            unsupported suffix. The message names the file (and the line where known).
+    """
+    return read_config(path).data
+
+
+def read_config(path: str | Path) -> ConfigFile:
+    """Like :func:`load_config`, also returning the files the config was assembled from."""
+    return _read(Path(path), ())
+
+
+def _read(path: Path, chain: tuple[Path, ...]) -> ConfigFile:
+    if not path.is_file():
+        where = "is a folder" if path.is_dir() else "does not exist"
+        raise ConfigError(f"Config file `{path}` {where}; give the path of a {'/'.join(SUFFIXES)} file.")
+    resolved = path.resolve()
+    if resolved in chain:
+        cycle = " -> ".join(f"`{p.name}`" for p in (*chain, resolved))
+        raise ConfigError(f"Config file `{path}` inherits from itself through `_base_` ({cycle}); break the cycle.")
+    data = _parse(path)
+    bases = data.pop(BASE_KEY, None)
+    sources = [path]
+    if bases is None:
+        return ConfigFile(data, path, sources)
+    if isinstance(bases, str):
+        bases = [bases]
+    if not isinstance(bases, list) or not all(isinstance(b, str) for b in bases):
+        raise ConfigError(f"`_base_` in `{path}` must be a file name or a list of them, got `{bases!r}`.")
+    merged: dict[str, Any] = {}
+    for base in bases:
+        base_file = _read(path.parent / base, (*chain, resolved))
+        merged = merge_dicts(merged, base_file.data)
+        sources.extend(base_file.sources)
+    return ConfigFile(merge_dicts(merged, data), path, sources)
+
+
+def _parse(path: Path) -> dict[str, Any]:
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise ConfigError(
+            f"Config file `{path}` has the unsupported suffix `{suffix or '(none)'}`; "
+            f"use one of {', '.join(SUFFIXES)}."
+        )
+    if suffix == ".py":
+        return _parse_python(path)
+    text = path.read_text(encoding="utf-8")
+    if suffix == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ConfigError(f"{path}:{err.lineno}: invalid JSON: {err.msg} (column {err.colno}).") from err
+    elif suffix == ".toml":
+        data = _parse_toml(path, text)
+    else:
+        data = _parse_yaml(path, text)
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"Config file `{path}` holds a {type(data).__name__}, expected a mapping of sections "
+            f"(`runner`, `model`, ...) at the top level."
+        )
+    return data
+
+
+def _parse_python(path: Path) -> dict[str, Any]:
+    source = path.read_text(encoding="utf-8")
+    try:
+        compile(source, str(path), "exec")
+    except SyntaxError as err:
+        raise ConfigError(f"{path}:{err.lineno}: invalid Python: {err.msg}.") from err
+    # Let a config import helper modules that sit next to it, as mmcv configs do.
+    folder = str(path.parent.resolve())
+    added = folder not in sys.path
+    if added:
+        sys.path.insert(0, folder)
+    try:
+        namespace = runpy.run_path(str(path), run_name="__runnerkit_config__")
+    except Exception as err:
+        line = _traceback_line(err, path)
+        raise ConfigError(f"{path}{line}: executing the config raised {type(err).__name__}: {err}") from err
+    finally:
+        if added and folder in sys.path:
+            sys.path.remove(folder)
+    return {
+        name: value
+        for name, value in namespace.items()
+        if not (name.startswith("__") and name != BASE_KEY)
+        and not isinstance(value, (types.ModuleType, types.FunctionType, type))
+    }
+
+
+def _traceback_line(err: BaseException, path: Path) -> str:
+    tb = err.__traceback__
+    line = ""
+    while tb is not None:
+        if Path(tb.tb_frame.f_code.co_filename).resolve() == path.resolve():
+            line = f":{tb.tb_lineno}"
+        tb = tb.tb_next
+    return line
+
+
+def _parse_toml(path: Path, text: str) -> Any:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: invalid TOML: {err}.") from err
+
+
+def _parse_yaml(path: Path, text: str) -> Any:
+    try:
+        import yaml
+    except ImportError as err:
+        raise ConfigError(
+            f"Reading the YAML config `{path}` needs PyYAML, which is not installed; "
+            f'run `pip install "runnerkit[yaml]"` (or use a .py, .json or .toml config).'
+        ) from err
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(err, "problem", None) or str(err)
+        raise ConfigError(f"{path}{line}: invalid YAML: {problem}.") from err
+
+
+def merge_dicts(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """``override`` merged into a copy of ``base``, recursively for dicts (mmcv's ``_base_`` rule).
+
+    A dict in ``override`` with ``_delete_=True`` replaces the inherited dict instead.
+    """
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping):
+            value = dict(value)
+            if value.pop(DELETE_KEY, False) or not isinstance(out.get(key), Mapping):
+                out[key] = merge_dicts({}, value)
+            else:
+                out[key] = merge_dicts(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+# -- --cfg-options ---------------------------------------------------------------------------
+
+
+def parse_value(text: str) -> Any:
+    """A command-line value as Python: literals (``1``, ``0.5``, ``[1, 2]``, ``'a'``), ``true``/
+    ``false``/``none``/``null`` in any case, ``a,b`` as a list; anything else stays a string."""
+    lowered = text.strip().lower()
+    if lowered in {"true", "false"}:
+        return lowered == "true"
+    if lowered in {"none", "null"}:
+        return None
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        pass
+    if "," in text and not text.strip().startswith(("[", "(", "{")):
+        return [parse_value(part) for part in text.split(",") if part.strip()]
+    return text
+
+
+def parse_option(text: str) -> tuple[str, Any]:
+    """``"a.b=1"`` -> ``("a.b", 1)`` (the value through :func:`parse_value`).
+
+    Raises:
+        ValueError: no ``=`` or an empty key.
+    """
+    key, sep, value = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ValueError(f"expected KEY=VALUE such as `runner.max_iters=100`, got `{text}`")
+    return key, parse_value(value)
+
+
+def merge_options(cfg: Mapping[str, Any], options: Iterable[tuple[str, Any]] | Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``cfg`` with each dotted ``key`` set to its value (``--cfg-options``).
+
+    Missing dicts on the way are created; a number indexes into a list or tuple (``workflow.0.1=5``).
+
+    Raises:
+        ConfigError: a key goes through a value that is neither a dict nor a list.
+    """
+    out = _deep_copy(cfg)
+    items = options.items() if isinstance(options, Mapping) else options
+    for dotted, value in items:
+        parts = dotted.split(".")
+        node: Any = out
+        for depth, part in enumerate(parts):
+            key: Any = part
+            parent = ".".join(parts[:depth]) or "the config"
+            if isinstance(node, list):
+                if not part.lstrip("-").isdigit() or not -len(node) <= int(part) < len(node):
+                    raise ConfigError(
+                        f"`--cfg-options {dotted}=...`: `{parent}` is a list of {len(node)} items, "
+                        f"so `{part}` must be an index from 0 to {len(node) - 1}."
+                    )
+                key = int(part)
+            elif not isinstance(node, dict):
+                raise ConfigError(
+                    f"`--cfg-options {dotted}=...`: `{parent}` is {type(node).__name__} `{node!r:.40}`, not a dict, "
+                    f"so it has no key `{part}`; set `{parent}` itself instead."
+                )
+            if depth == len(parts) - 1:
+                node[key] = value
+                break
+            child = node.get(key) if isinstance(node, dict) else node[key]
+            if child is None:
+                child = {}
+            elif isinstance(child, tuple):
+                child = list(child)
+            node[key] = child
+            node = child
+    return out
+
+
+def _deep_copy(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _deep_copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_deep_copy(v) for v in value]
+    return value

@@ -1,0 +1,112 @@
+"""``CheckpointHook``: save checkpoints at intervals, keep the latest few (mmcv)."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from runnerkit.hooks.hook import Hook
+
+if TYPE_CHECKING:
+    from runnerkit.runners.base import BaseRunner
+
+
+class CheckpointHook(Hook):
+    """Save a checkpoint every ``interval`` epochs (or iterations) on rank 0.
+
+    Args:
+        interval: save every this many epochs (``by_epoch``) or iterations; -1 never (but see
+            ``save_last``).
+        by_epoch: count epochs (True) or iterations (False; the default for IterBasedRunner).
+        save_optimizer: include the optimizer state.
+        out_dir: where to save (default: the runner's ``work_dir``; a relative/other folder gets
+            the work dir's name appended, as mmcv).
+        max_keep_ckpts: keep only this many recent interval checkpoints (-1: all).
+        save_last: always save at the end of training.
+        sync_buffer: all-reduce the model's buffers before saving (distributed runs).
+
+    Files are ``epoch_{n}.pth``/``iter_{n}.pth`` written atomically; ``last_checkpoint`` names
+    the latest.
+    """
+
+    priority = "NORMAL"
+
+    def __init__(
+        self,
+        interval: int = -1,
+        by_epoch: bool = True,
+        save_optimizer: bool = True,
+        out_dir: str | None = None,
+        max_keep_ckpts: int = -1,
+        save_last: bool = True,
+        sync_buffer: bool = False,
+        filename_tmpl: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if isinstance(interval, bool) or not isinstance(interval, int) or interval == 0 or interval < -1:
+            raise ValueError(f"`interval` must be a positive int or -1 (never), got `{interval!r}`.")
+        if isinstance(max_keep_ckpts, bool) or not isinstance(max_keep_ckpts, int) or max_keep_ckpts == 0 or max_keep_ckpts < -1:
+            raise ValueError(f"`max_keep_ckpts` must be a positive int or -1 (keep all), got `{max_keep_ckpts!r}`.")
+        unknown = set(kwargs) - {"file_client_args", "create_symlink"}
+        if unknown:
+            raise TypeError(f"CheckpointHook got unknown arguments {sorted(unknown)}.")
+        self.interval = interval
+        self.by_epoch = by_epoch
+        self.save_optimizer = save_optimizer
+        self.out_dir = out_dir
+        self.max_keep_ckpts = max_keep_ckpts
+        self.save_last = save_last
+        self.sync_buffer = sync_buffer
+        self.filename_tmpl = filename_tmpl or ("epoch_{}.pth" if by_epoch else "iter_{}.pth")
+        self.create_symlink = bool(kwargs.get("create_symlink", True))
+        self.saved: list[str] = []
+
+    def before_run(self, runner: BaseRunner) -> None:
+        if self.out_dir is None:
+            self.out_dir = runner.work_dir
+        elif runner.work_dir is not None:
+            self.out_dir = os.path.join(self.out_dir, os.path.basename(runner.work_dir.rstrip(os.sep)))
+        if self.out_dir is None:
+            raise ValueError("CheckpointHook has nowhere to save: give the runner a `work_dir` or the hook an `out_dir`.")
+
+    def after_train_epoch(self, runner: BaseRunner) -> None:
+        if not self.by_epoch:
+            return
+        if self.every_n_epochs(runner, self.interval) or (self.save_last and self.is_last_epoch(runner)):
+            self._save(runner, runner.completed_epochs)
+
+    def after_train_iter(self, runner: BaseRunner) -> None:
+        if self.by_epoch:
+            return
+        if self.every_n_iters(runner, self.interval) or (self.save_last and self.is_last_iter(runner)):
+            self._save(runner, runner.completed_iters)
+
+    def _save(self, runner: BaseRunner, number: int) -> None:
+        if self.sync_buffer:
+            from runnerkit.hooks.sync_buffer import all_reduce_buffers
+
+            all_reduce_buffers(runner.model)
+        if runner.rank != 0:
+            return
+        assert self.out_dir is not None
+        filename = self.filename_tmpl.format(number)
+        if filename in self.saved:  # e.g. save_last at an interval step
+            return
+        runner.logger.info("Saving checkpoint at %d %s", number, "epochs" if self.by_epoch else "iterations")
+        path = runner.save_checkpoint(
+            self.out_dir, filename_tmpl=filename, save_optimizer=self.save_optimizer, create_symlink=self.create_symlink
+        )
+        runner.meta = runner.meta if runner.meta is not None else {}
+        runner.meta.setdefault("hook_msgs", {})["last_ckpt"] = path
+        self.saved.append(filename)
+        if self.max_keep_ckpts > 0:
+            while len(self.saved) > self.max_keep_ckpts:
+                old = os.path.join(self.out_dir, self.saved.pop(0))
+                if os.path.exists(old):
+                    os.remove(old)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"saved": list(self.saved)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.saved = list(state.get("saved", []))

@@ -1,0 +1,275 @@
+"""Optimizer hooks: backward, gradient clipping, gradient accumulation and mixed precision.
+
+None of them reads a tensor back to the host: the gradient norm is logged as a tensor and
+averaged only at log intervals.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+import torch
+from torch.nn.utils import clip_grad_norm_
+
+from runnerkit.hooks.hook import Hook
+
+if TYPE_CHECKING:
+    from runnerkit.runners.base import BaseRunner
+
+
+def _optimizers(runner: BaseRunner) -> list[torch.optim.Optimizer]:
+    opt = runner.optimizer
+    if opt is None:
+        raise RuntimeError(
+            f"{type(runner).__name__} has no optimizer, but an optimizer hook is registered; pass "
+            "`optimizer=` to the runner (or drop `optimizer_config`)."
+        )
+    return list(opt.values()) if isinstance(opt, dict) else [opt]
+
+
+def _loss(runner: BaseRunner) -> torch.Tensor:
+    loss = runner.outputs.get("loss") if isinstance(runner.outputs, Mapping) else None
+    if not isinstance(loss, torch.Tensor):
+        raise TypeError(
+            f"`train_step` must return a dict whose `loss` is a tensor for the optimizer hook, got "
+            f"{type(loss).__name__}; return `dict(loss=..., log_vars=..., num_samples=...)`."
+        )
+    return loss
+
+
+class OptimizerHook(Hook):
+    """``zero_grad`` -> ``loss.backward()`` -> optional gradient clipping -> ``step`` (mmcv).
+
+    Args:
+        grad_clip: ``dict(max_norm=35, norm_type=2)`` for ``clip_grad_norm_``, or None. The norm
+            is logged as ``grad_norm``.
+        detect_anomalous_params: log parameters that got no gradient (slow; for debugging).
+
+    Works with one optimizer or a dict of them (all are zeroed and stepped).
+    """
+
+    priority = "ABOVE_NORMAL"
+
+    def __init__(self, grad_clip: Mapping[str, Any] | None = None, detect_anomalous_params: bool = False) -> None:
+        if grad_clip is not None:
+            if not isinstance(grad_clip, Mapping) or "max_norm" not in grad_clip:
+                raise ValueError(f"`grad_clip` must be a dict with `max_norm` (e.g. dict(max_norm=35, norm_type=2)), got `{grad_clip!r}`.")
+            unknown = set(grad_clip) - {"max_norm", "norm_type", "error_if_nonfinite", "foreach"}
+            if unknown:
+                raise ValueError(f"Unknown `grad_clip` keys {sorted(unknown)}; accepted: max_norm, norm_type, foreach.")
+        self.grad_clip = dict(grad_clip) if grad_clip is not None else None
+        self.detect_anomalous_params = detect_anomalous_params
+        self._params: list[torch.nn.Parameter] | None = None
+
+    def clip_grads(self, runner: BaseRunner) -> torch.Tensor | None:
+        """Clip the gradients of every parameter that has one; return the total norm (a tensor)."""
+        assert self.grad_clip is not None
+        if self._params is None:
+            self._params = [p for p in runner.model.parameters() if p.requires_grad]
+        params = [p for p in self._params if p.grad is not None]
+        if not params:
+            return None
+        return clip_grad_norm_(params, **self.grad_clip)
+
+    def _log_grad_norm(self, runner: BaseRunner, grad_norm: torch.Tensor | None) -> None:
+        if grad_norm is not None:
+            runner.log_buffer.update({"grad_norm": grad_norm}, runner.outputs.get("num_samples", 1))
+
+    def after_train_iter(self, runner: BaseRunner) -> None:
+        optimizers = _optimizers(runner)
+        for opt in optimizers:
+            opt.zero_grad()
+        loss = _loss(runner)
+        if self.detect_anomalous_params:
+            self._detect_anomalous(loss, runner)
+        loss.backward()
+        if self.grad_clip is not None:
+            self._log_grad_norm(runner, self.clip_grads(runner))
+        for opt in optimizers:
+            opt.step()
+
+    def _detect_anomalous(self, loss: torch.Tensor, runner: BaseRunner) -> None:
+        reachable: set[int] = set()
+        stack = [loss.grad_fn]
+        while stack:
+            fn = stack.pop()
+            if fn is None or id(fn) in reachable:
+                continue
+            reachable.add(id(fn))
+            if hasattr(fn, "variable"):
+                reachable.add(id(fn.variable))
+            stack.extend(next_fn for next_fn, _ in fn.next_functions)
+        for name, param in runner.model.named_parameters():
+            if param.requires_grad and id(param) not in reachable:
+                runner.logger.error("%s with shape %s is not in the computational graph", name, tuple(param.size()))
+
+
+class GradientCumulativeOptimizerHook(OptimizerHook):
+    """Accumulate gradients over ``cumulative_iters`` iterations before each step (mmcv).
+
+    The loss is divided by the number of iterations in the accumulation window (the last
+    window of a run may be shorter), so the update equals one over a larger batch.
+    """
+
+    def __init__(self, cumulative_iters: int = 1, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if isinstance(cumulative_iters, bool) or not isinstance(cumulative_iters, int) or cumulative_iters <= 0:
+            raise ValueError(f"`cumulative_iters` must be a positive int, got `{cumulative_iters!r}`.")
+        self.cumulative_iters = cumulative_iters
+
+    def _window(self, runner: BaseRunner) -> int:
+        total = runner.max_iters or 0
+        remainder = total % self.cumulative_iters
+        last_window_start = total - remainder
+        if remainder and runner.iter >= last_window_start:
+            return remainder
+        return self.cumulative_iters
+
+    def _should_step(self, runner: BaseRunner) -> bool:
+        return self.every_n_iters(runner, self.cumulative_iters) or self.is_last_iter(runner)
+
+    def after_train_iter(self, runner: BaseRunner) -> None:
+        optimizers = _optimizers(runner)
+        loss = _loss(runner) / self._window(runner)
+        loss.backward()
+        if self._should_step(runner):
+            if self.grad_clip is not None:
+                self._log_grad_norm(runner, self.clip_grads(runner))
+            for opt in optimizers:
+                opt.step()
+                opt.zero_grad()
+
+
+_DTYPES = {"float16": torch.float16, "fp16": torch.float16, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16}
+
+
+class AmpOptimizerHook(OptimizerHook):
+    """Mixed precision: steps run under ``torch.autocast``; fp16 losses are scaled by a ``GradScaler``.
+
+    Args:
+        dtype: ``"float16"`` (with loss scaling) or ``"bfloat16"`` (no scaling needed).
+        loss_scale: ``"dynamic"`` (default) or a fixed float scale (fp16 only).
+        device_type: ``"cuda"`` or ``"cpu"``; default: where the model's parameters are.
+        grad_clip: as :class:`OptimizerHook` (gradients are unscaled first).
+        cumulative_iters: accumulate gradients over this many iterations.
+
+    The scaler's state is saved in checkpoints and restored on resume.
+    """
+
+    def __init__(
+        self,
+        dtype: str = "float16",
+        loss_scale: str | float = "dynamic",
+        device_type: str | None = None,
+        grad_clip: Mapping[str, Any] | None = None,
+        cumulative_iters: int = 1,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(grad_clip=grad_clip, **kwargs)
+        if dtype not in _DTYPES:
+            raise ValueError(f"Unknown AMP dtype `{dtype}`; expected one of {', '.join(_DTYPES)}.")
+        if not (loss_scale == "dynamic" or (isinstance(loss_scale, (int, float)) and not isinstance(loss_scale, bool) and loss_scale > 0)):
+            raise ValueError(f"`loss_scale` must be 'dynamic' or a positive number, got `{loss_scale!r}`.")
+        if isinstance(cumulative_iters, bool) or not isinstance(cumulative_iters, int) or cumulative_iters <= 0:
+            raise ValueError(f"`cumulative_iters` must be a positive int, got `{cumulative_iters!r}`.")
+        self.dtype = _DTYPES[dtype]
+        self.loss_scale = loss_scale
+        self.device_type = device_type
+        self.cumulative_iters = cumulative_iters
+        self.scaler: torch.amp.GradScaler | None = None
+        self._pending_state: dict[str, Any] | None = None
+
+    def before_run(self, runner: BaseRunner) -> None:
+        device_type = self.device_type or next(
+            (p.device.type for p in runner.model.parameters()), "cpu"
+        )
+        use_scaler = self.dtype == torch.float16
+        if use_scaler:
+            init_scale = 2.0**16 if self.loss_scale == "dynamic" else float(self.loss_scale)
+            self.scaler = torch.amp.GradScaler(
+                device_type, init_scale=init_scale, enabled=True,
+                growth_interval=2000 if self.loss_scale == "dynamic" else 10**9,
+                growth_factor=2.0 if self.loss_scale == "dynamic" else 1.0,
+                backoff_factor=0.5 if self.loss_scale == "dynamic" else 1.0,
+            )
+            if self._pending_state is not None:
+                self.scaler.load_state_dict(self._pending_state)
+                self._pending_state = None
+        runner.step_context = functools.partial(_autocast, device_type, self.dtype)
+
+    def after_run(self, runner: BaseRunner) -> None:
+        runner.step_context = contextlib.nullcontext
+
+    def after_train_iter(self, runner: BaseRunner) -> None:
+        optimizers = _optimizers(runner)
+        loss = _loss(runner)
+        if self.cumulative_iters > 1:
+            loss = loss / self.cumulative_iters
+            step = self.every_n_iters(runner, self.cumulative_iters) or self.is_last_iter(runner)
+        else:
+            for opt in optimizers:
+                opt.zero_grad()
+            step = True
+        if self.scaler is not None:
+            self.scaler.scale(loss).backward()
+        else:
+            loss.backward()
+        if not step:
+            return
+        if self.grad_clip is not None:
+            if self.scaler is not None:
+                for opt in optimizers:
+                    self.scaler.unscale_(opt)
+            self._log_grad_norm(runner, self.clip_grads(runner))
+        if self.scaler is not None:
+            for opt in optimizers:
+                self.scaler.step(opt)
+            self.scaler.update()
+        else:
+            for opt in optimizers:
+                opt.step()
+        if self.cumulative_iters > 1:
+            for opt in optimizers:
+                opt.zero_grad()
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"scaler": self.scaler.state_dict()} if self.scaler is not None else {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        scaler_state = state.get("scaler")
+        if scaler_state is None:
+            return
+        if self.scaler is not None:
+            self.scaler.load_state_dict(scaler_state)
+        else:
+            self._pending_state = scaler_state
+
+
+class Fp16OptimizerHook(AmpOptimizerHook):
+    """mmcv's name: fp16 mixed precision with dynamic loss scaling (``AmpOptimizerHook(dtype="float16")``).
+
+    Accepts mmcv's ``loss_scale`` (``"dynamic"``, a number, or ``dict(init_scale=...)``),
+    ``grad_clip``, ``coalesce``/``bucket_size_mb``/``distributed`` (ignored: DDP handles them).
+    """
+
+    def __init__(
+        self,
+        grad_clip: Mapping[str, Any] | None = None,
+        coalesce: bool = True,
+        bucket_size_mb: int = -1,
+        loss_scale: str | float | Mapping[str, Any] = 512.0,
+        distributed: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        if isinstance(loss_scale, Mapping):
+            loss_scale = "dynamic"
+        super().__init__(dtype="float16", loss_scale=loss_scale, grad_clip=grad_clip, **kwargs)
+
+
+@contextlib.contextmanager
+def _autocast(device_type: str, dtype: torch.dtype) -> Iterator[None]:
+    with torch.autocast(device_type=device_type, dtype=dtype):
+        yield

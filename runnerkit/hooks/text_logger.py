@@ -1,0 +1,140 @@
+"""``TextLoggerHook``: mmcv's console lines and ``<timestamp>.log.json`` (one JSON object per line)."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from runnerkit.hooks.logger_base import LoggerHook
+
+if TYPE_CHECKING:
+    from runnerkit.runners.base import BaseRunner
+
+_SKIP_IN_LINE = {"mode", "Epoch", "iter", "lr", "time", "data_time", "memory", "epoch"}
+
+
+class TextLoggerHook(LoggerHook):
+    """Log to ``runner.logger`` and to ``<out_dir>/<timestamp>.log.json``.
+
+    Console line (train): ``Epoch [1][50/100]  lr: 1.000e-02, eta: 0:01:02, time: 0.105,
+    data_time: 0.001, loss: 0.4321`` (``Iter [50/1000]`` when not by epoch). Each JSON line
+    holds ``mode``, ``epoch``, ``iter``, ``lr``, ``time``, ``data_time``, the losses and, on a
+    GPU, ``memory`` (MB). Only rank 0 writes.
+
+    Args:
+        by_epoch, interval, ignore_last, reset_flag: see :class:`LoggerHook`.
+        out_dir: where the JSON log goes (default: the runner's ``work_dir``).
+    """
+
+    def __init__(
+        self,
+        by_epoch: bool = True,
+        interval: int = 10,
+        ignore_last: bool = True,
+        reset_flag: bool = False,
+        interval_exp_name: int = 1000,
+        out_dir: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(interval, ignore_last, reset_flag, by_epoch)
+        unknown = set(kwargs) - {"out_suffix", "keep_local", "file_client_args"}
+        if unknown:
+            raise TypeError(f"TextLoggerHook got unknown arguments {sorted(unknown)}.")
+        self.interval_exp_name = interval_exp_name
+        self.out_dir = out_dir
+        self.time_sec_tot = 0.0
+        self.start_iter = 0
+        self.json_log_path: str | None = None
+
+    def before_run(self, runner: BaseRunner) -> None:
+        super().before_run(runner)
+        self.start_iter = runner.iter
+        self.time_sec_tot = 0.0
+        out_dir = self.out_dir or runner.work_dir
+        if out_dir is not None and runner.rank == 0:
+            os.makedirs(out_dir, exist_ok=True)
+            self.json_log_path = os.path.join(out_dir, f"{runner.timestamp}.log.json")
+            if runner.meta:
+                self._dump({k: v for k, v in runner.meta.items() if _jsonable(v)})
+
+    def _max_memory(self, runner: BaseRunner) -> int:
+        device = getattr(runner.model, "output_device", None)
+        mem = torch.cuda.max_memory_allocated(device=device)
+        return int(mem / (1024 * 1024))
+
+    def log(self, runner: BaseRunner) -> None:
+        mode = self.get_mode(runner)
+        log_dict: dict[str, Any] = {
+            "mode": mode,
+            "epoch": self.get_epoch(runner),
+            "iter": self.get_iter(runner, inner_iter=True),
+        }
+        if runner.optimizer is not None:
+            lrs = runner.current_lr()
+            log_dict["lr"] = {k: v[0] for k, v in lrs.items()} if isinstance(lrs, dict) else lrs[0]
+        if "time" in runner.log_buffer.output and torch.cuda.is_available():
+            log_dict["memory"] = self._max_memory(runner)
+        log_dict.update(runner.log_buffer.output)
+        self._log_line(log_dict, runner)
+        self._dump(log_dict)
+
+    def _log_line(self, log_dict: dict[str, Any], runner: BaseRunner) -> None:
+        if log_dict["mode"] == "train":
+            lr = log_dict.get("lr")
+            if isinstance(lr, dict):
+                lr_str = " ".join(f"lr_{k}: {v:.3e}" for k, v in lr.items())
+            else:
+                lr_str = f"lr: {lr:.3e}" if lr is not None else "lr: n/a"
+            if self.by_epoch:
+                line = f"Epoch [{log_dict['epoch']}][{log_dict['iter']}/{runner.epoch_length}]\t"
+            else:
+                line = f"Iter [{log_dict['iter']}/{runner.max_iters}]\t"
+            line += f"{lr_str}, "
+            if "time" in log_dict:
+                self.time_sec_tot += log_dict["time"] * self.interval
+                time_sec_avg = self.time_sec_tot / max(runner.iter - self.start_iter + 1, 1)
+                eta_sec = time_sec_avg * ((runner.max_iters or 0) - runner.iter - 1)
+                line += f"eta: {datetime.timedelta(seconds=int(max(eta_sec, 0)))}, "
+                line += f"time: {log_dict['time']:.3f}, data_time: {log_dict.get('data_time', 0.0):.3f}, "
+                if "memory" in log_dict:
+                    line += f"memory: {log_dict['memory']}, "
+        elif self.by_epoch:
+            line = f"Epoch({log_dict['mode']}) [{log_dict['epoch']}][{log_dict['iter']}]\t"
+        else:
+            line = f"Iter({log_dict['mode']}) [{log_dict['iter']}]\t"
+        items = []
+        for name, val in log_dict.items():
+            if name in _SKIP_IN_LINE:
+                continue
+            items.append(f"{name}: {val:.4f}" if isinstance(val, float) else f"{name}: {val}")
+        line += ", ".join(items)
+        runner.logger.info(line)
+
+    def _dump(self, log_dict: dict[str, Any]) -> None:
+        if self.json_log_path is None:
+            return
+        record = {k: _round(v) for k, v in log_dict.items()}
+        with open(self.json_log_path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record) + "\n")
+
+
+def _round(value: Any) -> Any:
+    if isinstance(value, float):
+        return round(value, 5)
+    if isinstance(value, dict):
+        return {k: _round(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_round(v) for v in value]
+    return value
+
+
+def _jsonable(value: Any) -> bool:
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return False
+    return True

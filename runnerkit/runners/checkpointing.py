@@ -1,0 +1,222 @@
+"""Saving, resuming and loading checkpoints from a runner (mixed into ``BaseRunner``)."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+import warnings
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+
+
+from runnerkit import checkpoint as ckpt_io
+from runnerkit._version import __version__
+from runnerkit.dist import unwrap_model
+
+if TYPE_CHECKING:
+    from runnerkit.runners.base import BaseRunner
+
+FORMAT = 1
+
+
+class CheckpointMixin:
+    """``save_checkpoint``, ``resume`` and ``load_checkpoint`` (mmcv names and file layout).
+
+    Besides mmcv's ``meta``/``state_dict``/``optimizer``, a checkpoint holds ``runnerkit``:
+    the loop position (including where each data loader is in its pass), the RNG states and
+    every hook's ``state_dict()``, so that :meth:`resume` continues exactly.
+    """
+
+    #: the file name template used when the caller gives none (``epoch_{}.pth`` / ``iter_{}.pth``).
+    default_filename_tmpl = "epoch_{}.pth"
+
+    # -- progress the subclasses report --------------------------------------------------
+
+    def _progress_meta(self: BaseRunner) -> dict[str, int]:
+        """mmcv's ``meta`` counters: ``epoch`` and ``iter`` as mmcv writes them."""
+        return {"epoch": self.completed_epochs, "iter": self.completed_iters}
+
+    def _filename_number(self: BaseRunner) -> int:
+        return self.completed_epochs
+
+    def _loop_state(self: BaseRunner) -> dict[str, Any]:
+        return {
+            "epoch": self.completed_epochs if self._epoch_done else self._epoch,
+            "iter": self.completed_iters,
+            "inner_iter": self._inner_iter + (1 if self._iter_done else 0),
+            "epoch_done": self._epoch_done,
+            "flow": [self._flow_cursor[0], self._flow_cursor[1] + (1 if self._flow_step_done() else 0)],
+            "loaders": {str(i): it.state_dict() for i, it in self._pass_iterators.items()},
+        }
+
+    # -- saving ------------------------------------------------------------------------------
+
+    def save_checkpoint(
+        self: BaseRunner,
+        out_dir: str | os.PathLike[str],
+        filename_tmpl: str | None = None,
+        save_optimizer: bool = True,
+        meta: dict[str, Any] | None = None,
+        create_symlink: bool = True,
+    ) -> str:
+        """Write a checkpoint atomically into ``out_dir`` and return its path.
+
+        Args:
+            out_dir: the folder (created if needed).
+            filename_tmpl: e.g. ``"epoch_{}.pth"``, formatted with the completed epochs
+                (``EpochBasedRunner``) or iterations (``IterBasedRunner``).
+            save_optimizer: also save the optimizer state(s).
+            meta: extra metadata (a dict), merged over the runner's ``meta``.
+            create_symlink: point ``last_checkpoint`` (and ``latest.pth``) at the new file.
+        """
+        if meta is not None and not isinstance(meta, dict):
+            raise TypeError(f"`meta` should be a dict or None, got {type(meta).__name__}.")
+        tmpl = filename_tmpl or self.default_filename_tmpl
+        filename = tmpl.format(self._filename_number())
+        out_dir = os.fspath(out_dir)
+        path = os.path.join(out_dir, filename)
+        full_meta: dict[str, Any] = dict(self.meta or {})
+        full_meta.update(meta or {})
+        full_meta.update(self._progress_meta())
+        full_meta.update(runnerkit_version=__version__, time=time.asctime())
+        checkpoint: dict[str, Any] = {
+            "meta": ckpt_io.plain(full_meta),
+            "state_dict": ckpt_io.to_cpu(unwrap_model(self.model).state_dict()),
+        }
+        if save_optimizer and self.optimizer is not None:
+            if isinstance(self.optimizer, dict):
+                checkpoint["optimizer"] = {k: opt.state_dict() for k, opt in self.optimizer.items()}
+            else:
+                checkpoint["optimizer"] = self.optimizer.state_dict()
+        checkpoint["runnerkit"] = {
+            "format": FORMAT,
+            "loop": self._loop_state(),
+            "rng": ckpt_io.get_rng_state(),
+            "hooks": {key: hook.state_dict() for key, hook in self._hook_keys().items()},
+        }
+        ckpt_io.atomic_save(checkpoint, path)
+        if create_symlink:
+            ckpt_io.write_latest(out_dir, filename)
+        return path
+
+    def _hook_keys(self: BaseRunner) -> dict[str, Any]:
+        keys: dict[str, Any] = {}
+        for hook in self._hooks:
+            name = type(hook).__name__
+            key, n = name, 1
+            while key in keys:
+                key, n = f"{name}#{n}", n + 1
+            keys[key] = hook
+        return keys
+
+    # -- loading -------------------------------------------------------------------------
+
+    def load_checkpoint(
+        self: BaseRunner,
+        filename: str | os.PathLike[str],
+        map_location: Any = "cpu",
+        strict: bool = False,
+        revise_keys: Sequence[tuple[str, str]] = ((r"^module\.", ""),),
+        weights_only: bool = True,
+    ) -> dict[str, Any]:
+        """Load model weights from ``filename`` (mmcv ``load_checkpoint``) and return the checkpoint.
+
+        Keys are revised by ``revise_keys`` (default: strip a DDP ``module.`` prefix). Loads with
+        ``weights_only=True`` unless the caller opts out for a trusted file.
+        """
+        self.logger.info("load checkpoint from %s", filename)
+        checkpoint = ckpt_io.load_file(os.fspath(filename), map_location, weights_only)
+        state = checkpoint.get("state_dict", checkpoint)
+        if not isinstance(state, dict):
+            raise ValueError(f"Checkpoint `{filename}` has no usable `state_dict` (found {type(state).__name__}).")
+        for pattern, repl in revise_keys:
+            state = {re.sub(pattern, repl, k): v for k, v in state.items()}
+        result = unwrap_model(self.model).load_state_dict(state, strict=strict)
+        if result.missing_keys or result.unexpected_keys:
+            self.logger.warning(
+                "Checkpoint `%s` did not match the model: missing keys %s, unexpected keys %s",
+                filename, result.missing_keys, result.unexpected_keys,
+            )
+        return checkpoint
+
+    def resume(
+        self: BaseRunner,
+        checkpoint: str | os.PathLike[str],
+        resume_optimizer: bool = True,
+        map_location: Any = "cpu",
+        weights_only: bool = True,
+    ) -> None:
+        """Continue from ``checkpoint`` (a file, or a work dir to take its latest checkpoint).
+
+        Weights, optimizer state, counters, hook states, RNG states and every data loader's
+        position are restored, so a resumed run ends with the same weights as one never
+        stopped. Works on CPU-only machines (``map_location="cpu"``).
+        """
+        path = os.fspath(checkpoint)
+        if os.path.isdir(path):
+            latest = ckpt_io.find_latest(path)
+            if latest is None:
+                raise FileNotFoundError(f"No checkpoint to resume from in `{path}` (no `last_checkpoint` or `latest.pth`).")
+            path = latest
+        if map_location == "default":
+            map_location = "cpu"
+        ckpt = self.load_checkpoint(path, map_location=map_location, strict=True, weights_only=weights_only)
+        if resume_optimizer and "optimizer" in ckpt and self.optimizer is not None:
+            if isinstance(self.optimizer, dict):
+                for name, opt in self.optimizer.items():
+                    opt.load_state_dict(ckpt["optimizer"][name])
+            else:
+                self.optimizer.load_state_dict(ckpt["optimizer"])
+        meta = ckpt.get("meta", {})
+        if self.meta is None:
+            self.meta = {}
+        self.meta.setdefault("hook_msgs", {})
+        self.meta["hook_msgs"].update(meta.get("hook_msgs", {}))
+        state = ckpt.get("runnerkit")
+        if state is None:  # an mmcv-era checkpoint: counters only
+            warnings.warn(
+                f"`{path}` has no runnerkit state (an mmcv checkpoint?): resuming counters and weights only, "
+                "not the data position or RNG states.",
+                stacklevel=2,
+            )
+            self._resume_counters_from_meta(meta)
+        else:
+            loop = state["loop"]
+            self._epoch = int(loop["epoch"])
+            self._iter = int(loop["iter"])
+            self._inner_iter = int(loop["inner_iter"])
+            self._pending_resume = state
+            if "flow" in loop:
+                self._resume_flow = (int(loop["flow"][0]), int(loop["flow"][1]))
+            self._apply_hook_states(state.get("hooks", {}))
+        self.logger.info("resumed epoch %d, iter %d", self.epoch, self.iter)
+
+    def _resume_counters_from_meta(self: BaseRunner, meta: dict[str, Any]) -> None:
+        self._epoch = int(meta.get("epoch", 0))
+        self._iter = int(meta.get("iter", 0))
+
+    def _apply_hook_states(self: BaseRunner, states: dict[str, Any]) -> None:
+        for key, hook in self._hook_keys().items():
+            if key in states:
+                hook.load_state_dict(states[key])
+                self._applied_hook_states.add(key)
+        self._pending_hook_states = states
+
+    def _restore_run_state(self: BaseRunner) -> None:
+        """At the start of ``run``: put data loaders and RNGs where the checkpoint left them."""
+        state = self._pending_resume
+        if state is None:
+            return
+        self._pending_resume = None
+        for key, hook in self._hook_keys().items():
+            if key in self._pending_hook_states and key not in self._applied_hook_states:
+                hook.load_state_dict(self._pending_hook_states[key])
+        for index, loader_state in state["loop"].get("loaders", {}).items():
+            iterator = self._pass_iterators.get(int(index))
+            if iterator is not None:
+                iterator.load_state_dict(loader_state)
+        ckpt_io.set_rng_state(state["rng"])
+
+

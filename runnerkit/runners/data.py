@@ -1,0 +1,123 @@
+"""Iterating data loaders pass by pass, with enough state to continue exactly after a resume.
+
+A pass (an epoch over the loader) draws its shuffling and worker seeds from torch's RNG when
+its iterator is created. :class:`PassIterator` records the RNG states at that moment and how
+many batches it has handed out; restoring replays the same pass up to the same batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import torch
+
+
+def _generators(loader: Any) -> list[torch.Generator]:
+    """The explicit generators a loader's shuffling may draw from (loader, sampler, batch sampler)."""
+    found: list[torch.Generator] = []
+    for owner in (
+        loader,
+        getattr(loader, "sampler", None),
+        getattr(getattr(loader, "batch_sampler", None), "sampler", None),
+    ):
+        gen = getattr(owner, "generator", None)
+        if isinstance(gen, torch.Generator) and all(gen is not g for g in found):
+            found.append(gen)
+    return found
+
+
+def set_sampler_epoch(loader: Any, epoch: int) -> None:
+    """Call ``set_epoch`` on the loader's sampler or batch sampler's sampler when it has one."""
+    for sampler in (getattr(loader, "sampler", None), getattr(getattr(loader, "batch_sampler", None), "sampler", None)):
+        if hasattr(sampler, "set_epoch"):
+            sampler.set_epoch(epoch)
+            return
+
+
+class PassIterator:
+    """Hands out a loader's batches, pass after pass, counting passes (epochs) and position.
+
+    Args:
+        loader: any re-iterable (a ``DataLoader`` or a list of batches).
+        epoch: the number of the first pass.
+        set_epoch: call ``sampler.set_epoch(epoch)`` before each pass (``IterBasedRunner``,
+            as mmcv's ``IterLoader``; ``EpochBasedRunner`` leaves that to ``DistSamplerSeedHook``).
+    """
+
+    def __init__(self, loader: Any, epoch: int = 0, set_epoch: bool = True) -> None:
+        self.loader = loader
+        self.epoch = epoch
+        self.consumed = 0
+        self._set_epoch = set_epoch
+        self._iterator: Iterator[Any] | None = None
+        self._start_state: dict[str, Any] | None = None
+
+    def __len__(self) -> int:
+        return len(self.loader)
+
+    def start_pass(self) -> None:
+        """Begin a new pass (shuffles, starts workers), remembering the RNG state it starts from."""
+        if self._set_epoch:
+            set_sampler_epoch(self.loader, self.epoch)
+        self._start_state = {
+            "torch": torch.get_rng_state(),
+            "generators": [g.get_state() for g in _generators(self.loader)],
+        }
+        self.consumed = 0
+        self._iterator = iter(self.loader)
+
+    @property
+    def started(self) -> bool:
+        return self._iterator is not None
+
+    def next_in_pass(self) -> Any:
+        """The next batch of the current pass; ``StopIteration`` at its end (no wrap-around)."""
+        if self._iterator is None:
+            self.start_pass()
+        assert self._iterator is not None
+        batch = next(self._iterator)
+        self.consumed += 1
+        return batch
+
+    def end_pass(self) -> None:
+        """Close the current pass; the next :meth:`next_in_pass` starts pass ``epoch + 1``."""
+        self._iterator = None
+        self.epoch += 1
+
+    def __next__(self) -> Any:
+        """The next batch, wrapping around to a new pass (mmcv ``IterLoader``)."""
+        try:
+            return self.next_in_pass()
+        except StopIteration:
+            self.end_pass()
+            return self.next_in_pass()
+
+    # -- exact resume ------------------------------------------------------------------------
+
+    def state_dict(self) -> dict[str, Any]:
+        """Where this iterator is: pass number, batches handed out, RNG state at the pass start."""
+        state: dict[str, Any] = {"epoch": self.epoch, "consumed": self.consumed, "started": self.started}
+        if self._start_state is not None and self.started:
+            state["start_state"] = self._start_state
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Replay the saved pass up to the saved position (the caller restores the global RNG after)."""
+        self.epoch = int(state["epoch"])
+        self._iterator = None
+        if not state.get("started"):
+            return
+        start = state["start_state"]
+        generators = _generators(self.loader)
+        torch.set_rng_state(start["torch"])
+        for gen, gen_state in zip(generators, start["generators"]):
+            gen.set_state(gen_state)
+        self.start_pass()
+        assert self._iterator is not None
+        for _ in range(int(state["consumed"])):
+            try:
+                next(self._iterator)
+            except StopIteration:
+                break
+            self.consumed += 1
