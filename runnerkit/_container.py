@@ -8,7 +8,6 @@ object is of the right kind. One broken plugin never stops the others.
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import importlib.util
 import os
@@ -59,7 +58,8 @@ class Container:
             ``RUNNERKIT_DISABLE_PLUGIN_AUTOLOAD=1``). runnerkit's own components are always read.
         disabled: distribution names to ignore (default: ``RUNNERKIT_DISABLE_PLUGINS``).
         plugins: pluggy plugins (modules or objects) to register from the start.
-        path: where to look for distributions (default: ``sys.path``).
+        path: where to look for distributions (default: ``sys.path``). Components are imported
+            by Python's import system, so these folders must also be importable (on ``sys.path``).
 
     Example:
         >>> from runnerkit import Container
@@ -86,6 +86,8 @@ class Container:
         self._records: list[ComponentRecord] | None = None
         self._problems: list[PluginLoadError] = []
         self._entries: list[EntryRecord] | None = None
+        # plugin entry points that failed once: not imported again until refresh()
+        self._failed: dict[str, PluginLoadError] = {}
         for plugin in plugins:
             self.register_plugin(plugin)
 
@@ -117,7 +119,12 @@ class Container:
         except pluggy.PluginValidationError as err:
             if self._pm.is_registered(plugin):
                 self._pm.unregister(plugin)
-            raise PluginLoadError(dist, where, f"invalid pluggy plugin: {err}") from err
+            known = ", ".join(f"`{k.hook}`" for k in KINDS.values())
+            raise PluginLoadError(
+                dist, where,
+                f"invalid pluggy plugin: {err}; runnerkit's hooks are {known}, each taking no argument "
+                f"(check the spelling of the `@runnerkit.hookimpl` functions)",
+            ) from err
         except ValueError as err:  # pluggy: already registered
             raise PluginLoadError(dist, where, str(err)) from err
         self._plugin_origin[id(plugin)] = (dist, version, where)
@@ -125,7 +132,16 @@ class Container:
     # -- records ---------------------------------------------------------------------------
 
     def refresh(self) -> None:
-        """Forget what was discovered; the next lookup scans (or reads the cache) again."""
+        """Forget what was discovered; the next lookup scans (or reads the cache) again.
+
+        Plugins registered from entry points are dropped too (their distribution may be gone);
+        run-time plugins stay.
+        """
+        for plugin, _ in self._pm.list_name_plugin():
+            if self._plugin_origin.get(id(plugin), (None,))[0] is not None:
+                self._pm.unregister(plugin)
+                del self._plugin_origin[id(plugin)]
+        self._failed.clear()
         self._records = None
         self._entries = None
 
@@ -184,20 +200,28 @@ class Container:
         where = describe(entry)
         if any(origin[2] == where for origin in self._plugin_origin.values()):
             return  # registered by an earlier collection
-        if entry["incompatible"]:
-            problems.append(PluginLoadError(entry["dist"], where, entry["incompatible"]))
+        if where in self._failed:
+            problems.append(self._failed[where])
             return
+        problem = self._try_plugin_entry(entry, where)
+        if problem is not None:
+            self._failed[where] = problem
+            problems.append(problem)
+
+    def _try_plugin_entry(self, entry: EntryRecord, where: str) -> PluginLoadError | None:
+        if entry["incompatible"]:
+            return PluginLoadError(entry["dist"], where, entry["incompatible"])
         try:
             plugin = import_target(entry["value"])
         except Exception as err:
-            problem = PluginLoadError(entry["dist"], where, f"importing it failed: {err!r}")
+            problem = PluginLoadError(entry["dist"], where, f"importing `{entry['value']}` failed: {err!r}")
             problem.__cause__ = err
-            problems.append(problem)
-            return
+            return problem
         try:
             self._register(plugin, f"{entry['dist']}:{entry['name']}", entry["dist"], entry["version"], where)
         except PluginLoadError as problem:
-            problems.append(problem)
+            return problem
+        return None
 
     def _plugin_records(self, problems: list[PluginLoadError]) -> list[ComponentRecord]:
         records: list[ComponentRecord] = []
@@ -259,6 +283,8 @@ class Container:
 
     @staticmethod
     def _suggest(kind: str, name: str, recs: list[ComponentRecord]) -> list[str]:
+        import difflib
+
         names = sorted({r.name for r in recs})
         lowered = {n.lower(): n for n in names}
         close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)

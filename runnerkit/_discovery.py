@@ -2,19 +2,31 @@
 
 Only metadata is read here: no component module is imported. The result of a scan is a plain,
 JSON-able structure cached on disk by :mod:`runnerkit._cache`.
+
+The scan reads the metadata folders itself instead of going through :mod:`importlib.metadata`:
+it lists each ``sys.path`` folder once, opens each distribution's ``entry_points.txt`` and
+nothing else, and parses ``METADATA`` only for the few distributions that declare runnerkit
+entry points. It follows importlib.metadata's rules (``*.dist-info`` and ``*.egg-info`` folders,
+``EGG-INFO`` of ``*.egg`` folders, the first distribution of a name on ``sys.path`` wins) and
+hands what it cannot read itself (zip files on ``sys.path``, ``*.egg-info`` metadata, other
+importers' ``find_distributions``) to importlib.metadata.
 """
 
 from __future__ import annotations
 
+import os
+import re
 import sys
-from collections.abc import Sequence
-from typing import TypedDict
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, TypedDict
 
 from runnerkit import _cache
 from runnerkit._records import GROUP_TO_KIND, PLUGIN_GROUP, normalize_dist
 from runnerkit._version import __version__
 
 GROUPS = frozenset(GROUP_TO_KIND) | {PLUGIN_GROUP}
+#: cached scans are only valid for this runnerkit and these groups.
+_SALT = __version__ + "|" + ",".join(sorted(GROUPS))
 
 
 class EntryRecord(TypedDict):
@@ -32,48 +44,178 @@ class EntryRecord(TypedDict):
 def scan(path: Sequence[str] | None = None) -> list[EntryRecord]:
     """Every runnerkit entry point on ``path`` (default ``sys.path``), from the cache when valid."""
     path = list(sys.path if path is None else path)
-    cached = _cache.load(path, __version__)
+    cached = _cache.load(path, _SALT)
     if cached is not None:
         return list(cached)
+    # The state is read before scanning: an install during the scan makes the cache stale.
     state = _cache.path_state(path)
     entries = _scan_uncached(path)
-    _cache.store(path, __version__, state, entries)
+    _cache.store(path, _SALT, state, entries)
     return entries
 
 
 def _scan_uncached(path: list[str]) -> list[EntryRecord]:
-    import importlib_metadata
-
     seen: set[str] = set()
     entries: list[EntryRecord] = []
-    for dist in importlib_metadata.distributions(path=path):
+    for key, info in _metadata_folders(path):
         # The first distribution of a name on sys.path shadows later ones, as for imports.
-        key = getattr(dist, "_normalized_name", None) or normalize_dist(dist.metadata["Name"] or "")
         if key in seen:
             continue
         seen.add(key)
-        text = dist.read_text("entry_points.txt")
-        if not text or "runnerkit." not in text:
-            continue
-        selected = [ep for ep in dist.entry_points if ep.group in GROUPS]
-        if not selected:
-            continue
-        name = dist.metadata["Name"] or key
-        version = dist.version
-        incompatible = _incompatibility(name, dist.requires or [])
-        entries.extend(
-            EntryRecord(
-                group=ep.group, name=ep.name, value=ep.value, dist=name, version=version,
-                incompatible=incompatible,
-            )
-            for ep in selected
-        )
+        if isinstance(info, str):
+            entries.extend(_from_folder(info))
+        else:
+            entries.extend(_from_distribution(info))
     return entries
+
+
+def _metadata_folders(path: list[str]) -> Iterator[tuple[str, Any]]:
+    """``(normalised name, metadata folder or importlib Distribution)`` in ``sys.path`` order."""
+    for entry in path:
+        root = entry or "."
+        try:
+            children = os.listdir(root)
+        except NotADirectoryError:
+            yield from _keyed(_importlib_distributions([entry]))  # a zip file on sys.path
+            continue
+        except OSError:
+            continue
+        for child in children:
+            low = child.lower()
+            if low.endswith((".dist-info", ".egg-info")):
+                yield _stem_key(low), os.path.join(root, child)
+        if root.lower().endswith(".egg") and "EGG-INFO" in children:
+            yield _stem_key(os.path.basename(root.rstrip(os.sep)).lower()), os.path.join(root, "EGG-INFO")
+    # Importers other than the path finder may know distributions too (rare).
+    others = [f for f in sys.meta_path if _is_foreign_finder(f)]
+    if others:
+        yield from _keyed(_importlib_distributions(path, others))
+
+
+def _stem_key(name: str) -> str:
+    return normalize_dist(name.rpartition(".")[0].partition("-")[0])
+
+
+def _is_foreign_finder(finder: Any) -> bool:
+    import importlib.machinery
+
+    if finder is importlib.machinery.PathFinder or not hasattr(finder, "find_distributions"):
+        return False
+    module = type(finder).__module__ if not isinstance(finder, type) else finder.__module__
+    return not module.startswith(("importlib_metadata", "importlib.metadata"))
+
+
+def _importlib_distributions(path: list[str], finders: Iterable[Any] | None = None) -> Iterator[Any]:
+    import importlib.metadata
+
+    context = importlib.metadata.DistributionFinder.Context(path=path)
+    if finders is None:
+        yield from importlib.metadata.MetadataPathFinder.find_distributions(context)
+        return
+    for finder in finders:
+        yield from finder.find_distributions(context)
+
+
+def _keyed(dists: Iterable[Any]) -> Iterator[tuple[str, Any]]:
+    for dist in dists:
+        yield normalize_dist(dist.metadata["Name"] or ""), dist
+
+
+def _from_folder(info: str) -> list[EntryRecord]:
+    try:
+        with open(os.path.join(info, "entry_points.txt"), encoding="utf-8") as fh:
+            text = fh.read()
+    except (OSError, UnicodeDecodeError):
+        return []
+    if "runnerkit." not in text:
+        return []
+    selected = list(parse_entry_points(text))
+    if not selected:
+        return []
+    if info.lower().endswith(".dist-info"):
+        name, version, requires = _read_metadata(os.path.join(info, "METADATA"))
+    else:
+        import importlib.metadata
+        from pathlib import Path
+
+        dist = importlib.metadata.PathDistribution(Path(info))
+        name, version, requires = dist.metadata["Name"], dist.version, list(dist.requires or [])
+    name = name or os.path.basename(info).rpartition(".")[0].partition("-")[0]
+    return _records(name, version or "", requires, selected)
+
+
+def _from_distribution(dist: Any) -> list[EntryRecord]:
+    text = dist.read_text("entry_points.txt")
+    if not text or "runnerkit." not in text:
+        return []
+    selected = list(parse_entry_points(text))
+    if not selected:
+        return []
+    return _records(dist.metadata["Name"] or "", dist.version or "", list(dist.requires or []), selected)
+
+
+def _records(name: str, version: str, requires: list[str], selected: list[tuple[str, str, str]]) -> list[EntryRecord]:
+    incompatible = _incompatibility(name, requires)
+    return [
+        EntryRecord(group=group, name=ep_name, value=value, dist=name, version=version, incompatible=incompatible)
+        for group, ep_name, value in selected
+    ]
+
+
+def parse_entry_points(text: str) -> Iterator[tuple[str, str, str]]:
+    """``(group, name, value)`` of the runnerkit entry points in an ``entry_points.txt``.
+
+    The format is importlib.metadata's (an INI file); extras (``mod:attr [extra]``) are dropped
+    from the value and spaces around ``:`` removed, so that the value is an importable target.
+    """
+    group = None
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line[0] in "#;":
+            continue
+        if line[0] == "[" and line[-1] == "]":
+            group = line[1:-1].strip()
+            continue
+        if group not in GROUPS:
+            continue
+        name, sep, value = line.partition("=")
+        if not sep:
+            continue
+        value = value.split("[", 1)[0]
+        module, colon, attr = value.partition(":")
+        yield group, name.strip(), module.strip() + colon + attr.strip()
+
+
+_HEADER = re.compile(r"^(Name|Version|Requires-Dist):[ \t]*(.*?)\s*$", re.IGNORECASE)
+
+
+def _read_metadata(path: str) -> tuple[str | None, str | None, list[str]]:
+    """``Name``, ``Version`` and ``Requires-Dist`` lines of a ``METADATA`` file (its headers only)."""
+    name = version = None
+    requires: list[str] = []
+    try:
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                if not line.strip():
+                    break  # the body (long description) starts
+                match = _HEADER.match(line)
+                if match is None:
+                    continue
+                field, value = match.group(1).lower(), match.group(2)
+                if field == "name" and name is None:
+                    name = value
+                elif field == "version" and version is None:
+                    version = value
+                elif field == "requires-dist":
+                    requires.append(value)
+    except (OSError, UnicodeDecodeError):
+        pass
+    return name, version, requires
 
 
 def _incompatibility(dist_name: str, requires: list[str]) -> str | None:
     """Why ``dist_name``'s requirement on runnerkit excludes this runnerkit, or None."""
-    if normalize_dist(dist_name) == "runnerkit":
+    if normalize_dist(dist_name) == "runnerkit" or not any("runnerkit" in line.lower() for line in requires):
         return None
     from packaging.requirements import InvalidRequirement, Requirement
 
@@ -89,7 +231,8 @@ def _incompatibility(dist_name: str, requires: list[str]) -> str | None:
         if req.specifier and not req.specifier.contains(__version__, prereleases=True):
             return (
                 f"it requires `runnerkit{req.specifier}` but runnerkit {__version__} is installed; "
-                f"upgrade one of the two so that they match"
+                f"install a runnerkit that matches (`pip install \"runnerkit{req.specifier}\"`) or a "
+                f"version of `{dist_name}` that supports runnerkit {__version__}"
             )
     return None
 

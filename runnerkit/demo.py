@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import copy
 import math
 from typing import Any
 
@@ -40,6 +41,20 @@ DEMO_CONFIG: dict[str, Any] = {
     "runner": {"type": "IterBasedRunner", "max_iters": 600},
     "workflow": [("train", 100), ("val", 8)],
 }
+
+
+def demo_config(max_iters: int = 600) -> dict[str, Any]:
+    """:data:`DEMO_CONFIG` with its schedule, checkpoint and log intervals scaled to ``max_iters``."""
+    if max_iters < 1:
+        raise ValueError(f"`max_iters` must be a positive int, got {max_iters}.")
+    cfg = copy.deepcopy(DEMO_CONFIG)
+    cfg["runner"]["max_iters"] = max_iters
+    cfg["lr_config"]["step"] = [max(1, max_iters * 2 // 3), max(1, max_iters * 5 // 6)]
+    cfg["lr_config"]["warmup_iters"] = max(1, min(50, max_iters // 10))
+    cfg["checkpoint_config"]["interval"] = max(1, max_iters // 3)
+    cfg["log_config"]["interval"] = max(1, min(20, max_iters // 10))
+    cfg["workflow"] = [("train", max(1, max_iters // 6)), ("val", 8)]
+    return cfg
 
 
 class DemoDataset(torch.utils.data.Dataset[tuple[torch.Tensor, torch.Tensor]]):

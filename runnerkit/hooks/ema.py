@@ -48,7 +48,9 @@ class EMAHook(Hook):
         0.001
     """
 
-    priority: ClassVar[int | str] = "NORMAL"
+    #: after the optimizer step (ABOVE_NORMAL) and before CheckpointHook and EvalHook (mmcv: "EMAHook
+    #: takes priority over EvalHook and CheckpointHook"; mmdet configs use 49).
+    priority: ClassVar[int | str] = 49
 
     def __init__(
         self,
@@ -77,6 +79,9 @@ class EMAHook(Hook):
         self._shadow: dict[str, torch.Tensor] = {}
         self._swapped = False
         self._pending: dict[str, Any] | None = None
+        #: the last iteration whose update is in the averages (-1: none).
+        self._step = -1
+        self._resumed = False  # a state was loaded (so `_step` is the checkpoint's)
 
     # -- the average ---------------------------------------------------------------------------
 
@@ -125,12 +130,26 @@ class EMAHook(Hook):
             self.load_state_dict(pending)
         if self.checkpoint is not None:
             runner.resume(self.checkpoint)
+        self._catch_up(runner)
+
+    def _catch_up(self, runner: BaseRunner) -> None:
+        """Apply the update a checkpoint missed because it was saved before this hook's turn.
+
+        A checkpoint written by a hook that runs before this one in ``after_train_iter`` holds the
+        weights after the optimizer step of iteration ``runner.iter - 1`` but averages without that
+        step; those weights are in the model now, so the update can be made exactly.
+        """
+        last = runner.iter - 1
+        if self._resumed and self._step < last and last >= 0 and last % self.interval == 0 and not self._swapped:
+            self._update(self.coefficient(last))
+            self._step = last
 
     def after_train_iter(self, runner: BaseRunner) -> None:
         step = runner.iter
         if step % self.interval != 0:
             return
         self._update(self.coefficient(step))
+        self._step = step
 
     def after_train_epoch(self, runner: BaseRunner) -> None:
         """Put the averages into the model for evaluation, validation and epoch checkpoints."""
@@ -149,10 +168,11 @@ class EMAHook(Hook):
     # -- checkpointed state --------------------------------------------------------------------
 
     def state_dict(self) -> dict[str, Any]:
-        """``{"shadow": {name: tensor}, "swapped": bool}``: the copy the model does not hold."""
+        """The copy of the weights the model does not hold (``shadow``), whether the model holds the
+        averages (``swapped``) and the last iteration averaged in (``step``)."""
         if self._pending is not None:
             return self._pending
-        return {"shadow": dict(self._shadow), "swapped": self._swapped}
+        return {"shadow": dict(self._shadow), "swapped": self._swapped, "step": self._step}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore the averages; before ``before_run`` they are kept until the model is known."""
@@ -183,3 +203,5 @@ class EMAHook(Hook):
                     )
                 self._shadow[name].copy_(shadow[name])
         self._swapped = bool(state.get("swapped", False))
+        self._step = int(state.get("step", -1))
+        self._resumed = True

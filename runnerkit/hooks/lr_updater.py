@@ -308,7 +308,8 @@ class CosineRestartLrUpdaterHook(_TargetLrMixin, LrUpdaterHook):
     Args:
         periods: the length of each period in epochs (iterations when ``by_epoch=False``); their sum
             must cover training.
-        restart_weights: the weight of each period's start (one per period).
+        restart_weights: the weight of each period's start, one per period (None: all 1; mmcv's
+            default ``[1]`` fits a single period only).
         min_lr: the final lr.
         min_lr_ratio: the final lr as a fraction of the base lr (give this or ``min_lr``).
         **kwargs: the arguments of :class:`LrUpdaterHook`.
@@ -320,7 +321,7 @@ class CosineRestartLrUpdaterHook(_TargetLrMixin, LrUpdaterHook):
         if not isinstance(periods, (list, tuple)) or not periods:
             raise TypeError(f"`{owner}` got periods={periods!r}; expected a list of positive ints.")
         self.periods = [check_positive_int(p, "periods[]", owner) for p in periods]
-        weights = [1.0] if restart_weights is None else restart_weights
+        weights = [1.0] * len(self.periods) if restart_weights is None else restart_weights
         if not isinstance(weights, (list, tuple)) or len(weights) != len(self.periods):
             raise ValueError(
                 f"`{owner}` got {len(self.periods)} periods but restart_weights={weights!r}; give one weight "

@@ -189,11 +189,10 @@ class AmpOptimizerHook(OptimizerHook):
         use_scaler = self.dtype == torch.float16
         if use_scaler:
             init_scale = 2.0**16 if self.loss_scale == "dynamic" else float(self.loss_scale)
+            # A fixed scale never grows; it still backs off on an overflow, where the step is skipped.
             self.scaler = torch.amp.GradScaler(
                 device_type, init_scale=init_scale, enabled=True,
-                growth_interval=2000 if self.loss_scale == "dynamic" else 10**9,
-                growth_factor=2.0 if self.loss_scale == "dynamic" else 1.0,
-                backoff_factor=0.5 if self.loss_scale == "dynamic" else 1.0,
+                growth_interval=2000 if self.loss_scale == "dynamic" else 2**31 - 1,
             )
             if self._pending_state is not None:
                 self.scaler.load_state_dict(self._pending_state)

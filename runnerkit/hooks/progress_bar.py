@@ -4,24 +4,28 @@ from __future__ import annotations
 
 import numbers
 import sys
-from typing import TYPE_CHECKING, Any, ClassVar, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from runnerkit.hooks.hook import Hook
+from runnerkit.hooks.logger_base import LoggerHook
 
 if TYPE_CHECKING:
     from runnerkit.runners.base import BaseRunner
 
 
-class ProgressBarHook(Hook):
+class ProgressBarHook(LoggerHook):
     """Show training progress with tqdm: all ``max_iters`` for ``IterBasedRunner``, one bar per
     epoch (``epoch_length`` iterations) for ``EpochBasedRunner``.
 
     Only rank 0 shows a bar, and only when the stream is an interactive terminal unless
-    ``enabled=True``. The postfix shows the latest logged loss, taken from
+    ``enabled=True``. The postfix shows the latest logged loss, read from
     ``runner.log_buffer.output`` after a logger averaged it: the bar never reads a tensor.
 
+    It takes part in the loggers' protocol (it is a :class:`LoggerHook` that never averages):
+    registered after the loggers, it is the one that clears the averaged output once every
+    logger and the bar have seen it.
+
     Args:
-        interval: update the bar every ``interval`` iterations.
+        interval: redraw the bar every ``interval`` iterations.
         bar_width: the bar's total width in characters (default: the terminal's width).
         enabled: ``True`` to always show the bar, ``False`` never, ``None`` on a terminal only.
         file: the stream to draw on (default: ``sys.stderr``).
@@ -34,8 +38,6 @@ class ProgressBarHook(Hook):
         'VERY_LOW'
     """
 
-    priority: ClassVar[int | str] = "VERY_LOW"
-
     def __init__(
         self,
         interval: int = 1,
@@ -45,23 +47,27 @@ class ProgressBarHook(Hook):
         by_epoch: bool | None = None,
         loss_key: str = "loss",
     ) -> None:
-        if isinstance(interval, bool) or not isinstance(interval, int) or interval <= 0:
-            raise ValueError(f"`interval` must be a positive int, got `{interval!r}`; e.g. `interval=1`.")
+        super().__init__(interval=interval)
         if bar_width is not None and (isinstance(bar_width, bool) or not isinstance(bar_width, int) or bar_width <= 0):
             raise ValueError(f"`bar_width` must be None or a positive int (characters), got `{bar_width!r}`.")
         if enabled is not None and not isinstance(enabled, bool):
             raise TypeError(f"`enabled` must be True, False or None (a terminal only), got `{enabled!r}`.")
-        self.interval = interval
+        if by_epoch is not None and not isinstance(by_epoch, bool):
+            raise TypeError(f"`by_epoch` must be True, False or None (per epoch for EpochBasedRunner), got `{by_epoch!r}`.")
         self.bar_width = bar_width
         self.enabled = enabled
         self.file = file
-        self.by_epoch = by_epoch
+        self.per_epoch = by_epoch
         self.loss_key = loss_key
         self.bar: Any = None
+        self.loss: float | None = None
         self._active = False
         self._epochs = False
-        self._pending = 0
-        self._loss: float | None = None
+
+    def log(self, runner: BaseRunner) -> None:
+        """Nothing to write: the bar shows the loss the other loggers averaged."""
+
+    # -- the bar ------------------------------------------------------------------------------
 
     def _stream(self) -> TextIO:
         return self.file if self.file is not None else sys.stderr
@@ -81,49 +87,64 @@ class ProgressBarHook(Hook):
             total=total, initial=initial, desc=desc, file=self._stream(), ncols=self.bar_width,
             dynamic_ncols=self.bar_width is None, unit="it", leave=True,
         )
-        if self._loss is not None:
-            self.bar.set_postfix({self.loss_key: f"{self._loss:.4f}"}, refresh=False)
+        self._show_loss()
 
-    def _flush(self) -> None:
-        if self.bar is not None and self._pending:
-            self.bar.update(self._pending)
-        self._pending = 0
+    def _show_loss(self) -> None:
+        if self.bar is not None and self.loss is not None:
+            self.bar.set_postfix({self.loss_key: f"{self.loss:.4f}"}, refresh=False)
+
+    def _advance(self, position: int, force: bool = False) -> None:
+        # Positions, not increments: EvalHook may call after_train_iter twice for one iteration.
+        if self.bar is not None and (force or position - self.bar.n >= self.interval) and position > self.bar.n:
+            self.bar.update(position - self.bar.n)
 
     def _close(self) -> None:
-        self._flush()
         if self.bar is not None:
             self.bar.close()
             self.bar = None
 
+    def _position(self, runner: BaseRunner) -> int:
+        return runner.inner_iter + 1 if self._epochs else runner.iter + 1
+
+    # -- stages -------------------------------------------------------------------------------
+
     def before_run(self, runner: BaseRunner) -> None:
+        super().before_run(runner)  # the last logger clears the output (maybe this one)
         from runnerkit.runners.epoch_based import EpochBasedRunner
 
         self._active = runner.rank == 0 and (self.enabled if self.enabled is not None else self._is_terminal())
-        self._epochs = self.by_epoch if self.by_epoch is not None else isinstance(runner, EpochBasedRunner)
+        self._epochs = self.per_epoch if self.per_epoch is not None else isinstance(runner, EpochBasedRunner)
         if self._active and not self._epochs:
             self._open(runner.max_iters, runner.iter, "train")
 
     def before_train_epoch(self, runner: BaseRunner) -> None:
+        super().before_train_epoch(runner)
         if self._active and self._epochs:
             total = f"/{runner.max_epochs}" if runner.max_epochs else ""
             self._open(runner.epoch_length or None, runner.inner_iter, f"Epoch {runner.epoch + 1}{total}")
 
     def after_train_iter(self, runner: BaseRunner) -> None:
-        if not self._active:
-            return
-        self._pending += 1
-        loss = runner.log_buffer.output.get(self.loss_key)
-        if isinstance(loss, numbers.Real) and self.bar is not None:  # already on the host; never a tensor
-            self._loss = float(loss)
-            self.bar.set_postfix({self.loss_key: f"{self._loss:.4f}"}, refresh=False)
-        if self._pending >= self.interval:
-            self._flush()
+        buffer = runner.log_buffer
+        if buffer.ready:
+            loss = buffer.output.get(self.loss_key)
+            # averaged, on the host (never a tensor), and a training value, not EvalHook's results
+            if isinstance(loss, numbers.Real) and "eval_iter_num" not in buffer.output:
+                self.loss = float(loss)
+                self._show_loss()
+            if self.reset_flag:
+                buffer.clear_output()
+        if self._active:
+            self._advance(self._position(runner), force=self.is_last_iter(runner) or self.end_of_epoch(runner))
 
     def after_train_epoch(self, runner: BaseRunner) -> None:
+        if runner.log_buffer.ready and self.reset_flag:
+            runner.log_buffer.clear_output()
         if self._active and self._epochs:
             self._close()
-        else:
-            self._flush()
+
+    def after_val_epoch(self, runner: BaseRunner) -> None:
+        if self.reset_flag:  # the loggers averaged and logged the val phase already
+            runner.log_buffer.clear_output()
 
     def after_run(self, runner: BaseRunner) -> None:
         self._close()

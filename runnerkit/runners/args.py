@@ -158,11 +158,12 @@ class BaseRunnerArgs(BaseModel):
                 "`max_iters` and `max_epochs` are mutually exclusive, got max_iters={max_iters} and "
                 "max_epochs={max_epochs}; keep only one of them",
                 {"max_iters": data["max_iters"], "max_epochs": data["max_epochs"]},
+                {"max_iters": data["max_iters"], "max_epochs": data["max_epochs"]},
             ))
         model = data.get("model")
         processor = data.get("batch_processor")
         if isinstance(model, torch.nn.Module):
-            if processor is not None:
+            if callable(processor):
                 clash = [n for n in ("train_step", "val_step") if _has_step(model, n)]
                 if clash:
                     errors.append(_error(
@@ -170,19 +171,25 @@ class BaseRunnerArgs(BaseModel):
                         "`batch_processor` and `model.{steps}` cannot be used together; remove the "
                         "batch_processor (it is deprecated) and keep the model's method",
                         {"steps": "`/`model.".join(clash)},
+                        processor,
                     ))
-            elif not _has_step(model, "train_step"):
+            elif processor is None and not _has_step(model, "train_step"):
                 errors.append(_error(
                     ("model",), "missing_train_step",
                     "the model ({model_type}) has no `train_step(data_batch, optimizer, **kwargs)` method; "
                     "define it (returning a dict with `loss`, `log_vars`, `num_samples`)",
                     {"model_type": type(model).__name__},
+                    model,
                 ))
         return errors
 
 
 def _error(loc: tuple[str, ...], kind: str, template: str, ctx: dict[str, Any], value: Any = None) -> InitErrorDetails:
     return InitErrorDetails(type=PydanticCustomError(kind, template, ctx), loc=loc, input=value)
+
+
+_POSITIVE_INTS = {"max_iters": "iterations", "max_epochs": "epochs"}
+_INT_ERRORS = {"greater_than", "int_type", "int_parsing", "int_from_float", "value_error"}
 
 
 def _rewrite(model: type[BaseModel], err: dict[str, Any]) -> InitErrorDetails:
@@ -197,6 +204,14 @@ def _rewrite(model: type[BaseModel], err: dict[str, Any]) -> InitErrorDetails:
             loc, "unknown_argument",
             "unknown argument `{key}` for {model_name}; {hint}accepted arguments are: {accepted}",
             {"key": key, "hint": hint, "model_name": model.__name__, "accepted": ", ".join(accepted)},
+            err.get("input"),
+        )
+    if loc and loc[0] in _POSITIVE_INTS and err["type"] in _INT_ERRORS:
+        return _error(
+            loc, "positive_int",
+            "expected a positive int or None, got {given}; give the number of {what} to train for",
+            {"given": f"{type(err.get('input')).__name__} `{err.get('input')!r:.40}`",
+             "what": _POSITIVE_INTS[str(loc[0])]},
             err.get("input"),
         )
     # Keep pydantic's own message, with braces escaped for the template.

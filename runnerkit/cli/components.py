@@ -1,0 +1,138 @@
+"""``runnerkit list``, ``show NAME`` and ``schema NAME``: what is installed and what it takes.
+
+``list`` reads metadata only: it imports no component module and not torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import sys
+from typing import Any
+
+from runnerkit._records import CORE_KINDS, KINDS
+from runnerkit.cli._common import CommandError, find_component, model_arguments, signature_arguments, table
+
+KIND_CHOICES = [*KINDS, "all"]
+
+
+def add_parsers(sub: Any) -> None:
+    """Register ``list``, ``show`` and ``schema``."""
+    p = sub.add_parser(
+        "list", help="list installed runners, constructors and hooks (metadata only)",
+        description="List the installed components with their provenance. Reads package metadata only: "
+        "no component is imported. Broken plugins are reported, not fatal.",
+        epilog="examples:\n  runnerkit list\n  runnerkit list --kind model\n  runnerkit list --kind all --json",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--kind", choices=KIND_CHOICES, help="only this kind (default: runner, constructor and hook; "
+                   "`all` adds models and datasets)")
+    p.add_argument("--json", action="store_true", help="print a JSON array of objects (kind, name, target, "
+                   "distribution, version, source, ...) for tools")
+    p.set_defaults(handler=list_command)
+
+    p = sub.add_parser(
+        "show", help="a component's provenance, docstring and arguments",
+        description="Show where a component comes from, its documentation and its arguments (from the runner's "
+        "pydantic argument model, or the component's signature).",
+        epilog="examples:\n  runnerkit show IterBasedRunner\n  runnerkit show CheckpointHook\n"
+        "  runnerkit show acme-runners:FastRunner",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("name", help="a component name, bare or `distribution:Name`")
+    p.add_argument("--kind", choices=list(KINDS), help="the kind, when several kinds share the name")
+    p.set_defaults(handler=show_command)
+
+    p = sub.add_parser(
+        "schema", help="the JSON Schema of a runner's arguments",
+        description="Print the JSON Schema of a runner's arguments, for editors and CI checks of configs. "
+        "Arguments that only exist at run time (model, optimizer, logger, ...) carry `\"x-runtime-only\": true`.",
+        epilog="example:\n  runnerkit schema IterBasedRunner > iter_runner.schema.json",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("name", help="a runner name, bare or `distribution:Name`")
+    p.set_defaults(handler=schema_command)
+
+
+def _container() -> Any:
+    from runnerkit._build import current_container
+
+    return current_container()
+
+
+def list_command(args: argparse.Namespace) -> int:
+    container = _container()
+    kinds = list(KINDS) if args.kind == "all" else [args.kind] if args.kind else list(CORE_KINDS)
+    records = [r for r in container.records() if r.kind in kinds]
+    problems = container.problems
+    if args.json:
+        print(json.dumps([r.to_json() for r in records], indent=2))
+        for problem in problems:
+            print(f"runnerkit list: broken plugin: {problem}", file=sys.stderr)
+        return 0
+    rows = [
+        (r.kind, r.name + (" (!)" if r.incompatible else ""), r.target, r.distribution or r.provider, r.version or "-", r.source)
+        for r in records
+    ]
+    print(table(rows, ["KIND", "NAME", "TARGET", "DISTRIBUTION", "VERSION", "SOURCE"]))
+    incompatible = [r for r in records if r.incompatible]
+    if incompatible or problems:
+        print("\nProblems (these components cannot be used; the rest work):")
+        for r in incompatible:
+            print(f"  (!) {r.kind} `{r.name}` from `{r.provider}`: {r.incompatible}")
+        for problem in problems:
+            print(f"  broken plugin: {problem}")
+    if args.kind is None:
+        print(f"\n{len(records)} components. `runnerkit list --kind all` also shows models and datasets; "
+              f"`runnerkit show NAME` describes one.")
+    return 0
+
+
+def show_command(args: argparse.Namespace) -> int:
+    container = _container()
+    records = find_component(container, args.name, [args.kind] if args.kind else list(KINDS))
+    for n, record in enumerate(records):
+        if n:
+            print()
+        version = f" {record.version}" if record.version else ""
+        print(f"{record.name} ({record.kind})")
+        print(f"  target:        {record.target}")
+        print(f"  provided by:   {record.distribution or record.provider}{version} ({record.source})")
+        if record.incompatible:
+            print(f"  problem:       {record.incompatible}")
+        obj = container.load(record)
+        doc = inspect.getdoc(obj)
+        if doc:
+            print()
+            print("\n".join(f"  {line}".rstrip() for line in doc.splitlines()))
+        args_model = getattr(obj, "args_model", None)
+        if args_model is not None and hasattr(args_model, "model_fields"):
+            title, rows = f"Arguments ({args_model.__name__})", model_arguments(args_model)
+        else:
+            title, rows = "Arguments", [r for r in signature_arguments(obj) if r[0] != "self"]
+        print()
+        if rows:
+            print(f"{title}:")
+            print("\n".join(f"  {line}" for line in table(rows, ["NAME", "TYPE", "DEFAULT", "DESCRIPTION"]).splitlines()))
+        else:
+            print(f"{title}: none")
+    return 0
+
+
+def schema_command(args: argparse.Namespace) -> int:
+    container = _container()
+    records = find_component(container, args.name, list(KINDS))
+    for record in records:
+        obj = container.load(record)
+        args_model = getattr(obj, "args_model", None)
+        if args_model is not None and hasattr(args_model, "model_json_schema"):
+            schema: dict[str, Any] = args_model.model_json_schema()
+            schema.setdefault("title", f"{obj.__name__} arguments")
+            print(json.dumps(schema, indent=2))
+            return 0
+    kinds = " and ".join(f"a {r.kind}" for r in records)
+    raise CommandError(
+        f"`{args.name}` is {kinds} without an argument model, so it has no JSON Schema; schemas describe runner "
+        f"arguments. `runnerkit show {args.name}` lists its arguments."
+    )

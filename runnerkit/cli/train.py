@@ -1,0 +1,131 @@
+"""``runnerkit run CONFIG`` and ``runnerkit demo``: build a whole job from a config and train."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from runnerkit._errors import ConfigError
+from runnerkit.cli.validate import add_cfg_options, report
+
+DEMO_WORK_DIR = os.path.join("work_dirs", "demo")
+_LATEST = "latest"
+
+
+def add_parsers(sub: Any) -> None:
+    """Register ``run`` and ``demo``."""
+    p = sub.add_parser(
+        "run", help="train the job a config file describes",
+        description="Build the model, data, optimizer(s), runner and hooks a config describes (through the component "
+        "container) and train. The config is checked first, as `runnerkit validate` does. Checkpoints and logs go "
+        "into the work dir: --work-dir, else the config's `work_dir`, else ./work_dirs/<config name>. Note: a .py "
+        "config is executed to read it.",
+        epilog="examples:\n  runnerkit run configs/my_job.py\n  runnerkit run configs/my_job.py --resume\n"
+        "  runnerkit run configs/my_job.yaml --work-dir /tmp/w --cfg-options runner.max_iters=100",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("config", help="the config file (.py, .json, .yaml, .toml)")
+    p.add_argument("--work-dir", help="where checkpoints and logs go (overrides the config's `work_dir`)")
+    p.add_argument("--resume", nargs="?", const=_LATEST, metavar="CKPT",
+                   help="resume exactly from CKPT, or, without a value, from the latest checkpoint in the work dir")
+    add_cfg_options(p)
+    p.add_argument("--launcher", choices=["none", "torchrun"], default="none",
+                   help="`torchrun`: run under torch.distributed (not supported yet)")
+    p.set_defaults(handler=run_command)
+
+    p = sub.add_parser(
+        "demo", help="train a small built-in model on built-in synthetic data",
+        description="Train DemoModel (a small MLP) on DemoDataset (synthetic spirals, nothing to download) with "
+        "IterBasedRunner and the standard hooks, then print where the checkpoints and the JSON log are. "
+        "It takes seconds on a laptop CPU.",
+        epilog=f"examples:\n  runnerkit demo\n  runnerkit demo --work-dir /tmp/demo --max-iters 200\n"
+        f"  runnerkit plot {DEMO_WORK_DIR}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--work-dir", default=DEMO_WORK_DIR, help=f"where checkpoints and logs go (default: {DEMO_WORK_DIR})")
+    p.add_argument("--max-iters", type=_positive_int, default=600, help="training iterations (default: 600)")
+    p.set_defaults(handler=demo_command)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got `{text}`")
+    return value
+
+
+def run_command(args: argparse.Namespace) -> int:
+    from runnerkit._build import current_container
+    from runnerkit.cli._checks import check_config
+    from runnerkit.config import merge_options, read_config
+
+    if args.launcher == "torchrun":
+        raise ConfigError(
+            "`--launcher torchrun` is not supported yet; run without `--launcher` (one process) for now."
+        )
+    cfg_file = read_config(args.config)
+    cfg = merge_options(cfg_file.data, args.cfg_options)
+    problems = check_config(cfg, current_container())
+    if problems:
+        for line in report(problems, cfg_file.sources):
+            print(line)
+        raise ConfigError(f"`{args.config}` has {len(problems)} problem(s), listed above; nothing was trained.")
+    name = Path(args.config).stem
+    work_dir = args.work_dir or cfg.get("work_dir") or os.path.join("work_dirs", name)
+    resume: str | bool | None = None
+    if args.resume == _LATEST:
+        resume = True
+    elif args.resume is not None:
+        resume = args.resume
+    train(cfg, work_dir=work_dir, name=name, resume=resume)
+    return 0
+
+
+def demo_command(args: argparse.Namespace) -> int:
+    from runnerkit.demo import demo_config
+
+    train(demo_config(args.max_iters), work_dir=args.work_dir, name="demo")
+    return 0
+
+
+def train(cfg: dict[str, Any], *, work_dir: str, name: str, resume: str | bool | None = None) -> None:
+    """Build the job, save its config into the work dir, train, and say where everything went."""
+    from runnerkit.job import build_job, job_logging, log_file
+
+    text = json.dumps(cfg, indent=2, default=repr)
+    with job_logging() as logger:
+        job = build_job(cfg, work_dir=work_dir, resume=resume, logger=logger, meta={"exp_name": name, "config": text})
+        runner = job.runner
+        saved_config = os.path.join(runner.work_dir, f"{name}.json")
+        with open(saved_config, "w", encoding="utf-8") as fh:
+            fh.write(text + "\n")
+        start = time.perf_counter()
+        with log_file(logger, os.path.join(runner.work_dir, f"{runner.timestamp}.log")):
+            job.run()
+        seconds = time.perf_counter() - start
+    _summary(runner, name, saved_config, seconds)
+
+
+def _summary(runner: Any, name: str, saved_config: str, seconds: float) -> None:
+    work_dir = Path(runner.work_dir)
+    shown = os.path.relpath(work_dir) if not os.path.relpath(work_dir).startswith("..") else str(work_dir)
+    checkpoints = sorted(work_dir.glob("*.pth"), key=lambda p: p.stat().st_mtime)
+    logs = sorted(work_dir.glob("*.log.json"), key=lambda p: p.stat().st_mtime)
+    progress = f"{runner.iter} iterations" if runner.max_iters is not None else f"{runner.epoch} epochs"
+    print()
+    print(f"Trained {progress} in {seconds:.1f} s.")
+    print(f"  work dir:    {shown}")
+    if checkpoints:
+        print(f"  checkpoints: {', '.join(p.name for p in checkpoints)}")
+    if logs:
+        print(f"  JSON log:    {os.path.join(shown, logs[-1].name)}")
+    print(f"  config:      {os.path.join(shown, os.path.basename(saved_config))}")
+    if logs:
+        print(f"Plot the curves:  runnerkit plot {shown}")

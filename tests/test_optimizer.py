@@ -1,0 +1,124 @@
+"""Optimizer hooks: parity with a hand-written loop, clipping, accumulation, dicts, mixed precision."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+import runnerkit
+from runnerkit.hooks.optimizer import AmpOptimizerHook, GradientCumulativeOptimizerHook, OptimizerHook
+from tests.helpers import TinyNet, make_loader
+
+
+def _run(model: torch.nn.Module, opt: Any, loader: Any, optimizer_config: Any, max_iters: int, work_dir: Path | None = None) -> Any:
+    runner = runnerkit.build({"type": "IterBasedRunner", "max_iters": max_iters}, {"model": model, "optimizer": opt, "work_dir": work_dir})
+    runner.register_training_hooks(None, optimizer_config, log_config={"interval": 2, "hooks": [{"type": "TextLoggerHook"}]})
+    runner.run([loader], [("train", 1)])
+    return runner
+
+
+def test_training_equals_a_hand_written_loop_with_clipping(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    model = TinyNet()
+    ref = copy.deepcopy(model)
+    loader = make_loader(12, batch_size=3)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    _run(model, opt, loader, {"grad_clip": {"max_norm": 0.3}}, 8)
+    ref_opt = torch.optim.SGD(ref.parameters(), lr=0.1, momentum=0.9)
+    batches = list(loader)
+    for i in range(8):
+        out = ref.train_step(batches[i % len(batches)], ref_opt)
+        ref_opt.zero_grad()
+        out["loss"].backward()
+        torch.nn.utils.clip_grad_norm_(ref.parameters(), max_norm=0.3)
+        ref_opt.step()
+    for a, b in zip(model.parameters(), ref.parameters()):
+        assert torch.equal(a, b)
+
+
+def test_grad_norm_is_logged(tmp_path: Path) -> None:
+    model = TinyNet()
+    runner = _run(model, torch.optim.SGD(model.parameters(), lr=0.1), make_loader(8), {"grad_clip": {"max_norm": 100.0}}, 4)
+    assert "grad_norm" in runner.log_buffer.val_history
+    assert isinstance(runner.log_buffer.val_history["grad_norm"][0], torch.Tensor)
+
+
+def test_accumulating_two_iterations_equals_one_double_batch() -> None:
+    torch.manual_seed(0)
+    model = TinyNet()
+    big = copy.deepcopy(model)
+    _run(model, torch.optim.SGD(model.parameters(), lr=0.1), make_loader(8, batch_size=2),
+         {"type": "GradientCumulativeOptimizerHook", "cumulative_iters": 2}, 4)
+    _run(big, torch.optim.SGD(big.parameters(), lr=0.1), make_loader(8, batch_size=4), {}, 2)
+    for a, b in zip(model.parameters(), big.parameters()):
+        torch.testing.assert_close(a, b)
+
+
+def test_a_dict_of_optimizers_is_stepped_whole() -> None:
+    model = TinyNet()
+    opts = {"w": torch.optim.SGD([model.fc.weight], lr=0.1), "b": torch.optim.SGD([model.fc.bias], lr=0.1)}
+    w, b = model.fc.weight.detach().clone(), model.fc.bias.detach().clone()
+    runner = _run(model, opts, make_loader(4), {}, 2)
+    assert not torch.equal(w, model.fc.weight) and not torch.equal(b, model.fc.bias)
+    assert set(runner.current_lr()) == {"w", "b"}
+
+
+def test_bf16_autocast_runs_the_step_in_bfloat16_on_cpu() -> None:
+    dtypes: list[torch.dtype] = []
+
+    class Probe(TinyNet):
+        def train_step(self, batch: Any, optimizer: Any, **kwargs: Any) -> dict[str, Any]:
+            x, y = batch
+            out = self.fc(x)
+            dtypes.append(out.dtype)
+            loss = (out.squeeze(-1).float() - y).pow(2).mean()
+            return {"loss": loss, "log_vars": {"loss": loss.detach()}, "num_samples": len(x)}
+
+    model = Probe()
+    before = model.fc.weight.detach().clone()
+    _run(model, torch.optim.SGD(model.parameters(), lr=0.1), make_loader(4), {"type": "AmpOptimizerHook", "dtype": "bfloat16"}, 2)
+    assert dtypes == [torch.bfloat16, torch.bfloat16]
+    assert not torch.equal(before, model.fc.weight)
+
+
+def test_fp16_grad_scaler_state_is_saved_and_restored(work_dir: Path) -> None:
+    model = TinyNet()
+    runner = runnerkit.build({"type": "IterBasedRunner", "max_iters": 3},
+                             {"model": model, "optimizer": torch.optim.SGD(model.parameters(), lr=0.01), "work_dir": work_dir})
+    runner.register_training_hooks(None, {"type": "Fp16OptimizerHook", "loss_scale": 128.0}, {"interval": 3})
+    runner.run([make_loader(4)], [("train", 1)])
+    ckpt = torch.load(work_dir / "iter_3.pth", weights_only=True)
+    assert ckpt["runnerkit"]["hooks"]["Fp16OptimizerHook"]["scaler"]["scale"] == 128.0
+    fresh = Fp16OptimizerHook_like()
+    fresh.load_state_dict(ckpt["runnerkit"]["hooks"]["Fp16OptimizerHook"])
+    assert fresh._pending_state is not None and fresh._pending_state["scale"] == 128.0
+
+
+def Fp16OptimizerHook_like() -> AmpOptimizerHook:  # noqa: N802 - reads as the class it builds
+    return runnerkit.default_container().get("hook", "Fp16OptimizerHook")()
+
+
+@pytest.mark.parametrize(
+    ("factory", "match"),
+    [
+        (lambda: OptimizerHook(grad_clip={"max": 1}), "must be a dict with `max_norm`"),
+        (lambda: OptimizerHook(grad_clip={"max_norm": 1, "nrm": 2}), "Unknown `grad_clip` keys \\['nrm'\\]"),
+        (lambda: GradientCumulativeOptimizerHook(cumulative_iters=0), "`cumulative_iters` must be a positive int"),
+        (lambda: AmpOptimizerHook(dtype="int8"), "Unknown AMP dtype `int8`"),
+        (lambda: AmpOptimizerHook(loss_scale=-1), "`loss_scale` must be 'dynamic' or a positive number"),
+    ],
+)
+def test_bad_optimizer_hook_arguments_are_explained(factory: Any, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        factory()
+
+
+def test_an_optimizer_hook_without_an_optimizer_says_so() -> None:
+    runner = runnerkit.build({"type": "IterBasedRunner", "max_iters": 1}, {"model": TinyNet()})
+    runner.register_training_hooks(None, {})
+    with pytest.raises(RuntimeError, match="has no optimizer, but an optimizer hook is registered"):
+        runner.run([make_loader(4)], [("train", 1)])
