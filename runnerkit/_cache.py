@@ -14,6 +14,7 @@ only what that needs (no hashlib, tempfile or pathlib).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -101,7 +102,5 @@ def store(path: Sequence[str], salt: str, state: list[list[Any]], payload: Any) 
             json.dump(data, fh)
         os.replace(tmp, target)
     except OSError:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass

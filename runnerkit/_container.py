@@ -100,7 +100,7 @@ class Container:
             PluginLoadError: the plugin implements a hook that does not exist (a misspelling)
                 or with the wrong signature.
         """
-        self._register(plugin, name, None, None, name or _plugin_name(plugin))
+        self._register(plugin, name or _plugin_name(plugin), None, None, name or _plugin_name(plugin))
         self._records = None
 
     def unregister_plugin(self, plugin: object) -> None:
@@ -125,8 +125,11 @@ class Container:
                 f"invalid pluggy plugin: {err}; runnerkit's hooks are {known}, each taking no argument "
                 f"(check the spelling of the `@runnerkit.hookimpl` functions)",
             ) from err
-        except ValueError as err:  # pluggy: already registered
-            raise PluginLoadError(dist, where, str(err)) from err
+        except ValueError as err:  # pluggy: this plugin, or another of that name, is registered
+            raise PluginLoadError(
+                dist, where, f"{str(err).splitlines()[0]}; register each plugin once, and give plugins distinct names "
+                f"(`register_plugin(plugin, name=...)`)",
+            ) from err
         self._plugin_origin[id(plugin)] = (dist, version, where)
 
     # -- records ---------------------------------------------------------------------------
@@ -229,7 +232,7 @@ class Container:
             caller = getattr(self._pm.hook, kind.hook)
             for impl in caller.get_hookimpls():
                 dist, version, where = self._plugin_origin.get(id(impl.plugin), (None, None, impl.plugin_name))
-                provider = dist or _plugin_name(impl.plugin)
+                provider = dist or impl.plugin_name
                 try:
                     provided = impl.function()
                     if not isinstance(provided, Mapping):
@@ -301,32 +304,39 @@ class Container:
             PluginLoadError: the component cannot be imported or is not of the right kind.
         """
         if not isinstance(spec, str):
-            _check_object(kind, spec, None, f"`{target_of(spec)}`")
+            _check_object(kind, spec, None, target_of(spec), "(given as an object)")
             return spec
         return self.load(self.lookup(kind, spec))
 
     def load(self, record: ComponentRecord) -> Any:
         """Import a record's target (once) and check it is of the record's kind."""
+        where, origin = self._where(record)
         if record.obj is not None:
-            _check_object(record.kind, record.obj, record.distribution, self._where(record))
+            _check_object(record.kind, record.obj, record.distribution, where, origin)
             return record.obj
         if record.incompatible:
-            raise PluginLoadError(record.distribution, self._where(record), record.incompatible)
+            raise PluginLoadError(record.distribution, where, record.incompatible, origin=origin)
         try:
             obj = import_target(record.target)
         except Exception as err:
             raise PluginLoadError(
-                record.distribution, self._where(record), f"importing `{record.target}` failed: {err!r}"
+                record.distribution, where, f"importing `{record.target}` failed: {err!r}", origin=origin
             ) from err
-        _check_object(record.kind, obj, record.distribution, self._where(record))
+        _check_object(record.kind, obj, record.distribution, where, origin)
         record.obj = obj
         return obj
 
     @staticmethod
-    def _where(record: ComponentRecord) -> str:
+    def _where(record: ComponentRecord) -> tuple[str, str | None]:
+        """How messages name the record, and where it came from (None: from its distribution)."""
         if record.source == "entry-point":
-            return f"{record.name} = {record.target} (group `{KINDS[record.kind].group}`)"
-        return f"{record.name} = {record.target} ({record.source} `{record.provider}`)"
+            return f"{record.name} = {record.target} (group `{KINDS[record.kind].group}`)", None
+        if record.source == "import":
+            return record.target, "(given as `module:attr`)"
+        where = f"{record.name} = {record.target}"
+        if record.distribution:
+            return where, f"from the pluggy plugin of distribution `{record.distribution}`"
+        return where, f"from run-time plugin `{record.provider}`"
 
 
 def _check_kind(kind: str) -> None:
@@ -334,17 +344,19 @@ def _check_kind(kind: str) -> None:
         raise ValueError(f"Unknown component kind `{kind}`; expected one of {', '.join(KINDS)}.")
 
 
-def _check_object(kind: str, obj: Any, dist: str | None, where: str) -> None:
+def _check_object(kind: str, obj: Any, dist: str | None, where: str, origin: str | None = None) -> None:
     base_path = KINDS[kind].base
     if base_path is None:
         if not callable(obj):
-            raise PluginLoadError(dist, where, f"a {kind} must be callable, got {type(obj).__name__} `{obj!r}`")
+            raise PluginLoadError(
+                dist, where, f"a {kind} must be callable, got {type(obj).__name__} `{obj!r:.60}`", origin=origin
+            )
         return
     base = import_target(base_path)
     if not (isinstance(obj, type) and issubclass(obj, base)):
-        shown = obj.__name__ if isinstance(obj, type) else f"{type(obj).__name__} `{obj!r}`"
+        shown = obj.__name__ if isinstance(obj, type) else f"{type(obj).__name__} `{obj!r:.60}`"
         raise PluginLoadError(
-            dist, where, f"a {kind} must be a subclass of `runnerkit.{base.__name__}`, got {shown}"
+            dist, where, f"a {kind} must be a subclass of `runnerkit.{base.__name__}`, got {shown}", origin=origin
         )
 
 

@@ -79,14 +79,16 @@ class PluginLoadError(RunnerkitError, ImportError):
         distribution: the distribution that provides it (None for run-time plugins).
         entry_point: the entry point (``name = value`` in ``group``) or plugin name.
         reason: what went wrong, in words.
+        origin: where it came from, as the message says it (default: from the distribution, or
+            from a run-time plugin).
     """
 
-    def __init__(self, distribution: str | None, entry_point: str, reason: str) -> None:
+    def __init__(self, distribution: str | None, entry_point: str, reason: str, *, origin: str | None = None) -> None:
         self.distribution = distribution
         self.entry_point = entry_point
         self.reason = reason
-        where = f"distribution `{distribution}`" if distribution else "a run-time plugin"
-        super().__init__(f"Cannot load `{entry_point}` from {where}: {reason}")
+        self.origin = origin or (f"from distribution `{distribution}`" if distribution else "from a run-time plugin")
+        super().__init__(f"Cannot load `{entry_point}` {self.origin}: {reason}")
 
 
 class ConfigError(RunnerkitError, ValueError):

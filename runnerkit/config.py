@@ -213,13 +213,12 @@ def parse_value(text: str) -> Any:
         return lowered == "true"
     if lowered in {"none", "null"}:
         return None
+    if "," in text and not text.strip().startswith(("[", "(", "{", "'", '"')):
+        return [parse_value(part) for part in text.split(",") if part.strip()]
     try:
         return ast.literal_eval(text)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        pass
-    if "," in text and not text.strip().startswith(("[", "(", "{")):
-        return [parse_value(part) for part in text.split(",") if part.strip()]
-    return text
+        return text
 
 
 def parse_option(text: str) -> tuple[str, Any]:

@@ -25,6 +25,7 @@ from torch import nn
 #: The demo job (an mmcv-shaped config; ``max_iters`` and ``work_dir`` are set by the command).
 DEMO_CONFIG: dict[str, Any] = {
     "seed": 0,
+    "num_threads": 1,
     "model": {"type": "DemoModel", "in_features": 2, "hidden": 64, "num_classes": 3},
     "data": {
         "samples_per_gpu": 64,
@@ -39,7 +40,8 @@ DEMO_CONFIG: dict[str, Any] = {
     "log_config": {"interval": 20, "hooks": [{"type": "TextLoggerHook"}]},
     "custom_hooks": [{"type": "ProgressBarHook"}],
     "runner": {"type": "IterBasedRunner", "max_iters": 600},
-    "workflow": [("train", 100), ("val", 8)],
+    "evaluation": {"interval": 100},
+    "workflow": [("train", 1)],
 }
 
 
@@ -53,7 +55,7 @@ def demo_config(max_iters: int = 600) -> dict[str, Any]:
     cfg["lr_config"]["warmup_iters"] = max(1, min(50, max_iters // 10))
     cfg["checkpoint_config"]["interval"] = max(1, max_iters // 3)
     cfg["log_config"]["interval"] = max(1, min(20, max_iters // 10))
-    cfg["workflow"] = [("train", max(1, max_iters // 6)), ("val", 8)]
+    cfg["evaluation"]["interval"] = max(1, max_iters // 6)
     return cfg
 
 

@@ -136,6 +136,11 @@ class JobConfig(BaseModel):
     timer_config: dict[str, Any] | None = Field(
         default_factory=lambda: {"type": "IterTimerHook"}, description="The iteration timer hook (None: no timer)."
     )
+    evaluation: dict[str, Any] | None = Field(
+        default=None,
+        description="Evaluate on `data.val` during training (mmdet/mmseg style): `dict(interval=1000, save_best=\"acc\")` "
+        "builds an `EvalHook` (`type` to use another) over a loader of `data.val`; `by_epoch` follows the runner.",
+    )
     custom_hooks: list[ComponentConfig] = Field(
         default_factory=list, description="More hooks: `[dict(type=\"EMAHook\", priority=\"NORMAL\", ...)]`."
     )
@@ -159,6 +164,10 @@ class JobConfig(BaseModel):
     resume_from: str | None = Field(default=None, description="Checkpoint to resume training from exactly.")
     seed: int | None = Field(
         default=None, description="Seed for Python, NumPy and torch before anything is built (deterministic runs)."
+    )
+    num_threads: PositiveInt | None = Field(
+        default=None, description="`torch.set_num_threads` for the run; 1 is fastest for small models on a busy CPU "
+        "(None: torch's default, one thread per core).",
     )
     device: str | None = Field(
         default=None, description="Move the model there before building the optimizer (`\"cuda\"`, `\"cpu\"`); "
@@ -186,6 +195,8 @@ class JobConfig(BaseModel):
                     ("data", mode),
                     f"workflow phase {index} is `{mode}`, so `run` needs `data.{mode}=dict(type=...)` naming a dataset",
                 ))
+        if self.evaluation is not None and (self.data is None or self.data.val is None):
+            missing.append((("data", "val"), "`evaluation` is set, so `run` needs `data.val=dict(type=...)` to evaluate on"))
         if self.optimizer_config is not None and self.optimizer is None:
             missing.append((("optimizer",), "`optimizer_config` is set but there is no `optimizer` to step; add "
                             "`optimizer=dict(type=\"SGD\", lr=0.01)` or drop `optimizer_config`"))
@@ -247,8 +258,14 @@ def build_job(
     missing = job.missing_for_run()
     if missing:
         lines = "\n".join(f"  - {'.'.join(map(str, loc))}: {msg}" for loc, msg in missing)
-        raise ConfigError(f"The config cannot be run yet:\n{lines}")
+        hint = ""
+        if job.model is None and job.runner is not None:
+            hint = ("\nA config with only a `runner` section is meant for Python: "
+                    "`runnerkit.build(cfg[\"runner\"], default_args=dict(model=..., optimizer=...))`.")
+        raise ConfigError(f"The config cannot be run yet:\n{lines}{hint}")
     container = container or current_container()
+    if job.num_threads is not None:
+        torch.set_num_threads(job.num_threads)
     if job.seed is not None:
         seed_everything(job.seed)
     model = build_component(container, "model", job.model, "model")
@@ -275,14 +292,17 @@ def build_job(
             log_config=log_config, momentum_config=job.momentum_config, timer_config=job.timer_config,
             custom_hooks_config=job.custom_hooks,
         )
+        if job.evaluation is not None:
+            register_evaluation(runner, container, job)
     except RunnerkitError:
         raise
     except (TypeError, ValueError, KeyError) as err:
         raise ConfigError(
             f"A hook section (`lr_config`, `momentum_config`, `optimizer_config`, `checkpoint_config`, "
-            f"`log_config`, `custom_hooks`) cannot be built: {err}"
+            f"`log_config`, `custom_hooks`, `evaluation`) cannot be built: {err}"
         ) from err
     resume_from: str | None = None
+    resume_key = "resume" if resume is not None else "resume_from"
     if resume is True:
         if runner.work_dir is None:
             raise ConfigError("`--resume` without a checkpoint resumes from the work dir, but there is none; give `--work-dir`.")
@@ -292,12 +312,23 @@ def build_job(
     elif job.resume_from is not None:
         resume_from = job.resume_from
     if resume_from is not None:
-        _check_exists(resume_from, "resume_from")
+        _check_exists(resume_from, resume_key)
         runner.resume(resume_from)
     elif job.load_from is not None:
         _check_exists(job.load_from, "load_from")
         runner.load_checkpoint(job.load_from)
     return Job(runner, data_loaders, list(job.workflow), job)
+
+
+def register_evaluation(runner: Any, container: Container, job: JobConfig) -> None:
+    """The ``evaluation`` section as an ``EvalHook`` over a loader of ``data.val``, at priority LOW (as mmdet)."""
+    cfg = dict(job.evaluation or {})
+    cfg.setdefault("type", "EvalHook")
+    cfg.setdefault("by_epoch", getattr(runner, "by_epoch_default", True))
+    priority = cfg.pop("priority", "LOW")
+    loader = build_data_loader(container, job.data, "val", job.seed)  # type: ignore[arg-type]
+    hook = build_component(container, "hook", cfg, "evaluation", dataloader=loader)
+    runner.register_hook(hook, priority=priority)
 
 
 def _check_exists(path: str, key: str) -> None:
@@ -399,7 +430,8 @@ def optimizer_class(spec: Any, section: str = "optimizer") -> Any:
             raise ConfigError(f"`{section}.type`: cannot import `{spec}`: {err}.") from err
     else:
         names = sorted(
-            n for n, v in vars(torch.optim).items() if isinstance(v, type) and issubclass(v, torch.optim.Optimizer)
+            n for n, v in vars(torch.optim).items()
+            if isinstance(v, type) and issubclass(v, torch.optim.Optimizer) and v is not torch.optim.Optimizer
         )
         if spec not in names:
             close = difflib.get_close_matches(spec, names, n=3, cutoff=0.5)

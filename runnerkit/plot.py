@@ -19,7 +19,7 @@ from typing import Any
 from runnerkit._errors import RunnerkitError
 
 #: Logged keys that are bookkeeping, not curves.
-SKIPPED_KEYS = frozenset({"mode", "epoch", "iter", "lr", "time", "data_time", "memory", "eta"})
+SKIPPED_KEYS = frozenset({"mode", "epoch", "iter", "lr", "time", "data_time", "memory", "eta", "eval_iter_num"})
 LOG_SUFFIX = ".log.json"
 
 Series = dict[str, dict[str, tuple[list[float], list[float]]]]
@@ -120,15 +120,17 @@ def _numbers(value: Any, key: str) -> Iterable[tuple[str, float]]:
 
 
 def curves(records: list[dict[str, Any]]) -> tuple[Series, Series]:
-    """``(values, lrs)``: name -> mode -> (xs, ys), for every logged number and for the lr."""
+    """``(values, lrs)``: name -> mode -> (xs, ys), for every logged number and for the (train) lr."""
     values: Series = {}
     lrs: Series = {}
     for x, rec in zip(_positions(records), records):
         mode = rec["mode"]
         for key, raw in rec.items():
-            target = lrs if key == "lr" else values
+            if key == "lr" and mode != "train":
+                continue  # the lr is a training quantity; val lines only repeat it
             if key in SKIPPED_KEYS and key != "lr":
                 continue
+            target = lrs if key == "lr" else values
             for name, y in _numbers(raw, key):
                 xs, ys = target.setdefault(name, {}).setdefault(mode, ([], []))
                 xs.append(x)

@@ -127,6 +127,21 @@ def test_the_model_holds_the_averages_between_an_epochs_end_and_the_next_epoch()
     assert torch.equal(runner.model.fc.weight, trained)
 
 
+def test_a_second_run_of_the_same_model_keeps_the_averages() -> None:
+    runner = make_runner()
+    hook = EMAHook(momentum=0.5, warm_up=1)
+    hook.before_run(runner)
+    with torch.no_grad():
+        runner.model.fc.weight.add_(1.0)
+    hook.after_train_iter(runner)
+    average = hook.averages()["fc.weight"].clone()
+    hook.before_run(runner)
+    assert torch.equal(hook.averages()["fc.weight"], average)
+    other = make_runner()
+    hook.before_run(other)  # another model starts afresh
+    assert torch.equal(hook.averages()["fc.weight"], other.model.fc.weight)
+
+
 def test_updates_never_read_a_tensor_back_to_the_host(monkeypatch: pytest.MonkeyPatch) -> None:
     runner = make_runner()
     hook = EMAHook(momentum=0.1, warm_up=3)
@@ -195,22 +210,28 @@ def test_bad_arguments_are_refused_with_the_value_given(kwargs: dict[str, Any], 
         EMAHook(resume_from=3)  # type: ignore[arg-type]
 
 
-def _train(work_dir: Path, resume: Path | None = None, max_iters: int = 10) -> tuple[runnerkit.IterBasedRunner, EMAHook]:
+def _train(
+    work_dir: Path, resume: Path | None = None, max_iters: int = 10, as_object: bool = True,
+) -> tuple[runnerkit.IterBasedRunner, EMAHook]:
     runner = make_runner(work_dir, max_iters)
-    hook = EMAHook(momentum=0.3, warm_up=2)
+    # A hook object is registered at NORMAL after CheckpointHook (mmcv): checkpoints are written
+    # before its update. From a config it takes its own priority (49), before CheckpointHook.
+    custom: Any = EMAHook(momentum=0.3, warm_up=2) if as_object else {"type": "EMAHook", "momentum": 0.3, "warm_up": 2}
     runner.register_training_hooks(
-        lr_config=None, optimizer_config={}, checkpoint_config={"interval": 4}, custom_hooks_config=[hook],
+        lr_config=None, optimizer_config={}, checkpoint_config={"interval": 4}, custom_hooks_config=[custom],
     )
     if resume is not None:
         runner.resume(resume)
     runner.run([batches(3)], [("train", 1)])  # 3 batches: the loader wraps, epoch hooks swap
+    (hook,) = [h for h in runner.hooks if isinstance(h, EMAHook)]
     return runner, hook
 
 
-def test_a_resumed_run_ends_with_the_same_average_and_weights(tmp_path: Path) -> None:
-    full, full_hook = _train(tmp_path / "full")
-    cut, _ = _train(tmp_path / "cut", max_iters=5)
-    resumed, resumed_hook = _train(tmp_path / "cut2", resume=tmp_path / "cut" / "iter_4.pth")
+@pytest.mark.parametrize("as_object", [True, False], ids=["after-checkpoint-hook", "before-checkpoint-hook"])
+def test_a_resumed_run_ends_with_the_same_average_and_weights(tmp_path: Path, as_object: bool) -> None:
+    full, full_hook = _train(tmp_path / "full", as_object=as_object)
+    cut, _ = _train(tmp_path / "cut", max_iters=5, as_object=as_object)
+    resumed, resumed_hook = _train(tmp_path / "cut2", resume=tmp_path / "cut" / "iter_4.pth", as_object=as_object)
     for name, value in full_hook.averages().items():
         assert torch.equal(resumed_hook.averages()[name], value), name
     for (name, a), b in zip(full.model.state_dict().items(), resumed.model.state_dict().values()):
@@ -218,16 +239,15 @@ def test_a_resumed_run_ends_with_the_same_average_and_weights(tmp_path: Path) ->
     assert not torch.equal(cut.model.fc.weight, full.model.fc.weight)
 
 
-def test_resume_from_resumes_the_runner_at_before_run(tmp_path: Path) -> None:
-    _train(tmp_path / "first", max_iters=4)
+def test_resume_from_resumes_the_runner_and_the_average_at_before_run(tmp_path: Path) -> None:
+    _, first = _train(tmp_path / "first", max_iters=4, as_object=False)
     runner = make_runner(tmp_path / "second", max_iters=6)
     hook = EMAHook(momentum=0.3, warm_up=2, resume_from=str(tmp_path / "first" / "iter_4.pth"))
     runner.register_hook(hook)
     hook.before_run(runner)
     assert runner.iter == 4
-    saved = torch.load(tmp_path / "first" / "iter_4.pth", weights_only=True)["runnerkit"]["hooks"]["EMAHook"]
-    for name, value in saved["shadow"].items():
-        assert torch.equal(hook.state_dict()["shadow"][name], value)
+    for name, value in first.averages().items():
+        assert torch.equal(hook.averages()[name], value), name
 
 
 def test_the_hook_is_found_by_name_through_its_entry_point() -> None:
@@ -235,3 +255,28 @@ def test_the_hook_is_found_by_name_through_its_entry_point() -> None:
     runner.register_hook_from_cfg({"type": "EMAHook", "momentum": 0.01, "priority": "ABOVE_NORMAL"})
     (hook,) = runner.hooks
     assert isinstance(hook, EMAHook) and hook.momentum == 0.01 and hook.priority == 40
+
+
+@pytest.mark.cuda
+def test_on_a_gpu_updates_and_swaps_never_synchronise_with_the_host() -> None:
+    model = Net().cuda()
+    runner = runnerkit.IterBasedRunner(model=model, max_iters=50)
+    hook = EMAHook(momentum=0.1, warm_up=5)
+    hook.before_run(runner)
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        for step in range(50):
+            runner._iter = step
+            hook.before_train_iter(runner)
+            with torch.no_grad():
+                model.fc.weight.add_(0.01)
+            hook.after_train_iter(runner)
+            if step % 10 == 9:
+                hook.after_train_epoch(runner)
+                hook.before_train_epoch(runner)
+        state = hook.state_dict()
+    finally:
+        torch.cuda.set_sync_debug_mode(0)
+    assert state["shadow"]["fc.weight"].device.type == "cuda"
+    assert state["step"] == 49

@@ -665,3 +665,42 @@ def test_an_mmcv_lr_config_builds_and_registers_the_step_hook_at_very_high() -> 
     assert isinstance(hook, StepLrUpdaterHook)
     assert (hook.step, hook.warmup, hook.warmup_iters, hook.warmup_ratio, hook.by_epoch) == ([2, 3], "linear", 5, 0.1, True)
     assert hook.priority == Priority.VERY_HIGH
+
+
+class RecordingNet(Net):
+    """Records the lr and momentum each train_step sees."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[tuple[float, float]] = []
+
+    def train_step(self, data: torch.Tensor, optimizer: Any, **kwargs: Any) -> dict[str, Any]:
+        group = optimizer.param_groups[0]
+        self.seen.append((group["lr"], group["momentum"]))
+        return super().train_step(data, optimizer, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("runner_type", "length", "step"),
+    [("EpochBasedRunner", {"max_epochs": 3}, [1, 2]), ("IterBasedRunner", {"max_iters": 12}, [4, 8])],
+)
+def test_register_training_hooks_gives_each_train_step_the_mmcv_lr_and_momentum(
+    runner_type: str, length: dict[str, int], step: list[int]
+) -> None:
+    net = RecordingNet()
+    optimizer = torch.optim.SGD(net.parameters(), lr=BASE, momentum=0.9)
+    runner = runnerkit.build({"type": runner_type, **length}, default_args={"model": net, "optimizer": optimizer})
+    lr_config = {"policy": "step", "step": step, "warmup": "linear", "warmup_iters": 3, "warmup_ratio": 0.1}
+    runner.register_training_hooks(lr_config=lr_config, momentum_config={"policy": "cyclic"}, optimizer_config={},
+                                   timer_config=None)
+    runner.run([[torch.randn(2, 2) for _ in range(4)]], [("train", 1)])
+
+    def lr(i: int) -> float:
+        regular = BASE * 0.1 ** (i // 4)
+        return regular * (1 - (1 - i / 3) * 0.9) if i < 3 else regular
+
+    def momentum(i: int) -> float:  # cyclic over 12 iterations, 4 of them down to 0.85 / 0.95 of 0.9
+        low = 0.9 * 0.85 / 0.95
+        return cos_anneal(0.9, low, i / 4) if i < 4 else cos_anneal(low, 0.9, (i - 4) / 8)
+
+    assert net.seen == [(pytest.approx(lr(i)), pytest.approx(momentum(i))) for i in range(12)]

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 from runnerkit._version import __version__
 from runnerkit.cli import components, plot, plugin, train, validate
+from runnerkit.cli._common import HelpFormatter
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
@@ -27,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="runnerkit: PyTorch training runners found through entry points and pluggy plugins.",
         epilog="Start with `runnerkit demo`, then `runnerkit plot work_dirs/demo`. `runnerkit COMMAND --help` "
         "describes each command.",
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"runnerkit {__version__}")
     sub = parser.add_subparsers(title="commands", dest="command", metavar="COMMAND")

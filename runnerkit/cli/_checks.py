@@ -76,7 +76,7 @@ def _from_error(model: type[BaseModel], err: Any, prefix: Loc, data: Any, skip: 
     else:
         message = err["msg"]
         value = err.get("input")
-        if kind not in {"value_error", "unknown_argument"} and not isinstance(value, (Mapping, BaseModel)) and value is not None:
+        if kind != "unknown_argument" and "got " not in message and value is not None and not isinstance(value, (Mapping, BaseModel)):
             message += f" (got `{value!r:.60}`)"
         message = message.removeprefix("Value error, ")
     return Problem(prefix + loc, message)
@@ -120,6 +120,8 @@ class _Checker:
         self.hook_section(cfg, "optimizer_config", "OptimizerHook")
         self.hook_section(cfg, "checkpoint_config", "CheckpointHook")
         self.hook_section(cfg, "timer_config", None)
+        if isinstance(cfg.get("evaluation"), Mapping):
+            self.hook(cfg["evaluation"], ("evaluation",), "EvalHook", injected=("dataloader",))
         for key, suffix in (("lr_config", "LrUpdaterHook"), ("momentum_config", "MomentumUpdaterHook")):
             if isinstance(cfg.get(key), Mapping):
                 self.schedule(cfg[key], key, suffix)

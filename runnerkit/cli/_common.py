@@ -5,9 +5,11 @@ Nothing here imports torch: ``runnerkit list`` must stay instant.
 
 from __future__ import annotations
 
+import argparse
 import difflib
 import inspect
 import re
+import textwrap
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +18,19 @@ from runnerkit._errors import RunnerkitError
 if TYPE_CHECKING:
     from runnerkit._container import Container
     from runnerkit._records import ComponentRecord
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """Wraps prose paragraphs to the terminal, keeps indented lines (examples) as written."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        out = []
+        for line in text.splitlines():
+            if line.startswith("  ") or not line.strip():
+                out.append(indent + line)
+            else:
+                out.append(textwrap.fill(line, width, initial_indent=indent, subsequent_indent=indent))
+        return "\n".join(out)
 
 
 class CommandError(RunnerkitError):
@@ -73,6 +88,8 @@ def _schema_type(prop: dict[str, Any]) -> str:
     kind = prop.get("type")
     if isinstance(kind, list):
         return " | ".join(_json_type(k) for k in kind)
+    if kind == "array" and "prefixItems" in prop:
+        return f"tuple[{', '.join(_schema_type(p) for p in prop['prefixItems'])}]"
     if kind == "array" and isinstance(prop.get("items"), dict):
         return f"list[{_schema_type(prop['items'])}]"
     if "$ref" in prop:

@@ -9,10 +9,11 @@ import argparse
 import inspect
 import json
 import sys
+import textwrap
 from typing import Any
 
 from runnerkit._records import CORE_KINDS, KINDS
-from runnerkit.cli._common import CommandError, find_component, model_arguments, signature_arguments, table
+from runnerkit.cli._common import CommandError, HelpFormatter, find_component, model_arguments, signature_arguments, table
 
 KIND_CHOICES = [*KINDS, "all"]
 
@@ -24,7 +25,7 @@ def add_parsers(sub: Any) -> None:
         description="List the installed components with their provenance. Reads package metadata only: "
         "no component is imported. Broken plugins are reported, not fatal.",
         epilog="examples:\n  runnerkit list\n  runnerkit list --kind model\n  runnerkit list --kind all --json",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     p.add_argument("--kind", choices=KIND_CHOICES, help="only this kind (default: runner, constructor and hook; "
                    "`all` adds models and datasets)")
@@ -38,7 +39,7 @@ def add_parsers(sub: Any) -> None:
         "pydantic argument model, or the component's signature).",
         epilog="examples:\n  runnerkit show IterBasedRunner\n  runnerkit show CheckpointHook\n"
         "  runnerkit show acme-runners:FastRunner",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     p.add_argument("name", help="a component name, bare or `distribution:Name`")
     p.add_argument("--kind", choices=list(KINDS), help="the kind, when several kinds share the name")
@@ -49,7 +50,7 @@ def add_parsers(sub: Any) -> None:
         description="Print the JSON Schema of a runner's arguments, for editors and CI checks of configs. "
         "Arguments that only exist at run time (model, optimizer, logger, ...) carry `\"x-runtime-only\": true`.",
         epilog="example:\n  runnerkit schema IterBasedRunner > iter_runner.schema.json",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     p.add_argument("name", help="a runner name, bare or `distribution:Name`")
     p.set_defaults(handler=schema_command)
@@ -112,11 +113,12 @@ def show_command(args: argparse.Namespace) -> int:
         else:
             title, rows = "Arguments", [r for r in signature_arguments(obj) if r[0] != "self"]
         print()
-        if rows:
-            print(f"{title}:")
-            print("\n".join(f"  {line}" for line in table(rows, ["NAME", "TYPE", "DEFAULT", "DESCRIPTION"]).splitlines()))
-        else:
-            print(f"{title}: none")
+        print(f"{title}:" if rows else f"{title}: none")
+        for name, type_, default, description in rows:
+            suffix = " (required)" if default == "required" else f" = {default}" if default else ""
+            print(f"  {name}: {type_ or 'any'}{suffix}")
+            if description:
+                print(textwrap.fill(description, 96, initial_indent="      ", subsequent_indent="      "))
     return 0
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from runnerkit.cli._common import HelpFormatter
+
 
 def add_parsers(sub: Any) -> None:
     """Register ``plot``."""
@@ -13,7 +15,7 @@ def add_parsers(sub: Any) -> None:
         description="Draw the train and val loss/metric curves and the learning rate from a run's `<timestamp>.log.json` "
         "into a PNG. Needs matplotlib: pip install \"runnerkit[plot]\".",
         epilog="examples:\n  runnerkit plot work_dirs/demo\n  runnerkit plot work_dirs/demo/20240101_120000.log.json -o curves.png",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     p.add_argument("path", metavar="WORK_DIR_OR_LOG", help="a work dir (its newest *.log.json is used) or a log file")
     p.add_argument("-o", "--output", help="the PNG to write (default: next to the log, `<timestamp>.png`)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from runnerkit.cli._common import CommandError
+from runnerkit.cli._common import CommandError, HelpFormatter
 
 
 def add_parsers(sub: Any) -> None:
@@ -17,7 +17,7 @@ def add_parsers(sub: Any) -> None:
         "subclass Hook, ...) and that argument models produce a JSON Schema. Reports all problems; exit code 1 "
         "if there is any.",
         epilog="example:\n  pip install -e . && runnerkit check-plugin acme-runners",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     p.add_argument("dist", metavar="DIST", help="the distribution name, as in `pip install DIST`")
     p.set_defaults(handler=check_plugin_command)
@@ -52,7 +52,7 @@ def check_plugin_command(args: argparse.Namespace) -> int:
             f"runnerkit.runners, runnerkit.constructors, runnerkit.hooks, runnerkit.models, runnerkit.datasets or "
             f"runnerkit.plugins to its pyproject.toml and reinstall it (see docs/plugins.md)."
         )
-    print(f"Checking {name} {dist.version}: {len(records)} components")
+    print(f"Checking {name} {dist.version}: {len(records)} component{'s' if len(records) != 1 else ''}")
     for record in records:
         try:
             obj = container.load(record)

@@ -9,6 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from runnerkit.cli._common import HelpFormatter
+
 from runnerkit._errors import ConfigError
 from runnerkit.cli.validate import add_cfg_options, report
 
@@ -26,7 +28,7 @@ def add_parsers(sub: Any) -> None:
         "config is executed to read it.",
         epilog="examples:\n  runnerkit run configs/my_job.py\n  runnerkit run configs/my_job.py --resume\n"
         "  runnerkit run configs/my_job.yaml --work-dir /tmp/w --cfg-options runner.max_iters=100",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     p.add_argument("config", help="the config file (.py, .json, .yaml, .toml)")
     p.add_argument("--work-dir", help="where checkpoints and logs go (overrides the config's `work_dir`)")
@@ -44,7 +46,7 @@ def add_parsers(sub: Any) -> None:
         "It takes seconds on a laptop CPU.",
         epilog=f"examples:\n  runnerkit demo\n  runnerkit demo --work-dir /tmp/demo --max-iters 200\n"
         f"  runnerkit plot {DEMO_WORK_DIR}",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     p.add_argument("--work-dir", default=DEMO_WORK_DIR, help=f"where checkpoints and logs go (default: {DEMO_WORK_DIR})")
     p.add_argument("--max-iters", type=_positive_int, default=600, help="training iterations (default: 600)")
@@ -97,19 +99,25 @@ def demo_command(args: argparse.Namespace) -> int:
 
 def train(cfg: dict[str, Any], *, work_dir: str, name: str, resume: str | bool | None = None) -> None:
     """Build the job, save its config into the work dir, train, and say where everything went."""
+    import torch
+
     from runnerkit.job import build_job, job_logging, log_file
 
     text = json.dumps(cfg, indent=2, default=repr)
-    with job_logging() as logger:
-        job = build_job(cfg, work_dir=work_dir, resume=resume, logger=logger, meta={"exp_name": name, "config": text})
-        runner = job.runner
-        saved_config = os.path.join(runner.work_dir, f"{name}.json")
-        with open(saved_config, "w", encoding="utf-8") as fh:
-            fh.write(text + "\n")
-        start = time.perf_counter()
-        with log_file(logger, os.path.join(runner.work_dir, f"{runner.timestamp}.log")):
-            job.run()
-        seconds = time.perf_counter() - start
+    threads = torch.get_num_threads()  # a config's `num_threads` holds for this job only
+    try:
+        with job_logging() as logger:
+            job = build_job(cfg, work_dir=work_dir, resume=resume, logger=logger, meta={"exp_name": name, "config": text})
+            runner = job.runner
+            saved_config = os.path.join(runner.work_dir, f"{name}.json")
+            with open(saved_config, "w", encoding="utf-8") as fh:
+                fh.write(text + "\n")
+            start = time.perf_counter()
+            with log_file(logger, os.path.join(runner.work_dir, f"{runner.timestamp}.log")):
+                job.run()
+            seconds = time.perf_counter() - start
+    finally:
+        torch.set_num_threads(threads)
     _summary(runner, name, saved_config, seconds)
 
 

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from runnerkit.cli._common import HelpFormatter
+
 from runnerkit.cli._locate import format_loc, locate
 from runnerkit.config import parse_option
 
@@ -38,7 +40,7 @@ def add_parsers(sub: Any) -> None:
         "with just a `runner` section is valid. Exit code 0 when valid, 1 otherwise. Note: a .py config is "
         "executed to read it.",
         epilog="example:\n  runnerkit validate configs/my_job.py --cfg-options runner.max_iters=100",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     p.add_argument("config", help="the config file")
     add_cfg_options(p)
@@ -46,8 +48,17 @@ def add_parsers(sub: Any) -> None:
 
 
 def report(problems: Sequence[Any], sources: Sequence[Path]) -> list[str]:
-    """``file:line: key: message`` for each problem."""
-    return [f"{locate(sources, p.loc)}: {format_loc(p.loc)}: {p.message}" for p in problems]
+    """``file:line: key: message`` for each problem, in the order of the files and lines."""
+    order = {str(path): n for n, path in enumerate(sources)}
+
+    def key(item: tuple[str, Any]) -> tuple[int, int]:
+        path, _, line = item[0].rpartition(":")
+        if not line.isdigit():
+            return (order.get(item[0], len(order)), 0)
+        return (order.get(path, len(order)), int(line))
+
+    located = sorted(((locate(sources, p.loc), p) for p in problems), key=key)
+    return [f"{where}: {format_loc(p.loc)}: {p.message}" for where, p in located]
 
 
 def validate_command(args: argparse.Namespace) -> int:

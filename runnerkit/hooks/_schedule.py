@@ -17,6 +17,7 @@ to the host between log intervals.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 import numbers
@@ -413,8 +414,10 @@ class ParamScheduleHook(Hook):
         return progress, total
 
     def _epoch_length(self, runner: BaseRunner) -> int:
-        loader = runner.data_loader
-        length = len(loader) if loader is not None and hasattr(loader, "__len__") else runner.epoch_length
+        length = runner.epoch_length
+        if runner.data_loader is not None:
+            with contextlib.suppress(TypeError):  # an iterable-style loader keeps the runner's count
+                length = len(runner.data_loader)  # mmcv's source of the epoch length
         if not length:
             raise RuntimeError(
                 f"`{type(self).__name__}` has warmup_by_epoch=True and needs the length of an epoch, but the "

@@ -122,9 +122,12 @@ class EMAHook(Hook):
     # -- stages --------------------------------------------------------------------------------
 
     def before_run(self, runner: BaseRunner) -> None:
-        self._weights = self._collect(runner)
-        self._shadow = {name: w.detach().clone() for name, w in self._weights.items()}
-        self._swapped = False
+        weights = self._collect(runner)
+        same_model = weights.keys() == self._weights.keys() and all(weights[k] is self._weights[k] for k in weights)
+        if not (same_model and self._shadow):  # a second `run` of the same model keeps its averages
+            self._weights = weights
+            self._shadow = {name: w.detach().clone() for name, w in weights.items()}
+            self._swapped = False
         if self._pending is not None:
             pending, self._pending = self._pending, None
             self.load_state_dict(pending)

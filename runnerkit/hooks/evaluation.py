@@ -110,7 +110,7 @@ class EvalHook(Hook):
     Args:
         dataloader: an iterable of batches (a ``DataLoader``), iterated afresh each time.
         start: evaluate first after epoch (iteration) ``start``, then every ``interval``; when the
-            run begins at or after ``start``, also evaluate once before training.
+            run begins at or after ``start`` on that schedule, also evaluate once before training.
         interval: evaluate every ``interval`` epochs (iterations).
         by_epoch: count epochs (``after_train_epoch``) or iterations (``after_train_iter``).
         save_best: a metric name, or ``"auto"`` for the first metric returned; keeps the best
@@ -186,7 +186,9 @@ class EvalHook(Hook):
         self.test_fn: TestFn = test_fn or single_process_test
         self.greater_keys = _key_list(greater_keys, "greater_keys", self._default_greater_keys)
         self.less_keys = _key_list(less_keys, "less_keys", self._default_less_keys)
-        self.out_dir: str | None = os.fspath(out_dir) if out_dir is not None else None
+        self._out_dir_arg = os.fspath(out_dir) if out_dir is not None else None
+        #: where the best checkpoint goes (worked out at ``before_run``).
+        self.out_dir: str | None = self._out_dir_arg
         self.initial_flag = True
         self.rule: str | None = None
         self.key_indicator: str | None = None
@@ -222,11 +224,13 @@ class EvalHook(Hook):
     # -- stages --------------------------------------------------------------------------------
 
     def before_run(self, runner: BaseRunner) -> None:
-        work_dir = runner.work_dir
-        if self.out_dir is None:
+        work_dir, out_dir = runner.work_dir, self._out_dir_arg
+        if out_dir is None:
             self.out_dir = work_dir
-        elif work_dir is not None and os.path.abspath(self.out_dir) != os.path.abspath(work_dir):
-            self.out_dir = os.path.join(self.out_dir, os.path.basename(work_dir.rstrip(os.sep)))
+        elif work_dir is not None and os.path.abspath(out_dir) != os.path.abspath(work_dir):
+            self.out_dir = os.path.join(out_dir, os.path.basename(work_dir.rstrip(os.sep)))
+        else:
+            self.out_dir = out_dir
         if self.save_best is not None:
             if self.out_dir is None:
                 raise ValueError(

@@ -71,7 +71,7 @@ class LoggerHook(Hook):
         for name, val in runner.log_buffer.output.items():
             if name in tags_to_skip or not self.is_scalar(val):
                 continue
-            tags[f"{runner.mode}/{name}" if add_mode else name] = float(val)
+            tags[f"{self.get_mode(runner)}/{name}" if add_mode else name] = float(val)
         tags.update(self.get_lr_tags(runner))
         return tags
 

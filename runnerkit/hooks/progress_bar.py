@@ -25,7 +25,9 @@ class ProgressBarHook(LoggerHook):
     logger and the bar have seen it.
 
     Args:
-        interval: redraw the bar every ``interval`` iterations.
+        interval: update the bar every ``interval`` iterations.
+        refresh_s: at least this many seconds between redraws (tqdm's ``mininterval``), so that a
+            fast loop does not spend its time drawing.
         bar_width: the bar's total width in characters (default: the terminal's width).
         enabled: ``True`` to always show the bar, ``False`` never, ``None`` on a terminal only.
         file: the stream to draw on (default: ``sys.stderr``).
@@ -46,8 +48,11 @@ class ProgressBarHook(LoggerHook):
         file: TextIO | None = None,
         by_epoch: bool | None = None,
         loss_key: str = "loss",
+        refresh_s: float = 0.1,
     ) -> None:
         super().__init__(interval=interval)
+        if isinstance(refresh_s, bool) or not isinstance(refresh_s, int | float) or refresh_s < 0:
+            raise ValueError(f"`refresh_s` must be a number of seconds >= 0, got `{refresh_s!r}`.")
         if bar_width is not None and (isinstance(bar_width, bool) or not isinstance(bar_width, int) or bar_width <= 0):
             raise ValueError(f"`bar_width` must be None or a positive int (characters), got `{bar_width!r}`.")
         if enabled is not None and not isinstance(enabled, bool):
@@ -59,6 +64,7 @@ class ProgressBarHook(LoggerHook):
         self.file = file
         self.per_epoch = by_epoch
         self.loss_key = loss_key
+        self.refresh_s = float(refresh_s)
         self.bar: Any = None
         self.loss: float | None = None
         self._active = False
@@ -85,7 +91,7 @@ class ProgressBarHook(LoggerHook):
         self._close()
         self.bar = tqdm(
             total=total, initial=initial, desc=desc, file=self._stream(), ncols=self.bar_width,
-            dynamic_ncols=self.bar_width is None, unit="it", leave=True,
+            dynamic_ncols=self.bar_width is None, unit="it", leave=True, mininterval=self.refresh_s,
         )
         self._show_loss()
 

@@ -214,6 +214,5 @@ def _rewrite(model: type[BaseModel], err: dict[str, Any]) -> InitErrorDetails:
              "what": _POSITIVE_INTS[str(loc[0])]},
             err.get("input"),
         )
-    # Keep pydantic's own message, with braces escaped for the template.
-    message = err["msg"].replace("{", "(").replace("}", ")")
-    return _error(loc, err["type"], message, {}, err.get("input"))
+    # Keep pydantic's own message; passed as context so that braces in it stay as they are.
+    return _error(loc, err["type"], "{message}", {"message": err["msg"]}, err.get("input"))

@@ -70,7 +70,8 @@ class TrainingHooksMixin:
         if isinstance(lr_config, Mapping):
             from runnerkit.hooks.lr_updater import lr_hook_cfg
 
-            lr_config = lr_hook_cfg(lr_config, self.by_epoch_default)
+            # mmcv defaults by_epoch=False for IterBasedRunner only: an explicit True breaks policy='cyclic'.
+            lr_config = lr_hook_cfg(lr_config, None if self.by_epoch_default else False)
         hook = self._hook(lr_config, None, by_epoch=False)
         assert hook is not None
         self.register_hook(hook, priority="VERY_HIGH")
@@ -82,7 +83,7 @@ class TrainingHooksMixin:
         if isinstance(momentum_config, Mapping):
             from runnerkit.hooks.momentum_updater import momentum_hook_cfg
 
-            momentum_config = momentum_hook_cfg(momentum_config, self.by_epoch_default)
+            momentum_config = momentum_hook_cfg(momentum_config, None if self.by_epoch_default else False)
         hook = self._hook(momentum_config, None, by_epoch=False)
         assert hook is not None
         self.register_hook(hook, priority="HIGH")
@@ -120,7 +121,11 @@ class TrainingHooksMixin:
             self.register_hook(hook, priority="VERY_LOW")
 
     def register_custom_hooks(self: BaseRunner, custom_config: Sequence[Any] | Mapping[str, Any] | Hook | None) -> None:
-        """A list of ``dict(type=..., priority=...)`` or hook objects (priority NORMAL by default)."""
+        """A list of ``dict(type=..., priority=...)`` or hook objects.
+
+        Without a ``priority``, a hook gets its class's ``priority`` (``NORMAL`` for most hooks,
+        ``VERY_LOW`` for loggers and the progress bar).
+        """
         if custom_config is None:
             return
         items = [custom_config] if isinstance(custom_config, (Mapping, Hook)) else list(custom_config)
@@ -128,4 +133,4 @@ class TrainingHooksMixin:
             if isinstance(item, Mapping):
                 self.register_hook_from_cfg(item)
             else:
-                self.register_hook(item, priority="NORMAL")
+                self.register_hook(item)

@@ -21,23 +21,14 @@ class SeededRunnerArgs(runnerkit.BaseRunnerArgs):
     )
 
 
-class _Seeded:
-    """Mixin: seed torch, then run the parent runner's loop."""
-
-    args: SeededRunnerArgs
-
-    @property
-    def seed(self) -> int | None:
-        """The seed given in the config (None: not seeded)."""
-        return self.args.seed
-
-    def run(self, data_loaders: list[Any], workflow: list[tuple[str, int]], **kwargs: Any) -> Any:
-        if self.args.seed is not None:
-            torch.manual_seed(self.args.seed)
-        return super().run(data_loaders, workflow, **kwargs)  # type: ignore[misc]
+def _seed(runner: runnerkit.BaseRunner) -> int | None:
+    seed = runner.args.seed  # type: ignore[attr-defined]  # the runner's args_model is SeededRunnerArgs
+    if seed is not None:
+        torch.manual_seed(seed)
+    return seed  # type: ignore[no-any-return]
 
 
-class SeededIterRunner(_Seeded, runnerkit.IterBasedRunner):
+class SeededIterRunner(runnerkit.IterBasedRunner):
     """An ``IterBasedRunner`` that seeds torch when ``run`` starts (found by entry point).
 
     Example:
@@ -47,8 +38,28 @@ class SeededIterRunner(_Seeded, runnerkit.IterBasedRunner):
 
     args_model = SeededRunnerArgs
 
+    @property
+    def seed(self) -> int | None:
+        """The seed given in the config (None: not seeded)."""
+        return self.args.seed  # type: ignore[no-any-return, attr-defined]
 
-class SeededEpochRunner(_Seeded, runnerkit.EpochBasedRunner):
+    def run(self, *args: Any, **kwargs: Any) -> None:
+        """Seed torch (if a seed was given), then run the loop as the parent runner does."""
+        _seed(self)
+        super().run(*args, **kwargs)
+
+
+class SeededEpochRunner(runnerkit.EpochBasedRunner):
     """An ``EpochBasedRunner`` that seeds torch when ``run`` starts (found through the pluggy plugin)."""
 
     args_model = SeededRunnerArgs
+
+    @property
+    def seed(self) -> int | None:
+        """The seed given in the config (None: not seeded)."""
+        return self.args.seed  # type: ignore[no-any-return, attr-defined]
+
+    def run(self, *args: Any, **kwargs: Any) -> None:
+        """Seed torch (if a seed was given), then run the loop as the parent runner does."""
+        _seed(self)
+        super().run(*args, **kwargs)

@@ -1,0 +1,262 @@
+"""Building a whole job from a config: model, data, optimizers, runner, hooks, resume; and the demo parts."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import pydantic
+import pytest
+import torch
+
+from runnerkit import ConfigError, PluginLoadError, UnknownComponentError
+from runnerkit._container import default_container
+from runnerkit.demo import DEMO_CONFIG, DemoDataset, DemoModel, demo_config
+from runnerkit.job import JobConfig, build_component, build_job, build_optimizers, job_logging
+
+
+def small_config(**overrides: Any) -> dict[str, Any]:
+    cfg: dict[str, Any] = {
+        "seed": 0,
+        "model": {"type": "DemoModel", "hidden": 8},
+        "data": {"samples_per_gpu": 16, "train": {"type": "DemoDataset", "num_samples": 64}},
+        "optimizer": {"type": "SGD", "lr": 0.1, "momentum": 0.9},
+        "optimizer_config": {},
+        "checkpoint_config": {"interval": 4},
+        "runner": {"type": "IterBasedRunner", "max_iters": 8},
+    }
+    cfg.update(overrides)
+    return cfg
+
+
+def weights(model: torch.nn.Module) -> list[torch.Tensor]:
+    return [p.detach().clone() for p in model.parameters()]
+
+
+# -- the config model ------------------------------------------------------------------------
+
+
+def test_the_demo_config_is_a_valid_job_with_nothing_missing() -> None:
+    job = JobConfig.model_validate(DEMO_CONFIG)
+    assert job.missing_for_run() == []
+    assert job.workflow == [("train", 1)]
+
+
+def test_a_runner_only_config_is_valid_but_run_says_what_it_still_needs() -> None:
+    job = JobConfig.model_validate({"runner": {"type": "IterBasedRunner", "max_iters": 10}})
+    assert [loc for loc, _ in job.missing_for_run()] == [("model",), ("data", "train")]
+
+
+def test_run_needs_a_dataset_for_every_workflow_phase_and_for_evaluation() -> None:
+    job = JobConfig.model_validate(small_config(workflow=[("train", 1), ("val", 1)], evaluation={"interval": 2}))
+    messages = dict(job.missing_for_run())
+    assert messages[("data", "val")].startswith("`evaluation` is set, so `run` needs `data.val")
+    assert [loc for loc, _ in job.missing_for_run()] == [("data", "val"), ("data", "val")]
+
+
+def test_an_optimizer_hook_without_an_optimizer_is_reported() -> None:
+    cfg = small_config()
+    del cfg["optimizer"]
+    (problem,) = JobConfig.model_validate(cfg).missing_for_run()
+    assert problem == (("optimizer",), "`optimizer_config` is set but there is no `optimizer` to step; add "
+                                       "`optimizer=dict(type=\"SGD\", lr=0.01)` or drop `optimizer_config`")
+
+
+def test_the_legacy_total_epochs_key_means_an_epoch_based_runner() -> None:
+    job = JobConfig.model_validate({"total_epochs": 3})
+    assert job.runner_config() == {"type": "EpochBasedRunner", "max_epochs": 3}
+
+
+def test_section_shapes_are_checked_all_at_once() -> None:
+    with pytest.raises(pydantic.ValidationError) as info:
+        JobConfig.model_validate({"model": {"hidden": 3}, "workflow": [("test", 1)], "optimizer": {"lr": 0.1},
+                                  "data": {"samples_per_gpu": 0}})
+    locs = {tuple(e["loc"]) for e in info.value.errors()}
+    assert {("model",), ("workflow", 0, 0), ("optimizer",), ("data", "samples_per_gpu")} <= locs
+    assert "needs a `type` key naming the component (it has `hidden`)" in str(info.value)
+
+
+def test_mmcv_keys_runnerkit_does_not_use_are_kept() -> None:
+    job = JobConfig.model_validate({"dist_params": {"backend": "nccl"}, "log_level": "INFO"})
+    assert job.model_extra == {"dist_params": {"backend": "nccl"}, "log_level": "INFO"}
+
+
+# -- components --------------------------------------------------------------------------------
+
+
+def test_an_optimizer_gets_the_models_parameters() -> None:
+    model = DemoModel(hidden=4)
+    opt = build_optimizers(model, {"type": "Adam", "lr": 0.01})
+    assert isinstance(opt, torch.optim.Adam)
+    assert opt.param_groups[0]["params"] == list(model.parameters())
+    assert opt.param_groups[0]["lr"] == 0.01
+
+
+def test_a_dict_of_optimizers_gets_one_per_submodule() -> None:
+    model = DemoModel(hidden=4)
+    opts = build_optimizers(model, {"net": {"type": "SGD", "lr": 0.1}})
+    assert set(opts) == {"net"}
+    assert opts["net"].param_groups[0]["params"] == list(model.net.parameters())
+
+
+def test_a_dict_of_optimizers_for_a_missing_submodule_names_it() -> None:
+    with pytest.raises(ConfigError, match=r"`optimizer.generator`: .* the model \(DemoModel\) has no submodule `generator`"):
+        build_optimizers(DemoModel(), {"generator": {"type": "SGD", "lr": 0.1}})
+
+
+def test_an_unknown_optimizer_suggests_the_closest_torch_optim_names() -> None:
+    with pytest.raises(ConfigError, match=r"`optimizer.type`: `Adm` is not an optimizer in `torch.optim`. Did you mean `Adam`"):
+        build_optimizers(DemoModel(), {"type": "Adm", "lr": 0.1})
+
+
+def test_an_optimizer_class_can_be_named_by_import_path() -> None:
+    opt = build_optimizers(DemoModel(), {"type": "torch.optim.rmsprop:RMSprop", "lr": 0.1})
+    assert isinstance(opt, torch.optim.RMSprop)
+
+
+def test_mmcv_optimizer_constructors_are_refused_with_the_python_alternative() -> None:
+    with pytest.raises(ConfigError, match=r"`optimizer.paramwise_cfg`: mmcv's optimizer constructors are not supported"):
+        build_optimizers(DemoModel(), {"type": "SGD", "lr": 0.1, "paramwise_cfg": {}})
+
+
+def test_bad_optimizer_arguments_name_the_section() -> None:
+    with pytest.raises(ConfigError, match=r"`optimizer`: cannot build `SGD` with \['lr'\]: Invalid learning rate: -1"):
+        build_optimizers(DemoModel(), {"type": "SGD", "lr": -1})
+
+
+def test_a_component_with_arguments_it_does_not_take_names_the_section() -> None:
+    with pytest.raises(ConfigError, match=r"`model`: the model `DemoModel` does not take the arguments \['hiden'\]: .*"
+                                          r"`runnerkit show DemoModel` lists the arguments it takes"):
+        build_component(default_container(), "model", {"type": "DemoModel", "hiden": 3}, "model")
+
+
+def test_an_unknown_model_suggests_the_installed_one() -> None:
+    with pytest.raises(UnknownComponentError, match=r"Unknown model `DemoModl`. Did you mean `DemoModel`\?"):
+        build_component(default_container(), "model", {"type": "DemoModl"}, "model")
+
+
+def test_a_model_that_is_not_a_module_is_refused(work_dir: Path) -> None:
+    with pytest.raises(ConfigError, match=r"`model`: `builtins:dict` built a dict, expected a `torch.nn.Module`"):
+        build_job(small_config(model={"type": "builtins:dict"}), work_dir=work_dir)
+
+
+def test_a_dataset_whose_module_fails_to_import_is_a_plugin_load_error(work_dir: Path) -> None:
+    cfg = small_config(data={"train": {"type": "runnerkit_no_such_module_xyz.sub:Data"}})
+    with pytest.raises(UnknownComponentError, match=r"No installed distribution or module is called `runnerkit_no_such_module_xyz.sub`"):
+        build_job(cfg, work_dir=work_dir)
+    cfg = small_config(data={"train": {"type": "runnerkit.demo:NoSuchDataset"}})
+    with pytest.raises(PluginLoadError, match=r"importing `runnerkit.demo:NoSuchDataset` failed: AttributeError"):
+        build_job(cfg, work_dir=work_dir)
+
+
+# -- whole jobs --------------------------------------------------------------------------------
+
+
+def test_a_built_job_trains_writes_checkpoints_and_is_reproducible(tmp_path: Path) -> None:
+    jobs = [build_job(small_config(), work_dir=tmp_path / name) for name in ("a", "b")]
+    for job in jobs:
+        job.run()
+    first, second = (weights(job.runner.model) for job in jobs)
+    assert all(torch.equal(x, y) for x, y in zip(first, second))
+    assert jobs[0].runner.iter == 8
+    assert sorted(p.name for p in (tmp_path / "a").glob("iter_*.pth")) == ["iter_4.pth", "iter_8.pth"]
+    assert jobs[0].runner.meta["seed"] == 0
+
+
+def test_a_job_resumed_from_its_work_dir_ends_where_an_uninterrupted_one_does(tmp_path: Path) -> None:
+    whole = build_job(small_config(), work_dir=tmp_path / "whole")
+    whole.run()
+    first = build_job(small_config(runner={"type": "IterBasedRunner", "max_iters": 4}), work_dir=tmp_path / "cut")
+    first.run()
+    resumed = build_job(small_config(), work_dir=tmp_path / "cut", resume=True)
+    assert resumed.runner.iter == 4
+    resumed.run()
+    assert all(torch.equal(x, y) for x, y in zip(weights(whole.runner.model), weights(resumed.runner.model)))
+
+
+def test_load_from_initialises_the_weights(tmp_path: Path) -> None:
+    trained = build_job(small_config(), work_dir=tmp_path / "a")
+    trained.run()
+    loaded = build_job(small_config(seed=1, load_from=str(tmp_path / "a" / "iter_8.pth")), work_dir=tmp_path / "b")
+    assert loaded.runner.iter == 0
+    assert all(torch.equal(x, y) for x, y in zip(weights(trained.runner.model), weights(loaded.runner.model)))
+
+
+def test_a_missing_checkpoint_is_named_with_the_key_that_asked_for_it(work_dir: Path) -> None:
+    with pytest.raises(ConfigError, match=r"`load_from`: the checkpoint `nope.pth` does not exist"):
+        build_job(small_config(load_from="nope.pth"), work_dir=work_dir)
+    with pytest.raises(ConfigError, match=r"`resume`: the checkpoint `nope.pth` does not exist"):
+        build_job(small_config(), work_dir=work_dir, resume="nope.pth")
+
+
+def test_resuming_the_latest_checkpoint_needs_a_work_dir() -> None:
+    with pytest.raises(ConfigError, match=r"`--resume` without a checkpoint resumes from the work dir, but there is none"):
+        build_job(small_config(checkpoint_config=None), resume=True)
+
+
+def test_a_config_that_cannot_run_lists_everything_missing_and_points_to_python() -> None:
+    with pytest.raises(ConfigError, match=r"(?s)cannot be run yet:\n  - model: .*\n  - data.train: .*"
+                                          r"A config with only a `runner` section is meant for Python"):
+        build_job({"runner": {"type": "IterBasedRunner", "max_iters": 10}})
+
+
+def test_evaluation_registers_an_eval_hook_over_the_val_data(work_dir: Path) -> None:
+    cfg = small_config(evaluation={"interval": 4})
+    cfg["data"]["val"] = {"type": "DemoDataset", "num_samples": 32, "seed": 1}
+    job = build_job(cfg, work_dir=work_dir)
+    (hook,) = [h for h in job.runner.hooks if type(h).__name__ == "EvalHook"]
+    assert hook.by_epoch is False  # follows IterBasedRunner
+    assert len(hook.dataloader.dataset) == 32
+
+
+def test_a_hook_section_that_cannot_be_built_names_the_sections(work_dir: Path) -> None:
+    with pytest.raises(ConfigError, match=r"A hook section \(`lr_config`, .*\) cannot be built: .*`CheckpointHook`.*no_such_arg"):
+        build_job(small_config(checkpoint_config={"interval": 1, "no_such_arg": 1}), work_dir=work_dir)
+
+
+def test_job_logging_sends_info_to_the_stream_and_restores_the_logger() -> None:
+    import io
+
+    logger = logging.getLogger("runnerkit.test-job-logging")
+    before = (logger.level, logger.propagate, list(logger.handlers))
+    stream = io.StringIO()
+    with job_logging(logger, stream) as log:
+        log.info("hello")
+    assert "INFO - hello" in stream.getvalue()
+    assert (logger.level, logger.propagate, list(logger.handlers)) == before
+
+
+# -- the demo's model and data -------------------------------------------------------------------
+
+
+def test_the_demo_dataset_is_the_same_for_the_same_seed() -> None:
+    a, b, c = DemoDataset(num_samples=16, seed=3), DemoDataset(num_samples=16, seed=3), DemoDataset(num_samples=16, seed=4)
+    assert torch.equal(a.points, b.points) and not torch.equal(a.points, c.points)
+    assert a.labels.tolist() == [i % 3 for i in range(16)]
+
+
+def test_the_demo_dataset_refuses_sizes_it_cannot_make() -> None:
+    with pytest.raises(ValueError, match=r"DemoDataset needs num_samples >= 1 and num_classes >= 2, got 0 and 3"):
+        DemoDataset(num_samples=0)
+
+
+def test_the_demo_model_returns_mmcvs_step_dict_with_tensors_to_log() -> None:
+    model = DemoModel(hidden=4)
+    x, y = DemoDataset(num_samples=8)[:8]
+    out = model.train_step((x, y), None)
+    assert set(out) == {"loss", "log_vars", "num_samples"} and out["num_samples"] == 8
+    assert out["loss"].requires_grad
+    assert all(isinstance(v, torch.Tensor) for v in out["log_vars"].values())
+    assert not model.val_step((x, y))["loss"].requires_grad
+
+
+def test_the_demo_config_scales_with_max_iters() -> None:
+    cfg = demo_config(30)
+    assert cfg["runner"]["max_iters"] == 30
+    assert cfg["lr_config"]["step"] == [20, 25]
+    assert cfg["checkpoint_config"]["interval"] == 10
+    assert cfg["evaluation"]["interval"] == 5
+    assert DEMO_CONFIG["runner"]["max_iters"] == 600  # untouched
+    with pytest.raises(ValueError, match=r"`max_iters` must be a positive int, got 0"):
+        demo_config(0)

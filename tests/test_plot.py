@@ -1,0 +1,111 @@
+"""Curves from ``<timestamp>.log.json`` logs, and the PNG ``runnerkit plot`` writes."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from runnerkit.plot import LogError, MissingPlotDependency, curves, find_log, plot_log, read_log
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def write_log(path: Path, records: list[dict[str, Any]], meta: dict[str, Any] | None = None) -> Path:
+    lines = [json.dumps(meta)] if meta is not None else []
+    lines += [json.dumps(r) for r in records]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+ITER_LOG = [
+    {"mode": "train", "epoch": 1, "iter": 10, "lr": 0.1, "time": 0.01, "data_time": 0.001, "loss": 1.0, "acc": 0.5},
+    {"mode": "train", "epoch": 1, "iter": 20, "lr": 0.1, "time": 0.01, "data_time": 0.001, "loss": 0.5, "acc": 0.7},
+    {"mode": "val", "epoch": 1, "iter": 20, "lr": 0.1, "eval_iter_num": 4, "loss": 0.6, "acc": 0.65},
+    {"mode": "train", "epoch": 2, "iter": 30, "lr": 0.01, "time": 0.01, "data_time": 0.001, "loss": 0.25, "acc": 0.9},
+]
+
+
+def test_a_work_dir_gives_its_newest_json_log(tmp_path: Path) -> None:
+    old = write_log(tmp_path / "20240101_000000.log.json", ITER_LOG)
+    new = write_log(tmp_path / "20240102_000000.log.json", ITER_LOG)
+    os.utime(old, (1_000, 1_000))
+    os.utime(new, (2_000, 2_000))
+    (tmp_path / "20240103_000000.log").write_text("text log, not JSON\n")
+    assert find_log(tmp_path) == new
+    assert find_log(old) == old
+
+
+def test_a_missing_path_or_a_folder_without_logs_is_explained(tmp_path: Path) -> None:
+    with pytest.raises(LogError, match=r"`.*nope` does not exist; give a work dir \(e.g. `work_dirs/demo`\) or a `\*.log.json` file"):
+        find_log(tmp_path / "nope")
+    with pytest.raises(LogError, match=r"holds no `\*.log.json` log; train with `log_config=dict\(hooks=\[dict\(type=\"TextLoggerHook\"\)\]\)`"):
+        find_log(tmp_path)
+
+
+def test_reading_skips_the_metadata_line_and_blank_lines(tmp_path: Path) -> None:
+    path = write_log(tmp_path / "a.log.json", ITER_LOG, meta={"exp_name": "demo", "seed": 0})
+    path.write_text(path.read_text() + "\n\n")
+    assert read_log(path) == ITER_LOG
+
+
+def test_a_line_that_is_not_json_is_reported_with_its_number(tmp_path: Path) -> None:
+    path = tmp_path / "a.log.json"
+    path.write_text(json.dumps(ITER_LOG[0]) + "\nIter [20/20] loss: 0.5\n")
+    with pytest.raises(LogError, match=r"a.log.json:2: not a JSON line \(Expecting value\); is this a runnerkit or mmcv"):
+        read_log(path)
+
+
+def test_a_log_without_train_or_val_records_has_nothing_to_plot(tmp_path: Path) -> None:
+    path = write_log(tmp_path / "a.log.json", [], meta={"exp_name": "demo"})
+    with pytest.raises(LogError, match=r"has no train or val records \(JSON lines with `mode`\); nothing to plot"):
+        read_log(path)
+
+
+def test_curves_of_an_iteration_based_log_follow_iter_and_keep_train_and_val_apart() -> None:
+    values, lrs = curves(ITER_LOG)
+    assert values["loss"] == {"train": ([10.0, 20.0, 30.0], [1.0, 0.5, 0.25]), "val": ([20.0], [0.6])}
+    assert values["acc"]["val"] == ([20.0], [0.65])
+    assert set(values) == {"loss", "acc"}  # time, data_time and eval_iter_num are bookkeeping
+    assert lrs == {"lr": {"train": ([10.0, 20.0, 30.0], [0.1, 0.1, 0.01])}}
+
+
+def test_curves_of_an_epoch_based_log_add_the_earlier_epochs_lengths() -> None:
+    records = [
+        {"mode": "train", "epoch": 1, "iter": 5, "lr": 0.1, "loss": 1.0},
+        {"mode": "train", "epoch": 1, "iter": 10, "lr": 0.1, "loss": 0.8},
+        {"mode": "val", "epoch": 1, "iter": 4, "lr": 0.1, "loss": 0.9},
+        {"mode": "train", "epoch": 2, "iter": 5, "lr": 0.1, "loss": 0.6},
+        {"mode": "train", "epoch": 2, "iter": 10, "lr": 0.1, "loss": 0.5},
+    ]
+    values, _ = curves(records)
+    assert values["loss"]["train"][0] == [5.0, 10.0, 15.0, 20.0]
+    assert values["loss"]["val"][0] == [10.0]  # at the end of its epoch
+
+
+def test_the_lrs_of_several_optimizers_are_separate_curves() -> None:
+    records = [{"mode": "train", "epoch": 1, "iter": 1, "lr": {"generator": 0.1, "discriminator": 0.2}, "loss": 1.0}]
+    _, lrs = curves(records)
+    assert lrs == {"lr.generator": {"train": ([1.0], [0.1])}, "lr.discriminator": {"train": ([1.0], [0.2])}}
+
+
+def test_plotting_writes_a_png_next_to_the_log_or_where_asked(tmp_path: Path) -> None:
+    write_log(tmp_path / "20240101_000000.log.json", ITER_LOG, meta={"exp_name": "x"})
+    default = plot_log(tmp_path)
+    assert default == tmp_path / "20240101_000000.png"
+    assert default.read_bytes().startswith(PNG_MAGIC)
+    chosen = plot_log(tmp_path / "20240101_000000.log.json", tmp_path / "out" / "curves.png")
+    assert chosen == tmp_path / "out" / "curves.png"
+    assert chosen.read_bytes().startswith(PNG_MAGIC)
+
+
+def test_plotting_without_matplotlib_names_the_extra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_log(tmp_path / "a.log.json", ITER_LOG)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    with pytest.raises(MissingPlotDependency, match=r'Plotting needs matplotlib, which is not installed; run `pip install "runnerkit\[plot\]"`'):
+        plot_log(tmp_path)
+    assert not list(tmp_path.glob("*.png"))
