@@ -28,13 +28,15 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 RESULT = HERE / "results" / "discovery-cpu.md"
@@ -112,27 +114,32 @@ def run(code: list[str], env: dict[str, str], cwd: Path) -> subprocess.Completed
     return proc
 
 
-def wall_ms(code: list[str], env: dict[str, str], cwd: Path, runs: int, before: Callable[[], None] = lambda: None) -> float:
-    """Median wall time of ``runs`` processes, ``before()`` called ahead of each."""
-    times = []
+class Variant:
+    """One command to time: its argv, environment and what to do before each run."""
+
+    def __init__(self, argv: list[str], env: dict[str, str], before: Callable[[], None] = lambda: None) -> None:
+        self.argv, self.env, self.before = argv, env, before
+        self.wall: list[float] = []
+        self.printed: list[dict[str, Any]] = []
+
+
+def measure(variants: dict[str, Variant], cwd: Path, runs: int) -> None:
+    """Run every variant ``runs`` times, round-robin, so that load changes hit all of them alike."""
     for _ in range(runs):
-        before()
-        t0 = time.perf_counter()
-        run(code, env, cwd)
-        times.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(times)
+        for variant in variants.values():
+            variant.before()
+            t0 = time.perf_counter()
+            proc = run(variant.argv, variant.env, cwd)
+            variant.wall.append((time.perf_counter() - t0) * 1e3)
+            if variant.argv[-1] in (SCAN, BARE):
+                variant.printed.append(json.loads(proc.stdout))
 
 
-def inner(code: str, env: dict[str, str], cwd: Path, runs: int, before: Callable[[], None] = lambda: None) -> dict[str, float]:
-    """Median of each number a timing script prints, over ``runs`` fresh processes."""
-    samples: list[dict[str, float]] = []
-    for _ in range(runs):
-        before()
-        samples.append(json.loads(run(["-c", code], env, cwd).stdout))
-    return {key: statistics.median(float(s[key]) for s in samples) for key in samples[0]}
+def median(values: Iterable[float]) -> float:
+    return statistics.median(list(values))
 
 
-def machine() -> list[str]:
+def machine(load_start: tuple[float, float, float]) -> list[str]:
     cpu = "unknown"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -146,19 +153,22 @@ def machine() -> list[str]:
         f"- `uname -a`: `{' '.join(platform.uname())}`",
         f"- CPU: {cpu} ({os.cpu_count()} logical cores)",
         f"- Python {platform.python_version()} ({sys.executable}), torch {torch_version}",
+        f"- load average (1 min) at the start and end of the run: {load_start[0]:.1f} and {os.getloadavg()[0]:.1f} "
+        "(other work on the machine inflates the whole-process times; compare numbers within one row)",
     ]
 
 
 def bench(sizes: Sequence[int], runs: int) -> str:
+    load_start = os.getloadavg()
     lines_proc = [
-        "| extra dists | `python -c pass` | `import torch` | bare `entry_points()` | import + first `build()`, warm | "
-        "same, cold | `runnerkit list --json`, warm | same, cold |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| extra dists | `python -c pass` | `import runnerkit` | `import torch` | bare `entry_points()` | "
+        "import + first `build()`, warm | same, cold | `runnerkit list --json`, warm | same, cold |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     lines_scan = [
         "| extra dists | `scan()` warm | `scan()` cold | bare `entry_points()` (in process) | cold / bare | "
-        "`Container().records()` warm | `import runnerkit` | warm hits | torch imported |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "`Container().records()` warm | `import runnerkit` | warm hits | cold misses | torch imported |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     with tempfile.TemporaryDirectory(prefix="rk-bench-") as tmp:
         root = Path(tmp)
@@ -166,44 +176,48 @@ def bench(sizes: Sequence[int], runs: int) -> str:
         cwd.mkdir()
         for count in sizes:
             site = make_dists(root, count)
-            warm_dir = root / f"cache-warm-{count}"
-            cold_root = root / f"cache-cold-{count}"
-            cold_root.mkdir()
+            cold_dir = root / f"cache-cold-{count}"
             age(site, cwd, root)
             base = {k: v for k, v in os.environ.items() if not k.startswith("RUNNERKIT_")}
             base["PYTHONPATH"] = str(site)
-            warm = {**base, "RUNNERKIT_CACHE_DIR": str(warm_dir)}
-            cold = {**base, "RUNNERKIT_CACHE_DIR": str(cold_root / "cache")}
+            warm = {**base, "RUNNERKIT_CACHE_DIR": str(root / f"cache-warm-{count}")}
+            cold = {**base, "RUNNERKIT_CACHE_DIR": str(cold_dir)}
 
-            def clear_cold(folder: Path = cold_root / "cache") -> None:
-                for f in folder.glob("*"):
-                    f.unlink()
+            def clear_cold(folder: Path = cold_dir) -> None:
+                shutil.rmtree(folder, ignore_errors=True)
 
             run(["-c", "import runnerkit; runnerkit.Container().records()"], warm, cwd)
             time.sleep(2.1)  # let the cache write age past the racy window
             run(["-c", "import runnerkit; runnerkit.Container().records()"], warm, cwd)
 
-            empty = wall_ms(["-c", "pass"], base, cwd, runs)
-            torch_ms = wall_ms(["-c", "import torch"], base, cwd, runs)
-            bare_ms = wall_ms(["-c", "import importlib.metadata as m; m.entry_points()"], base, cwd, runs)
-            build_warm = wall_ms(["-c", BUILD], warm, cwd, runs)
-            build_cold = wall_ms(["-c", BUILD], cold, cwd, runs, clear_cold)
-            list_warm = wall_ms(["-m", "runnerkit", "list", "--json"], warm, cwd, runs)
-            list_cold = wall_ms(["-m", "runnerkit", "list", "--json"], cold, cwd, runs, clear_cold)
+            v = {
+                "pass": Variant(["-c", "pass"], base),
+                "torch": Variant(["-c", "import torch"], base),
+                "bare": Variant(["-c", "import importlib.metadata as m; m.entry_points()"], base),
+                "import": Variant(["-c", "import runnerkit"], warm),
+                "build_warm": Variant(["-c", BUILD], warm),
+                "build_cold": Variant(["-c", BUILD], cold, clear_cold),
+                "list_warm": Variant(["-m", "runnerkit", "list", "--json"], warm),
+                "list_cold": Variant(["-m", "runnerkit", "list", "--json"], cold, clear_cold),
+                "scan_warm": Variant(["-c", SCAN], warm),
+                "scan_cold": Variant(["-c", SCAN], cold, clear_cold),
+                "bare_inner": Variant(["-c", BARE], base),
+            }
+            measure(v, cwd, runs)
+            wall = {name: median(var.wall) for name, var in v.items()}
             lines_proc.append(
-                f"| {count} | {empty:.0f} | {torch_ms:.0f} | {bare_ms:.0f} | {build_warm:.0f} | {build_cold:.0f} | "
-                f"{list_warm:.0f} | {list_cold:.0f} |"
+                f"| {count} | {wall['pass']:.0f} | {wall['import']:.0f} | {wall['torch']:.0f} | {wall['bare']:.0f} | "
+                f"{wall['build_warm']:.0f} | {wall['build_cold']:.0f} | {wall['list_warm']:.0f} | {wall['list_cold']:.0f} |"
             )
-
-            warm_samples = [json.loads(run(["-c", SCAN], warm, cwd).stdout) for _ in range(max(runs, 5))]
-            hits = [s["hit"] for s in warm_samples]
-            w = {k: statistics.median(float(s[k]) for s in warm_samples) for k in ("scan_ms", "records_ms", "import_ms")}
-            c = inner(SCAN, cold, cwd, max(runs, 5), clear_cold)
-            b = inner(BARE, base, cwd, max(runs, 5))
+            warm_s, cold_s = v["scan_warm"].printed, v["scan_cold"].printed
+            scan_warm = median(x["scan_ms"] for x in warm_s)
+            scan_cold = median(x["scan_ms"] for x in cold_s)
+            bare = median(x["bare_ms"] for x in v["bare_inner"].printed)
             lines_scan.append(
-                f"| {count} | {w['scan_ms']:.2f} | {c['scan_ms']:.2f} | {b['bare_ms']:.2f} | "
-                f"{c['scan_ms'] / b['bare_ms']:.2f} | {w['records_ms']:.2f} | {w['import_ms']:.0f} | "
-                f"{sum(hits)}/{len(hits)} | {'yes' if any(s['torch'] for s in warm_samples) else 'no'} |"
+                f"| {count} | {scan_warm:.2f} | {scan_cold:.2f} | {bare:.2f} | {scan_cold / bare:.2f} | "
+                f"{median(x['records_ms'] for x in warm_s):.2f} | {median(x['import_ms'] for x in warm_s):.0f} | "
+                f"{sum(x['hit'] for x in warm_s)}/{len(warm_s)} | {sum(not x['hit'] for x in cold_s)}/{len(cold_s)} | "
+                f"{'yes' if any(x['torch'] for x in warm_s + cold_s) else 'no'} |"
             )
             print(lines_proc[-1], lines_scan[-1], sep="\n", file=sys.stderr)
     return "\n".join(
@@ -213,7 +227,7 @@ def bench(sizes: Sequence[int], runs: int) -> str:
             f"`python benchmarks/bench_discovery.py --runs {runs} --sizes {','.join(map(str, sizes))}`, "
             f"{time.strftime('%Y-%m-%d')}. Times in ms, medians.",
             "",
-            *machine(),
+            *machine(load_start),
             "",
             "## Whole processes (interpreter start included)",
             "",
@@ -224,8 +238,8 @@ def bench(sizes: Sequence[int], runs: int) -> str:
             "`scan()` is what listing and name lookup read (entry points of every distribution on",
             "`sys.path`); warm reads the cache, cold scans and writes it. The bare scan is",
             "`import importlib.metadata; entry_points()` timed the same way. `warm hits`: runs in which",
-            "the cache was used (no scan ran). `torch imported`: whether `import runnerkit` + `scan()` +",
-            "`Container().records()` imported torch.",
+            "the cache was used (no scan ran); `cold misses`: runs that really scanned. `torch imported`:",
+            "whether `import runnerkit` + `scan()` + `Container().records()` imported torch in any run.",
             "",
             *lines_scan,
             "",

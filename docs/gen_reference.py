@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import inspect
-import io
 import os
 import pprint
 import re
@@ -241,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"docs/{name} is stale; run `python docs/gen_reference.py`.", file=sys.stderr)
         return 1 if stale else 0
     for name, render in PAGES.items():
-        with io.open(DOCS / name, "w", encoding="utf-8", newline="\n") as fh:
+        with open(DOCS / name, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(render())
         print(f"wrote docs/{name}")
     return 0

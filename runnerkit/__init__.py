@@ -9,25 +9,21 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from runnerkit._build import DefaultRunnerConstructor
-from runnerkit._build import build
-from runnerkit._build import build_runner
-from runnerkit._container import Container
-from runnerkit._container import default_container
-from runnerkit._container import register_plugin
-from runnerkit._container import unregister_plugin
-from runnerkit._errors import AmbiguousComponentError
-from runnerkit._errors import ConfigError
-from runnerkit._errors import PluginLoadError
-from runnerkit._errors import RunnerkitError
-from runnerkit._errors import UnknownComponentError
+from runnerkit._build import DefaultRunnerConstructor, build, build_runner
+from runnerkit._container import Container, default_container, register_plugin, unregister_plugin
+from runnerkit._errors import (
+    AmbiguousComponentError,
+    ConfigError,
+    PluginLoadError,
+    RunnerkitError,
+    UnknownComponentError,
+)
 from runnerkit._schema import args_schema
 from runnerkit._version import __version__
 from runnerkit.hookspecs import hookimpl
 
 if TYPE_CHECKING:
-    from runnerkit.hooks.hook import Hook
-    from runnerkit.hooks.hook import Priority
+    from runnerkit.hooks.hook import Hook, Priority
     from runnerkit.runners.args import BaseRunnerArgs
     from runnerkit.runners.base import BaseRunner
     from runnerkit.runners.epoch_based import EpochBasedRunner

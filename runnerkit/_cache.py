@@ -99,7 +99,7 @@ def store(path: Sequence[str], salt: str, state: list[list[Any]], payload: Any) 
     try:
         os.makedirs(directory, exist_ok=True)
         with open(tmp, "x", encoding="utf-8") as fh:
-            json.dump(data, fh)
+            fh.write(json.dumps(data))  # dumps uses the C encoder; dump does not
         os.replace(tmp, target)
     except OSError:
         with contextlib.suppress(OSError):

@@ -123,13 +123,13 @@ def _keyed(dists: Iterable[Any]) -> Iterator[tuple[str, Any]]:
 
 def _from_folder(info: str) -> list[EntryRecord]:
     try:
-        with open(os.path.join(info, "entry_points.txt"), encoding="utf-8") as fh:
-            text = fh.read()
-    except (OSError, UnicodeDecodeError):
+        with open(os.path.join(info, "entry_points.txt"), "rb") as fh:  # binary: no codec for the many misses
+            data = fh.read()
+    except OSError:
         return []
-    if "runnerkit." not in text:
+    if b"runnerkit." not in data:
         return []
-    selected = list(parse_entry_points(text))
+    selected = list(parse_entry_points(data.decode("utf-8", "replace")))
     if not selected:
         return []
     if info.lower().endswith(".dist-info"):

@@ -8,6 +8,7 @@ A checkpoint is a dict with mmcv's keys ``meta``, ``state_dict`` and ``optimizer
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import random
@@ -38,10 +39,8 @@ def atomic_save(obj: Any, path: str) -> None:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         raise
     _fsync_dir(directory)
 

@@ -242,7 +242,7 @@ def merge_options(cfg: Mapping[str, Any], options: Iterable[tuple[str, Any]] | M
     Raises:
         ConfigError: a key goes through a value that is neither a dict nor a list.
     """
-    out = _deep_copy(cfg)
+    out: dict[str, Any] = _deep_copy(cfg)
     items = options.items() if isinstance(options, Mapping) else options
     for dotted, value in items:
         parts = dotted.split(".")

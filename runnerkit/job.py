@@ -153,7 +153,7 @@ class JobConfig(BaseModel):
         default=None, description="Legacy mmcv key: with no `runner` section, means `EpochBasedRunner(max_epochs=...)`."
     )
     workflow: list[tuple[Literal["train", "val"], PositiveInt]] = Field(
-        default_factory=lambda: [("train", 1)], min_length=1,
+        default_factory=lambda: [("train", 1)], min_length=1,  # type: ignore[arg-type]
         description="Phases in turn, e.g. `[(\"train\", 1), (\"val\", 1)]` (epochs for EpochBasedRunner, "
         "iterations for IterBasedRunner).",
     )
@@ -268,12 +268,13 @@ def build_job(
         torch.set_num_threads(job.num_threads)
     if job.seed is not None:
         seed_everything(job.seed)
+    assert job.model is not None and job.data is not None  # missing_for_run checked both
     model = build_component(container, "model", job.model, "model")
     if not isinstance(model, torch.nn.Module):
-        raise ConfigError(f"`model`: `{job.model['type']}` built a {type(model).__name__}, expected a `torch.nn.Module`.")  # type: ignore[index]
+        raise ConfigError(f"`model`: `{job.model['type']}` built a {type(model).__name__}, expected a `torch.nn.Module`.")
     if job.device is not None:
         model = model.to(job.device)
-    data_loaders = [build_data_loader(container, job.data, mode, job.seed) for mode, _ in job.workflow]  # type: ignore[arg-type]
+    data_loaders = [build_data_loader(container, job.data, mode, job.seed) for mode, _ in job.workflow]
     optimizer = build_optimizers(model, job.optimizer) if job.optimizer is not None else None
     run_meta = dict(meta or {})
     if job.seed is not None:
@@ -322,7 +323,7 @@ def build_job(
 
 def register_evaluation(runner: Any, container: Container, job: JobConfig) -> None:
     """The ``evaluation`` section as an ``EvalHook`` over a loader of ``data.val``, at priority LOW (as mmdet)."""
-    cfg = dict(job.evaluation or {})
+    cfg: dict[str, Any] = dict(job.evaluation or {})
     cfg.setdefault("type", "EvalHook")
     cfg.setdefault("by_epoch", getattr(runner, "by_epoch_default", True))
     priority = cfg.pop("priority", "LOW")

@@ -11,6 +11,7 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterable
 from pathlib import Path
@@ -88,7 +89,7 @@ def _positions(records: list[dict[str, Any]]) -> list[float]:
             epoch = int(rec.get("epoch", 1))
             epoch_len[epoch] = max(epoch_len.get(epoch, 0), int(rec.get("iter", 0)))
     iters = [int(r.get("iter", 0)) for r in records if r["mode"] == "train"]
-    restarts = any(b < a for a, b in zip(iters, iters[1:]))
+    restarts = any(b < a for a, b in itertools.pairwise(iters))
     offsets: dict[int, int] = {}
     total = 0
     for epoch in sorted(epoch_len):

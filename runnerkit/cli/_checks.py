@@ -236,7 +236,7 @@ class _Checker:
             return
         policy = cfg.get("policy")
         if not isinstance(policy, str):
-            self.add((key,), f"needs `policy` (e.g. `policy=\"step\"`) naming the schedule, or `type` naming a hook")
+            self.add((key,), "needs `policy` (e.g. `policy=\"step\"`) naming the schedule, or `type` naming a hook")
             return
         hook_name = (policy.title() if policy == policy.lower() else policy) + suffix
         try:

@@ -78,12 +78,13 @@ def _find_python(text: str, loc: Loc) -> Found:
     line = 0
     for stmt in tree.body:
         targets: list[ast.expr] = []
+        value: ast.expr | None = None
         if isinstance(stmt, ast.Assign):
-            targets = list(stmt.targets)
+            targets, value = list(stmt.targets), stmt.value
         elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
-            targets = [stmt.target]
-        if any(isinstance(t, ast.Name) and t.id == loc[0] for t in targets):
-            node, line = stmt.value, stmt.lineno  # type: ignore[assignment]
+            targets, value = [stmt.target], stmt.value
+        if value is not None and any(isinstance(t, ast.Name) and t.id == loc[0] for t in targets):
+            node, line = value, stmt.lineno
     if node is None:
         return (0, 0)
     depth = 1

@@ -13,7 +13,14 @@ import textwrap
 from typing import Any
 
 from runnerkit._records import CORE_KINDS, KINDS
-from runnerkit.cli._common import CommandError, HelpFormatter, find_component, model_arguments, signature_arguments, table
+from runnerkit.cli._common import (
+    CommandError,
+    HelpFormatter,
+    find_component,
+    model_arguments,
+    signature_arguments,
+    table,
+)
 
 KIND_CHOICES = [*KINDS, "all"]
 

@@ -9,9 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from runnerkit.cli._common import HelpFormatter
-
 from runnerkit._errors import ConfigError
+from runnerkit.cli._common import HelpFormatter
 from runnerkit.cli.validate import add_cfg_options, report
 
 DEMO_WORK_DIR = os.path.join("work_dirs", "demo")

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from runnerkit.cli._common import HelpFormatter
-
 from runnerkit.cli._locate import format_loc, locate
 from runnerkit.config import parse_option
 

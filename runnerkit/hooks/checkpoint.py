@@ -83,9 +83,9 @@ class CheckpointHook(Hook):
 
     def _save(self, runner: BaseRunner, number: int) -> None:
         if self.sync_buffer:
-            from runnerkit.hooks.sync_buffer import all_reduce_buffers
+            from runnerkit.hooks.sync_buffer import allreduce_buffers
 
-            all_reduce_buffers(runner.model)
+            allreduce_buffers(list(runner.model.buffers()))
         if runner.rank != 0:
             return
         assert self.out_dir is not None

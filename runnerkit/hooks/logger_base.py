@@ -86,11 +86,7 @@ class LoggerHook(Hook):
 
     def after_train_iter(self, runner: BaseRunner) -> None:
         buffer = runner.log_buffer
-        if self.by_epoch and self.every_n_inner_iters(runner, self.interval):
-            buffer.average(self.interval)
-        elif not self.by_epoch and self.every_n_iters(runner, self.interval):
-            buffer.average(self.interval)
-        elif self.end_of_epoch(runner) and not self.ignore_last:
+        if (self.by_epoch and self.every_n_inner_iters(runner, self.interval)) or (not self.by_epoch and self.every_n_iters(runner, self.interval)) or (self.end_of_epoch(runner) and not self.ignore_last):
             buffer.average(self.interval)
         if buffer.ready:
             self.log(runner)

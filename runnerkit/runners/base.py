@@ -17,14 +17,14 @@ from typing import Any, ClassVar
 
 import torch
 
+from runnerkit import dist as dist_utils
+from runnerkit.dist import unwrap_model
 from runnerkit.hooks.hook import STAGES, Hook, get_priority, overrides
 from runnerkit.log_buffer import LogBuffer
 from runnerkit.runners.args import BaseRunnerArgs
-from runnerkit.runners.data import PassIterator
 from runnerkit.runners.checkpointing import CheckpointMixin
+from runnerkit.runners.data import PassIterator
 from runnerkit.runners.training_hooks import TrainingHooksMixin
-from runnerkit import dist as dist_utils
-from runnerkit.dist import unwrap_model
 
 
 class BaseRunner(CheckpointMixin, TrainingHooksMixin):
@@ -88,7 +88,7 @@ class BaseRunner(CheckpointMixin, TrainingHooksMixin):
         self.batch_processor = self.args.batch_processor
         self.optimizer = self.args.optimizer
         self.logger: logging.Logger = self.args.logger
-        self.meta = self.args.meta
+        self.meta: dict[str, Any] | None = self.args.meta
         self.work_dir: str | None = self.args.work_dir
         if self.work_dir is not None:
             os.makedirs(self.work_dir, exist_ok=True)

@@ -9,8 +9,6 @@ import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-
-
 from runnerkit import checkpoint as ckpt_io
 from runnerkit._version import __version__
 from runnerkit.dist import unwrap_model
@@ -31,6 +29,9 @@ class CheckpointMixin:
 
     #: the file name template used when the caller gives none (``epoch_{}.pth`` / ``iter_{}.pth``).
     default_filename_tmpl = "epoch_{}.pth"
+    _resume_flow: tuple[int, int] | None
+    meta: dict[str, Any] | None
+    _pending_resume: dict[str, Any] | None
 
     # -- progress the subclasses report --------------------------------------------------
 
@@ -169,11 +170,10 @@ class CheckpointMixin:
                     opt.load_state_dict(ckpt["optimizer"][name])
             else:
                 self.optimizer.load_state_dict(ckpt["optimizer"])
-        meta = ckpt.get("meta", {})
-        if self.meta is None:
-            self.meta = {}
-        self.meta.setdefault("hook_msgs", {})
-        self.meta["hook_msgs"].update(meta.get("hook_msgs", {}))
+        meta: dict[str, Any] = ckpt.get("meta", {})
+        runner_meta: dict[str, Any] = self.meta if self.meta is not None else {}
+        runner_meta.setdefault("hook_msgs", {}).update(meta.get("hook_msgs", {}))
+        self.meta = runner_meta
         state = ckpt.get("runnerkit")
         if state is None:  # an mmcv-era checkpoint: counters only
             warnings.warn(

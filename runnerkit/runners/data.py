@@ -30,8 +30,9 @@ def _generators(loader: Any) -> list[torch.Generator]:
 def set_sampler_epoch(loader: Any, epoch: int) -> None:
     """Call ``set_epoch`` on the loader's sampler or batch sampler's sampler when it has one."""
     for sampler in (getattr(loader, "sampler", None), getattr(getattr(loader, "batch_sampler", None), "sampler", None)):
-        if hasattr(sampler, "set_epoch"):
-            sampler.set_epoch(epoch)
+        set_epoch = getattr(sampler, "set_epoch", None)
+        if callable(set_epoch):
+            set_epoch(epoch)
             return
 
 

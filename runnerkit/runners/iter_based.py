@@ -80,7 +80,8 @@ class IterBasedRunner(BaseRunner):
 
     def train(self, data_loader: PassIterator, **kwargs: Any) -> None:  # type: ignore[override]
         """One training iteration (the batch is fetched before ``before_train_iter``, as mmcv)."""
-        self.model.train()
+        if not self.model.training:  # mmcv calls train() every iteration; only a switch is needed
+            self.model.train()
         self.mode = "train"
         self.data_loader = data_loader.loader
         self._epoch = data_loader.epoch
