@@ -53,10 +53,17 @@ def demo_config(max_iters: int = 600) -> dict[str, Any]:
     cfg["runner"]["max_iters"] = max_iters
     cfg["lr_config"]["step"] = [max(1, max_iters * 2 // 3), max(1, max_iters * 5 // 6)]
     cfg["lr_config"]["warmup_iters"] = max(1, min(50, max_iters // 10))
-    cfg["checkpoint_config"]["interval"] = max(1, max_iters // 3)
+    cfg["checkpoint_config"]["interval"] = _every(max_iters, 3)
     cfg["log_config"]["interval"] = max(1, min(20, max_iters // 10))
-    cfg["evaluation"]["interval"] = max(1, max_iters // 6)
+    cfg["evaluation"]["interval"] = _every(max_iters, 6)
     return cfg
+
+
+def _every(total: int, times: int) -> int:
+    """An interval that happens about ``times`` times in ``total`` iterations, dividing it when it can."""
+    target = max(1, total // times)
+    divisor = next(d for d in range(target, 0, -1) if total % d == 0)
+    return divisor if divisor * 2 >= target else target
 
 
 class DemoDataset(torch.utils.data.Dataset[tuple[torch.Tensor, torch.Tensor]]):

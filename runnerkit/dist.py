@@ -1,9 +1,52 @@
-"""torch.distributed helpers (rank, world size, rank-0 guard)."""
+"""torch.distributed helpers: set-up from torchrun's environment, rank info and small collectives.
+
+Every helper is a no-op (or the identity) when torch.distributed is not initialised, so the
+same code runs in one process and under ``torchrun``::
+
+    from runnerkit import dist
+
+    dist.init_dist()                  # under torchrun: gloo on CPU, nccl on GPU
+    rank, world_size = dist.get_dist_info()
+    dist.barrier()                    # every rank waits here
+    dist.all_reduce_mean(tensor)      # in place: the mean over ranks
+    dist.destroy_dist()
+
+Environment variables: ``RUNNERKIT_DIST_BACKEND`` picks the backend (``gloo``, ``nccl``, ...)
+and ``RUNNERKIT_DIST_TIMEOUT`` the collective timeout in seconds (default 1800): a rank that
+waits longer than that for another rank fails with an error instead of hanging.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
+import os
+from typing import Any
+
 import torch
 import torch.distributed as dist
+
+from runnerkit._errors import RunnerkitError
+
+#: environment variable that overrides the backend ``init_dist`` picks.
+BACKEND_ENV = "RUNNERKIT_DIST_BACKEND"
+#: environment variable with the collective timeout in seconds.
+TIMEOUT_ENV = "RUNNERKIT_DIST_TIMEOUT"
+#: the collective timeout when neither the caller nor the environment sets one.
+DEFAULT_TIMEOUT_S = 1800.0
+_TORCHRUN_VARS = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
+
+
+class DistributedError(RunnerkitError, RuntimeError):
+    """Distributed training cannot start, or a rank lost the others (died, raised or timed out).
+
+    Attributes:
+        rank: the rank that reports the error (None before the process group exists).
+    """
+
+    def __init__(self, message: str, rank: int | None = None) -> None:
+        super().__init__(message)
+        self.rank = rank
 
 
 def unwrap_model(model: torch.nn.Module) -> torch.nn.Module:
@@ -22,3 +65,195 @@ def get_dist_info() -> tuple[int, int]:
 def is_main_process() -> bool:
     """True on rank 0 (and when not distributed)."""
     return get_dist_info()[0] == 0
+
+
+def is_distributed() -> bool:
+    """True when torch.distributed is initialised with more than one process."""
+    return get_dist_info()[1] > 1
+
+
+@dataclasses.dataclass(frozen=True)
+class TorchrunEnv:
+    """What ``torchrun`` tells each process through its environment."""
+
+    rank: int
+    world_size: int
+    local_rank: int
+    master_addr: str
+    master_port: int
+
+
+def torchrun_env(environ: dict[str, str] | None = None) -> TorchrunEnv | None:
+    """The torchrun variables of ``environ`` (default ``os.environ``); None when not started by torchrun.
+
+    Raises:
+        DistributedError: some of the variables are set but not all, or one is not a number.
+    """
+    env = os.environ if environ is None else environ
+    present = [name for name in _TORCHRUN_VARS if name in env]
+    if not present:
+        return None
+    missing = [name for name in _TORCHRUN_VARS if name not in env]
+    if missing:
+        raise DistributedError(
+            f"The environment sets {', '.join(f'`{n}`' for n in present)} but not {', '.join(f'`{n}`' for n in missing)}: "
+            "start the job with `torchrun --nproc_per_node N ...` (which sets all of them), or unset them."
+        )
+    try:
+        return TorchrunEnv(
+            rank=int(env["RANK"]), world_size=int(env["WORLD_SIZE"]), local_rank=int(env["LOCAL_RANK"]),
+            master_addr=env["MASTER_ADDR"], master_port=int(env["MASTER_PORT"]),
+        )
+    except ValueError as err:
+        raise DistributedError(f"A torchrun environment variable is not a number ({err}); start the job with `torchrun`.") from err
+
+
+def default_backend() -> str:
+    """``RUNNERKIT_DIST_BACKEND`` if set, else ``nccl`` when a CUDA GPU and NCCL are available, else ``gloo``."""
+    chosen = os.environ.get(BACKEND_ENV, "").strip()
+    if chosen:
+        return chosen
+    if torch.cuda.is_available() and dist.is_nccl_available():
+        return "nccl"
+    return "gloo"
+
+
+def resolve_timeout(timeout: float | datetime.timedelta | None = None) -> datetime.timedelta:
+    """``timeout`` (seconds or a timedelta), else ``RUNNERKIT_DIST_TIMEOUT``, else 1800 s.
+
+    Raises:
+        ValueError: the value is not a positive number of seconds.
+    """
+    source = "timeout"
+    if timeout is None:
+        text = os.environ.get(TIMEOUT_ENV, "").strip()
+        if not text:
+            return datetime.timedelta(seconds=DEFAULT_TIMEOUT_S)
+        source = TIMEOUT_ENV
+        try:
+            timeout = float(text)
+        except ValueError:
+            timeout = -1.0
+    if isinstance(timeout, datetime.timedelta):
+        seconds = timeout.total_seconds()
+    elif isinstance(timeout, (int, float)) and not isinstance(timeout, bool):
+        seconds = float(timeout)
+    else:
+        seconds = -1.0
+    if not seconds > 0:
+        given = os.environ.get(TIMEOUT_ENV) if source == TIMEOUT_ENV else timeout
+        raise ValueError(f"`{source}` must be a positive number of seconds, got `{given!r}`; e.g. `{source}=600`.")
+    return datetime.timedelta(seconds=seconds)
+
+
+def init_dist(backend: str | None = None, timeout: float | datetime.timedelta | None = None) -> tuple[int, int]:
+    """Initialise the default process group from torchrun's environment; return ``(rank, world_size)``.
+
+    On a GPU machine each process first selects the GPU ``LOCAL_RANK`` (``torch.cuda.set_device``).
+    Calling it again once initialised returns the current rank and world size.
+
+    Args:
+        backend: ``"gloo"`` (CPU), ``"nccl"`` (GPU) or any backend torch knows; default
+            :func:`default_backend`.
+        timeout: seconds (or a timedelta) a collective may wait for the other ranks before it
+            fails; default ``RUNNERKIT_DIST_TIMEOUT`` or 1800 s.
+
+    Raises:
+        DistributedError: not started by torchrun, or ``nccl`` asked for on a machine without a GPU.
+
+    Example:
+        >>> init_dist(backend="gloo", timeout=300)  # doctest: +SKIP
+        (0, 2)
+    """
+    if dist.is_available() and dist.is_initialized():
+        return get_dist_info()
+    env = torchrun_env()
+    if env is None:
+        raise DistributedError(
+            "Distributed training needs the environment torchrun sets (`RANK`, `WORLD_SIZE`, `LOCAL_RANK`, "
+            "`MASTER_ADDR`, `MASTER_PORT`), and none is set: start the job with "
+            "`torchrun --nproc_per_node N -m runnerkit run CONFIG`."
+        )
+    if not dist.is_available():  # pragma: no cover - torch builds without distributed support
+        raise DistributedError("This torch build has no torch.distributed support; install a standard torch build.")
+    backend = backend or default_backend()
+    if backend == "nccl":
+        if not torch.cuda.is_available():
+            raise DistributedError(
+                f"The backend is `nccl`, which needs CUDA GPUs, but this machine (rank {env.rank}) has none: use `gloo` "
+                f"(`dist_params=dict(backend=\"gloo\")` in the config, or `{BACKEND_ENV}=gloo`).",
+                rank=env.rank,
+            )
+        torch.cuda.set_device(env.local_rank)
+    elif torch.cuda.is_available() and env.local_rank < torch.cuda.device_count():
+        torch.cuda.set_device(env.local_rank)
+    dist.init_process_group(backend=backend, init_method="env://", timeout=resolve_timeout(timeout))
+    return get_dist_info()
+
+
+def destroy_dist() -> None:
+    """Tear the default process group down (a no-op when there is none)."""
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def local_rank() -> int:
+    """This process's rank on its machine (``LOCAL_RANK``; 0 when not set)."""
+    try:
+        return int(os.environ.get("LOCAL_RANK", "0"))
+    except ValueError:
+        return 0
+
+
+def collective_device() -> torch.device:
+    """Where tensors must live for the default group's collectives: this rank's GPU for nccl, else the CPU."""
+    if dist.is_available() and dist.is_initialized() and dist.get_backend() == "nccl":
+        return torch.device("cuda", torch.cuda.current_device())
+    return torch.device("cpu")
+
+
+def barrier() -> None:
+    """Wait until every rank gets here (no-op when not distributed). Fails after the group's timeout."""
+    if not is_distributed():
+        return
+    if dist.get_backend() == "nccl":
+        dist.barrier(device_ids=[torch.cuda.current_device()])
+    else:
+        dist.barrier()
+
+
+def all_reduce_mean(tensor: torch.Tensor) -> torch.Tensor:
+    """Replace ``tensor`` (floating point) by its mean over ranks, in place, and return it."""
+    if is_distributed():
+        dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
+        tensor.div_(dist.get_world_size())
+    return tensor
+
+
+def broadcast(tensor: torch.Tensor, src: int = 0) -> torch.Tensor:
+    """Copy rank ``src``'s ``tensor`` into every rank's ``tensor``, in place, and return it."""
+    if is_distributed():
+        dist.broadcast(tensor, src)
+    return tensor
+
+
+def broadcast_object(obj: Any, src: int = 0) -> Any:
+    """Rank ``src``'s ``obj`` (any picklable object) on every rank."""
+    if not is_distributed():
+        return obj
+    box = [obj]
+    dist.broadcast_object_list(box, src=src, device=_object_device())
+    return box[0]
+
+
+def all_gather_object(obj: Any) -> list[Any]:
+    """Every rank's ``obj`` (picklable), indexed by rank, on every rank; ``[obj]`` when not distributed."""
+    if not is_distributed():
+        return [obj]
+    out: list[Any] = [None] * dist.get_world_size()
+    dist.all_gather_object(out, obj)
+    return out
+
+
+def _object_device() -> torch.device | None:
+    return collective_device() if dist.get_backend() == "nccl" else None

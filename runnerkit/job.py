@@ -355,7 +355,8 @@ def build_component(container: Container, kind: str, cfg: Mapping[str, Any], sec
     """``cfg["type"](**rest, **extra)`` with ``type`` found as a component of ``kind``.
 
     Raises:
-        ConfigError: the arguments do not fit the component (the message names ``section``).
+        ConfigError: the arguments do not fit the component, or it refuses their values with a
+            ``TypeError``/``ValueError`` (the message names ``section``; the cause is chained).
     """
     args = copy_plain(cfg)
     spec = args.pop("type")
@@ -370,7 +371,12 @@ def build_component(container: Container, kind: str, cfg: Mapping[str, Any], sec
         ) from err
     except ValueError:  # no signature (a builtin); let the call itself speak
         pass
-    return factory(**extra, **args)
+    try:
+        return factory(**extra, **args)
+    except RunnerkitError:
+        raise
+    except (TypeError, ValueError) as err:  # the component refused its arguments' values
+        raise ConfigError(f"`{section}`: building the {kind} `{name}` failed: {err}") from err
 
 
 def build_data_loader(container: Container, data: DataConfig, mode: str, seed: int | None = None) -> Any:

@@ -39,14 +39,16 @@ class LogBuffer:
 
     def update(self, vars: Mapping[str, Any], count: int = 1) -> None:
         """Record one value per key, weighted by ``count`` (the batch size). Never syncs."""
+        val_history, n_history = self.val_history, self.n_history
         for key, value in vars.items():
-            if isinstance(value, torch.Tensor):
-                value = value.detach()
-            if key not in self.val_history:
-                self.val_history[key] = collections.deque(maxlen=HISTORY)
-                self.n_history[key] = collections.deque(maxlen=HISTORY)
-            self.val_history[key].append(value)
-            self.n_history[key].append(count)
+            if getattr(value, "requires_grad", False):
+                value = value.detach()  # never keep an autograd graph alive
+            values = val_history.get(key)
+            if values is None:
+                values = val_history[key] = collections.deque(maxlen=HISTORY)
+                n_history[key] = collections.deque(maxlen=HISTORY)
+            values.append(value)
+            n_history[key].append(count)
 
     def average(self, n: int = 0) -> None:
         """Average the latest ``n`` values of every key (all when ``n`` is 0) into ``output``.

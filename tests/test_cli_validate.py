@@ -158,6 +158,7 @@ def test_a_missing_config_is_one_message_and_exit_1(tmp_path: Path, capsys: pyte
                    "of a .py/.json/.yaml/.yml/.toml file.\n")
 
 
+@pytest.mark.slow
 def test_a_config_naming_a_broken_plugin_component_gets_one_located_message(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
     site = fake_site(tmp_path_factory)
     path = write(tmp_path, "cfg.yaml", """

@@ -260,3 +260,10 @@ def test_the_demo_config_scales_with_max_iters() -> None:
     assert DEMO_CONFIG["runner"]["max_iters"] == 600  # untouched
     with pytest.raises(ValueError, match=r"`max_iters` must be a positive int, got 0"):
         demo_config(0)
+
+
+def test_a_component_refusing_its_argument_values_names_the_section(work_dir: Path) -> None:
+    cfg = small_config(data={"train": {"type": "DemoDataset", "num_samples": 0}})
+    with pytest.raises(ConfigError, match=r"`data.train`: building the dataset `DemoDataset` failed: DemoDataset needs "
+                                          r"num_samples >= 1"):
+        build_job(cfg, work_dir=work_dir)

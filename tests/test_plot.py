@@ -93,6 +93,7 @@ def test_the_lrs_of_several_optimizers_are_separate_curves() -> None:
     assert lrs == {"lr.generator": {"train": ([1.0], [0.1])}, "lr.discriminator": {"train": ([1.0], [0.2])}}
 
 
+@pytest.mark.slow
 def test_plotting_writes_a_png_next_to_the_log_or_where_asked(tmp_path: Path) -> None:
     write_log(tmp_path / "20240101_000000.log.json", ITER_LOG, meta={"exp_name": "x"})
     default = plot_log(tmp_path)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import inspect
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -44,7 +44,7 @@ def check_config(cfg: Mapping[str, Any], container: Container) -> list[Problem]:
     return list(unique.values())
 
 
-def pydantic_problems(model: type[BaseModel], data: Any, prefix: Loc, skip: set[str] = frozenset()) -> list[Problem]:  # type: ignore[assignment]
+def pydantic_problems(model: type[BaseModel], data: Any, prefix: Loc, skip: Collection[str] = ()) -> list[Problem]:
     """``model.model_validate(data)``'s errors as problems under ``prefix``.
 
     Errors about the top-level fields in ``skip`` that ``data`` does not give are left out
@@ -57,7 +57,7 @@ def pydantic_problems(model: type[BaseModel], data: Any, prefix: Loc, skip: set[
     return []
 
 
-def _from_error(model: type[BaseModel], err: Any, prefix: Loc, data: Any, skip: set[str]) -> Problem | None:
+def _from_error(model: type[BaseModel], err: Any, prefix: Loc, data: Any, skip: Collection[str]) -> Problem | None:
     loc = tuple(err["loc"])
     given = data if isinstance(data, Mapping) else {}
     if loc and loc[0] in skip and loc[0] not in given:

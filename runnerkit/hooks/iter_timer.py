@@ -21,13 +21,15 @@ class IterTimerHook(Hook):
 
     def __init__(self) -> None:
         self.t = time.perf_counter()
+        self.data_time = 0.0
 
     def before_epoch(self, runner: BaseRunner) -> None:
         self.t = time.perf_counter()
 
     def before_iter(self, runner: BaseRunner) -> None:
-        runner.log_buffer.update({"data_time": time.perf_counter() - self.t})
+        self.data_time = time.perf_counter() - self.t
 
     def after_iter(self, runner: BaseRunner) -> None:
-        runner.log_buffer.update({"time": time.perf_counter() - self.t})
+        # both values in one update: the same log as mmcv's two, at half the bookkeeping
+        runner.log_buffer.update({"data_time": self.data_time, "time": time.perf_counter() - self.t})
         self.t = time.perf_counter()

@@ -93,6 +93,7 @@ class BaseRunner(CheckpointMixin, TrainingHooksMixin):
         if self.work_dir is not None:
             os.makedirs(self.work_dir, exist_ok=True)
         self._model_name = type(unwrap_model(self.model)).__name__
+        self._step_owner: tuple[torch.nn.Module, torch.nn.Module] = (self.model, unwrap_model(self.model))
         self._rank, self._world_size = dist_utils.get_dist_info()
         self.timestamp = time.strftime("%Y%m%d_%H%M%S", time.localtime())
         self.mode: str | None = None
@@ -236,7 +237,9 @@ class BaseRunner(CheckpointMixin, TrainingHooksMixin):
                 return model(data_batch, self.optimizer, **kwargs)
             finally:
                 del inner.forward
-        return getattr(unwrap_model(model), name)(data_batch, self.optimizer, **kwargs)
+        if model is not self._step_owner[0]:
+            self._step_owner = (model, unwrap_model(model))
+        return getattr(self._step_owner[1], name)(data_batch, self.optimizer, **kwargs)
 
     # -- hooks -------------------------------------------------------------------------------
 
