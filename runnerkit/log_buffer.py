@@ -13,6 +13,8 @@ from typing import Any
 
 import torch
 
+from runnerkit import dist
+
 #: how many values per key are kept for ``average(n)``.
 HISTORY = 10_000
 
@@ -53,9 +55,13 @@ class LogBuffer:
     def average(self, n: int = 0) -> None:
         """Average the latest ``n`` values of every key (all when ``n`` is 0) into ``output``.
 
-        All tensor averages are read back to the host in a single transfer.
+        All tensor averages are read back to the host in a single transfer. Under
+        torch.distributed with several ranks, every key's average (numbers included) is then
+        averaged over the ranks in one collective, so every rank must call ``average`` at the
+        same iterations with the same keys (as the logger hooks do at their intervals).
         """
         pending: dict[str, torch.Tensor] = {}
+        numbers: dict[str, float] = {}
         for key, values in self.val_history.items():
             counts = list(self.n_history[key])[-n:] if n else list(self.n_history[key])
             vals = list(values)[-n:] if n else list(values)
@@ -65,11 +71,27 @@ class LogBuffer:
                 weights = torch.tensor(counts, dtype=stacked.dtype).to(stacked.device, non_blocking=True)
                 pending[key] = (stacked * weights).sum() / max(total, 1)
             else:
-                self.output[key] = sum(float(v) * c for v, c in zip(vals, counts)) / max(total, 1)
+                numbers[key] = sum(float(v) * c for v, c in zip(vals, counts)) / max(total, 1)
+        if dist.is_distributed():
+            self._average_over_ranks(pending, numbers, dist.collective_device())
+            return
+        self.output.update(numbers)
         if pending:
             keys = list(pending)
             host = torch.stack([pending[k].to(_first_device(pending)) for k in keys]).cpu().tolist()
             self.output.update(zip(keys, host))
+        self.ready = True
+
+    def _average_over_ranks(self, pending: dict[str, torch.Tensor], numbers: dict[str, float], device: torch.device) -> None:
+        """The mean over ranks of every key's average: one all-reduce, one read-back."""
+        keys = sorted({*pending, *numbers})  # the same order on every rank
+        vector = torch.tensor([numbers.get(k, 0.0) for k in keys], dtype=torch.float64, device=device)
+        for i, key in enumerate(keys):
+            if key in pending:
+                vector[i] = pending[key].to(device=device, dtype=torch.float64)
+        dist.all_reduce_mean(vector)
+        means = dict(zip(keys, vector.cpu().tolist()))
+        self.output.update((k, means[k]) for k in self.val_history)  # keep the keys' first-logged order
         self.ready = True
 
 

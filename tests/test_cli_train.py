@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -41,12 +40,10 @@ def state(path: Path) -> dict[str, torch.Tensor]:
 
 
 @pytest.mark.slow
-def test_the_readme_demo_trains_within_a_minute_and_its_log_plots(tmp_path: Path) -> None:
-    start = time.perf_counter()
+def test_the_readme_demo_trains_and_its_log_plots(tmp_path: Path) -> None:
+    # (how long it takes is a benchmark matter, not a unit test's: see benchmarks/README.md)
     proc = runnerkit("demo", cwd=tmp_path)
-    elapsed = time.perf_counter() - start
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert elapsed < 60, f"the demo took {elapsed:.1f} s"
     work = tmp_path / "work_dirs" / "demo"
     assert "Trained 600 iterations in " in proc.stdout
     assert "  work dir:    work_dirs/demo\n  checkpoints: iter_200.pth, iter_400.pth, iter_600.pth" in proc.stdout

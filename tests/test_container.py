@@ -16,6 +16,7 @@ import pytest
 
 import runnerkit
 from runnerkit import Container
+from runnerkit._build import using
 from tests.plugin_helpers import fake_site
 
 
@@ -364,3 +365,33 @@ def test_refresh_forgets_plugins_from_entry_points_but_keeps_run_time_ones(full:
     assert full.lookup("runner", "GammaRunner").distribution == "gamma-plugin"
     assert full.get("runner", "LocalRunner") is LocalRunner
     assert sorted(p.distribution or "" for p in full.problems) == ["broken-plugin", "future-runners", "typo-plugin"]
+
+
+def test_the_environment_switches_are_read_when_a_container_is_made(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = [str(site), *sys.path]
+    monkeypatch.setenv("RUNNERKIT_DISABLE_PLUGIN_AUTOLOAD", "true")
+    assert {r.distribution for r in Container(path=path).records()} == {"runnerkit"}
+    # An explicit argument wins over the environment.
+    assert "alpha-runners" in {r.distribution for r in Container(path=path, autoload=True, disabled=[]).records()}
+    monkeypatch.setenv("RUNNERKIT_DISABLE_PLUGIN_AUTOLOAD", "0")
+    monkeypatch.setenv("RUNNERKIT_DISABLE_PLUGINS", "alpha-runners")
+    dists = {r.distribution for r in Container(path=path).records()}
+    assert "alpha-runners" not in dists
+    assert "beta-runners" in dists
+
+
+def test_the_hookimpl_marker_belongs_to_the_runnerkit_project() -> None:
+    assert runnerkit.hookimpl.project_name == "runnerkit"
+
+
+def test_the_args_schema_of_a_plugin_runner_shows_its_extra_field(full: Container) -> None:
+    with using(full):
+        schema = runnerkit.args_schema("acme-runners:SeededIterRunner")
+        from_plugin = runnerkit.args_schema("SeededEpochRunner")
+    assert list(schema["properties"])[-1] == "seed"
+    assert schema["properties"]["seed"]["anyOf"] == [{"minimum": 0, "type": "integer"}, {"type": "null"}]
+    assert sorted(n for n, p in schema["properties"].items() if p.get("x-runtime-only")) == [
+        "batch_processor", "logger", "model", "optimizer"]
+    assert from_plugin["properties"] == schema["properties"]

@@ -357,7 +357,6 @@ def test_run_time_plugins_and_third_party_constructors_work_from_a_fresh_process
     assert out["acme"] == "SeededIterRunner"
 
 
-@pytest.mark.slow
 def test_runnerkit_list_json_shows_the_provenance_and_never_imports_torch(site: Path, cwd: Path, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RUNNERKIT_")}
     env.update(PYTHONPATH=str(site), RUNNERKIT_CACHE_DIR=str(tmp_path / "cache"))

@@ -86,6 +86,7 @@ class CheckpointHook(Hook):
             from runnerkit.hooks.sync_buffer import allreduce_buffers
 
             allreduce_buffers(list(runner.model.buffers()))
+        runner.gather_rank_states()  # every rank takes part; rank 0 saves them
         if runner.rank != 0:
             return
         assert self.out_dir is not None

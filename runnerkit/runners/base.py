@@ -230,13 +230,7 @@ class BaseRunner(CheckpointMixin, TrainingHooksMixin):
     def _call_step(self, name: str, data_batch: Any, kwargs: dict[str, Any]) -> Any:
         model = self.model
         if isinstance(model, torch.nn.parallel.DistributedDataParallel):
-            # Run the step through DDP's forward so that its gradient all-reduce hooks fire.
-            inner = model.module
-            inner.forward = getattr(inner, name)  # type: ignore[method-assign]
-            try:
-                return model(data_batch, self.optimizer, **kwargs)
-            finally:
-                del inner.forward
+            return _ddp_step(model, name, data_batch, self.optimizer, kwargs)
         if model is not self._step_owner[0]:
             self._step_owner = (model, unwrap_model(model))
         return getattr(self._step_owner[1], name)(data_batch, self.optimizer, **kwargs)
@@ -326,6 +320,38 @@ class BaseRunner(CheckpointMixin, TrainingHooksMixin):
 
     def __deepcopy__(self, memo: dict[int, Any]) -> BaseRunner:  # pragma: no cover - guard
         raise TypeError("Runners own live models and optimizers and cannot be deep-copied.")
+
+
+_NO_ATTR = object()
+
+
+def _ddp_step(model: torch.nn.parallel.DistributedDataParallel, name: str, data_batch: Any, optimizer: Any,
+              kwargs: dict[str, Any]) -> Any:
+    """``model.module.<name>(data_batch, optimizer, **kwargs)`` run through DDP's ``forward``.
+
+    DDP prepares its gradient all-reduce in ``forward``: calling ``.module.train_step`` directly
+    would skip it and let the ranks drift apart. The step stands in for ``forward`` for the outer
+    call only; inside it, the model's own ``self(x)`` reaches its real ``forward`` again.
+    """
+    inner = model.module
+    step = getattr(inner, name)
+    saved = inner.__dict__.get("forward", _NO_ATTR)
+
+    def restore() -> None:
+        if saved is _NO_ATTR:
+            inner.__dict__.pop("forward", None)
+        else:
+            inner.__dict__["forward"] = saved
+
+    def step_once(*args: Any, **kw: Any) -> Any:
+        restore()
+        return step(*args, **kw)
+
+    inner.__dict__["forward"] = step_once
+    try:
+        return model(data_batch, optimizer, **kwargs)
+    finally:
+        restore()
 
 
 def _priority_name(value: int) -> str:

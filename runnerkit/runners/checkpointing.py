@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from runnerkit import checkpoint as ckpt_io
+from runnerkit import dist as dist_utils
 from runnerkit._version import __version__
 from runnerkit.dist import unwrap_model
 
@@ -32,6 +33,8 @@ class CheckpointMixin:
     _resume_flow: tuple[int, int] | None
     meta: dict[str, Any] | None
     _pending_resume: dict[str, Any] | None
+    #: every rank's RNG states and data positions, gathered for rank 0's next checkpoint.
+    _rank_states: tuple[tuple[Any, ...], list[Any]] | None = None
 
     # -- progress the subclasses report --------------------------------------------------
 
@@ -97,10 +100,41 @@ class CheckpointMixin:
             "rng": ckpt_io.get_rng_state(),
             "hooks": {key: hook.state_dict() for key, hook in self._hook_keys().items()},
         }
+        if self._rank_states is not None and self._rank_states[0] == self._position_key():
+            checkpoint["runnerkit"]["ranks"] = self._rank_states[1]
         ckpt_io.atomic_save(checkpoint, path)
         if create_symlink:
             ckpt_io.write_latest(out_dir, filename)
         return path
+
+    def gather_rank_states(self: BaseRunner) -> None:
+        """Collect every rank's RNG states and data positions for rank 0's next checkpoint.
+
+        A collective: under torch.distributed every rank must call it (``CheckpointHook`` does,
+        right before rank 0 saves); a checkpoint saved at the same loop position then holds them
+        under ``runnerkit.ranks``, and :meth:`resume` gives each rank its own. A no-op in one
+        process. ``save_checkpoint`` itself never communicates, so rank 0 may call it alone.
+        """
+        if self.world_size > 1:
+            own = {"rng": ckpt_io.get_rng_state(), "loaders": self._loop_state()["loaders"]}
+            self._rank_states = (self._position_key(), dist_utils.all_gather_object(own))
+
+    def _position_key(self: BaseRunner) -> tuple[Any, ...]:
+        return (self.completed_iters, self.completed_epochs, self._inner_iter, self.mode, self._flow_cursor)
+
+    def _own_saved_state(self: BaseRunner, state: dict[str, Any]) -> dict[str, Any]:
+        """This rank's RNG states and data positions in a checkpoint's ``runnerkit`` state."""
+        ranks = state.get("ranks")
+        if ranks is not None and len(ranks) == self.world_size:
+            return dict(ranks[self.rank])
+        if ranks is not None or self.world_size > 1:
+            warnings.warn(
+                f"The checkpoint was saved by {len(ranks) if ranks is not None else 1} process(es) and is resumed by "
+                f"{self.world_size}: every rank continues from rank 0's RNG states and data positions, so the run "
+                "does not continue exactly as it would have. Resume with the same number of processes for that.",
+                stacklevel=3,
+            )
+        return {"rng": state["rng"], "loaders": state["loop"].get("loaders", {})}
 
     def _hook_keys(self: BaseRunner) -> dict[str, Any]:
         keys: dict[str, Any] = {}
@@ -213,10 +247,11 @@ class CheckpointMixin:
         for key, hook in self._hook_keys().items():
             if key in self._pending_hook_states and key not in self._applied_hook_states:
                 hook.load_state_dict(self._pending_hook_states[key])
-        for index, loader_state in state["loop"].get("loaders", {}).items():
+        own = self._own_saved_state(state)
+        for index, loader_state in own["loaders"].items():
             iterator = self._pass_iterators.get(int(index))
             if iterator is not None:
                 iterator.load_state_dict(loader_state)
-        ckpt_io.set_rng_state(state["rng"])
+        ckpt_io.set_rng_state(own["rng"])
 
 
