@@ -15,13 +15,13 @@ importers' ``find_distributions``) to importlib.metadata.
 from __future__ import annotations
 
 import os
-import re
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, TypedDict
 
 from runnerkit import _cache
 from runnerkit._records import GROUP_TO_KIND, PLUGIN_GROUP, normalize_dist
+from runnerkit._requirement import incompatibility
 from runnerkit._version import __version__
 
 GROUPS = frozenset(GROUP_TO_KIND) | {PLUGIN_GROUP}
@@ -155,7 +155,7 @@ def _from_distribution(dist: Any) -> list[EntryRecord]:
 
 
 def _records(name: str, version: str, requires: list[str], selected: list[tuple[str, str, str]]) -> list[EntryRecord]:
-    incompatible = _incompatibility(name, requires)
+    incompatible = incompatibility(name, requires)
     return [
         EntryRecord(group=group, name=ep_name, value=value, dist=name, version=version, incompatible=incompatible)
         for group, ep_name, value in selected
@@ -186,9 +186,6 @@ def parse_entry_points(text: str) -> Iterator[tuple[str, str, str]]:
         yield group, name.strip(), module.strip() + colon + attr.strip()
 
 
-_HEADER = re.compile(r"^(Name|Version|Requires-Dist):[ \t]*(.*?)\s*$", re.IGNORECASE)
-
-
 def _read_metadata(path: str) -> tuple[str | None, str | None, list[str]]:
     """``Name``, ``Version`` and ``Requires-Dist`` lines of a ``METADATA`` file (its headers only)."""
     name = version = None
@@ -198,10 +195,10 @@ def _read_metadata(path: str) -> tuple[str | None, str | None, list[str]]:
             for line in fh:
                 if not line.strip():
                     break  # the body (long description) starts
-                match = _HEADER.match(line)
-                if match is None:
-                    continue
-                field, value = match.group(1).lower(), match.group(2)
+                if line[0] in " \t":
+                    continue  # a continuation line (of a long header we do not read)
+                field, _, value = line.partition(":")
+                field, value = field.strip().lower(), value.strip()
                 if field == "name" and name is None:
                     name = value
                 elif field == "version" and version is None:
@@ -211,30 +208,6 @@ def _read_metadata(path: str) -> tuple[str | None, str | None, list[str]]:
     except (OSError, UnicodeDecodeError):
         pass
     return name, version, requires
-
-
-def _incompatibility(dist_name: str, requires: list[str]) -> str | None:
-    """Why ``dist_name``'s requirement on runnerkit excludes this runnerkit, or None."""
-    if normalize_dist(dist_name) == "runnerkit" or not any("runnerkit" in line.lower() for line in requires):
-        return None
-    from packaging.requirements import InvalidRequirement, Requirement
-
-    for line in requires:
-        try:
-            req = Requirement(line)
-        except InvalidRequirement:
-            continue
-        if normalize_dist(req.name) != "runnerkit":
-            continue
-        if req.marker is not None and not req.marker.evaluate({"extra": ""}):
-            continue
-        if req.specifier and not req.specifier.contains(__version__, prereleases=True):
-            return (
-                f"it requires `runnerkit{req.specifier}` but runnerkit {__version__} is installed; "
-                f"install a runnerkit that matches (`pip install \"runnerkit{req.specifier}\"`) or a "
-                f"version of `{dist_name}` that supports runnerkit {__version__}"
-            )
-    return None
 
 
 def describe(entry: EntryRecord) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import re
 from typing import Any, Literal
 
 Source = Literal["entry-point", "plugin", "import"]
@@ -37,8 +36,15 @@ PLUGIN_GROUP = "runnerkit.plugins"
 
 
 def normalize_dist(name: str) -> str:
-    """PEP 503 normalisation, so that ``Acme_Runners`` and ``acme-runners`` match."""
-    return re.sub(r"[-_.]+", "-", name).lower()
+    """PEP 503 normalisation, so that ``Acme_Runners`` and ``acme-runners`` match.
+
+    Same as ``re.sub(r"[-_.]+", "-", name).lower()``, without compiling a regex on the path of
+    every lookup.
+    """
+    norm = name.lower().replace("_", "-").replace(".", "-")
+    while "--" in norm:
+        norm = norm.replace("--", "-")
+    return norm
 
 
 @dataclasses.dataclass

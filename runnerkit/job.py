@@ -276,6 +276,11 @@ def build_job(
         model = model.to(job.device)
     data_loaders = [build_data_loader(container, job.data, mode, job.seed) for mode, _ in job.workflow]
     optimizer = build_optimizers(model, job.optimizer) if job.optimizer is not None else None
+    distributed = _distributed()
+    if distributed:  # under torchrun: DDP, and a DistributedSampler for every loader
+        from runnerkit.launch import launch
+
+        model, data_loaders = launch(model, data_loaders, seed=job.seed)
     run_meta = dict(meta or {})
     if job.seed is not None:
         run_meta.setdefault("seed", job.seed)
@@ -286,6 +291,10 @@ def build_job(
     if logger is not None:
         default_args["logger"] = logger
     runner = build(job.runner_config(), default_args, container=container)  # type: ignore[arg-type]
+    if distributed:
+        from runnerkit.launch import prepare_runner
+
+        prepare_runner(runner)
     log_config = job.log_config.model_dump() if job.log_config is not None else None
     try:
         runner.register_training_hooks(
@@ -324,12 +333,24 @@ def build_job(
 def register_evaluation(runner: Any, container: Container, job: JobConfig) -> None:
     """The ``evaluation`` section as an ``EvalHook`` over a loader of ``data.val``, at priority LOW (as mmdet)."""
     cfg: dict[str, Any] = dict(job.evaluation or {})
-    cfg.setdefault("type", "EvalHook")
+    distributed = _distributed()
+    cfg.setdefault("type", "DistEvalHook" if distributed else "EvalHook")
     cfg.setdefault("by_epoch", getattr(runner, "by_epoch_default", True))
     priority = cfg.pop("priority", "LOW")
     loader = build_data_loader(container, job.data, "val", job.seed)  # type: ignore[arg-type]
+    if distributed:  # each rank evaluates its share; DistEvalHook gathers the results
+        from runnerkit.launch import distributed_loader
+
+        loader = distributed_loader(loader, seed=job.seed)
     hook = build_component(container, "hook", cfg, "evaluation", dataloader=loader)
     runner.register_hook(hook, priority=priority)
+
+
+def _distributed() -> bool:
+    """Whether torch.distributed runs with several processes (``runnerkit run`` under torchrun)."""
+    from runnerkit.dist import is_distributed
+
+    return is_distributed()
 
 
 def _check_exists(path: str, key: str) -> None:

@@ -118,7 +118,7 @@ def distributed_loader(
         _not_split(f"a DataLoader with the custom sampler `{type(sampler).__name__}` "
                    f"(batch sampler `{type(loader.batch_sampler).__name__}`)")
         return loader
-    world, me = dist.get_dist_info()
+    me, world = dist.get_dist_info()
     dist_sampler = DistributedSampler(
         loader.dataset,
         num_replicas=num_replicas if num_replicas is not None else world,
@@ -285,7 +285,7 @@ def _lost_message(err: BaseException, rank: int, world_size: int, timeout_s: flo
 
     first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
     latest = find_latest(work_dir) if work_dir and os.path.isdir(work_dir) else None
-    where = (f"The last complete checkpoint is `{latest}`; continue with `--resume`." if latest
+    where = (f"The last complete checkpoint is `{os.path.abspath(latest)}`; continue with `--resume`." if latest
              else "No checkpoint was written yet.")
     return (
         f"Rank {rank} of {world_size} lost the other ranks: a collective operation failed ({first}). Another rank "

@@ -20,9 +20,16 @@ HISTORY = 10_000
 
 
 class LogBuffer:
-    """mmcv's log buffer: ``update`` every iteration, ``average(n)`` at log intervals."""
+    """mmcv's log buffer: ``update`` every iteration, ``average(n)`` at log intervals.
 
-    def __init__(self) -> None:
+    Args:
+        across_ranks: under torch.distributed with several ranks, :meth:`average` also averages
+            over the ranks (a collective every rank must join). The runner's buffer does; a
+            buffer one rank uses alone (e.g. over already-gathered results) must not.
+    """
+
+    def __init__(self, across_ranks: bool = False) -> None:
+        self.across_ranks = across_ranks
         self.val_history: dict[str, collections.deque[Any]] = {}
         self.n_history: dict[str, collections.deque[int]] = {}
         self.output: dict[str, Any] = {}
@@ -55,10 +62,11 @@ class LogBuffer:
     def average(self, n: int = 0) -> None:
         """Average the latest ``n`` values of every key (all when ``n`` is 0) into ``output``.
 
-        All tensor averages are read back to the host in a single transfer. Under
-        torch.distributed with several ranks, every key's average (numbers included) is then
-        averaged over the ranks in one collective, so every rank must call ``average`` at the
-        same iterations with the same keys (as the logger hooks do at their intervals).
+        All tensor averages are read back to the host in a single transfer. With
+        ``across_ranks`` under torch.distributed with several ranks, every key's average (numbers
+        included) is then averaged over the ranks in one collective, so every rank must call
+        ``average`` at the same iterations with the same keys (as the logger hooks do at their
+        intervals).
         """
         pending: dict[str, torch.Tensor] = {}
         numbers: dict[str, float] = {}
@@ -72,7 +80,7 @@ class LogBuffer:
                 pending[key] = (stacked * weights).sum() / max(total, 1)
             else:
                 numbers[key] = sum(float(v) * c for v, c in zip(vals, counts)) / max(total, 1)
-        if dist.is_distributed():
+        if self.across_ranks and dist.is_distributed():
             self._average_over_ranks(pending, numbers, dist.collective_device())
             return
         self.output.update(numbers)

@@ -128,13 +128,6 @@ def test_run_with_a_missing_resume_checkpoint_names_it(job_file: Path, capsys: p
     assert err.startswith("runnerkit run: error: `resume`: the checkpoint `nope.pth` does not exist")
 
 
-def test_run_under_torchrun_is_not_supported_yet(job_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = main(capsys, "run", "job.py", "--launcher", "torchrun")
-    assert code == 1
-    assert err == ("runnerkit run: error: `--launcher torchrun` is not supported yet; run without `--launcher` "
-                   "(one process) for now.\n")
-
-
 def test_plot_without_matplotlib_names_the_extra(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "a.log.json").write_text('{"mode": "train", "epoch": 1, "iter": 1, "lr": 0.1, "loss": 1.0}\n')
     monkeypatch.setitem(sys.modules, "matplotlib", None)

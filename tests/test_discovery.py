@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 import runnerkit
-from runnerkit import _cache, _discovery
+from runnerkit import _cache, _discovery, _requirement
 from tests.plugin_helpers import (
     ACME,
     FAKE_PACKAGES,
@@ -620,3 +620,43 @@ def test_entry_point_values_lose_extras_and_spaces() -> None:
         ("runnerkit.runners", "WithExtras", "pkg.mod:Other"),
         ("runnerkit.plugins", "plug", "pkg.plugin"),
     ]
+
+
+# -- requirements on runnerkit ---------------------------------------------------------------
+
+REQUIREMENTS = [
+    "runnerkit", "runnerkit>=0.1", "runnerkit>=99", "runnerkit >= 0.1, < 2", "runnerkit<0.1", "runnerkit==0.1",
+    "runnerkit!=0.1.0", "runnerkit>0.1", "runnerkit<=0.1", "runnerkit>0.0.9", "runnerkit~=0.1", "runnerkit==0.*",
+    'runnerkit>=99; extra == "x"', 'runnerkit>=99; python_version > "3"', "runnerkit[plot]>=99",
+    "runnerkit_extras>=99", "runnerkit (>=99)", "RunnerKit>=99", "runnerkit>=1.0rc1", "runnerkit===0.1.0",
+    "runnerkit==0.1.0+local",
+]
+
+
+@pytest.mark.parametrize("version", ["0.1.0", "0.1", "2.0", "0.2.0.dev1"])
+@pytest.mark.parametrize("line", REQUIREMENTS)
+def test_a_requirement_on_runnerkit_is_judged_as_packaging_does(line: str, version: str) -> None:
+    from packaging.requirements import Requirement
+
+    req = Requirement(line)
+    admitted = (
+        runnerkit._records.normalize_dist(req.name) != "runnerkit"
+        or (req.marker is not None and not req.marker.evaluate({"extra": ""}))
+        or req.specifier.contains(version, prereleases=True)
+    )
+    problem = _requirement.incompatibility("acme", [line], version)
+    assert (problem is None) == admitted
+    if problem is not None:
+        assert problem.startswith("it requires `runnerkit")
+        assert f"` but runnerkit {version} is installed; install a runnerkit that matches" in problem
+
+
+def test_plain_requirements_are_judged_without_importing_packaging() -> None:
+    code = (
+        "import sys\nfrom runnerkit._requirement import incompatibility\n"
+        "assert incompatibility('a', ['runnerkit>=0.1,<2', 'torch>=2', 'runnerkit'], '0.1.0') is None\n"
+        "assert incompatibility('a', ['runnerkit>=99'], '0.1.0').startswith('it requires `runnerkit>=99`')\n"
+        "print(sorted(m for m in sys.modules if m.startswith('packaging')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import time
@@ -26,7 +27,8 @@ def add_parsers(sub: Any) -> None:
         "into the work dir: --work-dir, else the config's `work_dir`, else ./work_dirs/<config name>. Note: a .py "
         "config is executed to read it.",
         epilog="examples:\n  runnerkit run configs/my_job.py\n  runnerkit run configs/my_job.py --resume\n"
-        "  runnerkit run configs/my_job.yaml --work-dir /tmp/w --cfg-options runner.max_iters=100",
+        "  runnerkit run configs/my_job.yaml --work-dir /tmp/w --cfg-options runner.max_iters=100\n"
+        "  torchrun --nproc_per_node 2 -m runnerkit run configs/my_job.py",
         formatter_class=HelpFormatter,
     )
     p.add_argument("config", help="the config file (.py, .json, .yaml, .toml)")
@@ -34,8 +36,9 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--resume", nargs="?", const=_LATEST, metavar="CKPT",
                    help="resume exactly from CKPT, or, without a value, from the latest checkpoint in the work dir")
     add_cfg_options(p)
-    p.add_argument("--launcher", choices=["none", "torchrun"], default="none",
-                   help="`torchrun`: run under torch.distributed (not supported yet)")
+    p.add_argument("--launcher", choices=["none", "torchrun"], default=None,
+                   help="`torchrun`: train data-parallel on every process torchrun started (the default under "
+                   "torchrun); `none`: one process")
     p.set_defaults(handler=run_command)
 
     p = sub.add_parser(
@@ -67,10 +70,9 @@ def run_command(args: argparse.Namespace) -> int:
     from runnerkit.cli._checks import check_config
     from runnerkit.config import merge_options, read_config
 
-    if args.launcher == "torchrun":
-        raise ConfigError(
-            "`--launcher torchrun` is not supported yet; run without `--launcher` (one process) for now."
-        )
+    from runnerkit.launch import resolve_launcher
+
+    launcher = resolve_launcher(args.launcher)
     cfg_file = read_config(args.config)
     cfg = merge_options(cfg_file.data, args.cfg_options)
     problems = check_config(cfg, current_container())
@@ -85,7 +87,13 @@ def run_command(args: argparse.Namespace) -> int:
         resume = True
     elif args.resume is not None:
         resume = args.resume
-    train(cfg, work_dir=work_dir, name=name, resume=resume)
+    if launcher == "torchrun":
+        from runnerkit.launch import distributed_session
+
+        with distributed_session(cfg.get("dist_params"), work_dir):
+            train(cfg, work_dir=work_dir, name=name, resume=resume)
+    else:
+        train(cfg, work_dir=work_dir, name=name, resume=resume)
     return 0
 
 
@@ -109,15 +117,19 @@ def train(cfg: dict[str, Any], *, work_dir: str, name: str, resume: str | bool |
             job = build_job(cfg, work_dir=work_dir, resume=resume, logger=logger, meta={"exp_name": name, "config": text})
             runner = job.runner
             saved_config = os.path.join(runner.work_dir, f"{name}.json")
-            with open(saved_config, "w", encoding="utf-8") as fh:
-                fh.write(text + "\n")
+            main = runner.rank == 0  # the other ranks of a distributed job write nothing
+            if main:
+                with open(saved_config, "w", encoding="utf-8") as fh:
+                    fh.write(text + "\n")
             start = time.perf_counter()
-            with log_file(logger, os.path.join(runner.work_dir, f"{runner.timestamp}.log")):
+            log_path = os.path.join(runner.work_dir, f"{runner.timestamp}.log")
+            with log_file(logger, log_path) if main else contextlib.nullcontext():
                 job.run()
             seconds = time.perf_counter() - start
     finally:
         torch.set_num_threads(threads)
-    _summary(runner, name, saved_config, seconds)
+    if main:
+        _summary(runner, name, saved_config, seconds)
 
 
 def _summary(runner: Any, name: str, saved_config: str, seconds: float) -> None:

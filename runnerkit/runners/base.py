@@ -106,7 +106,7 @@ class BaseRunner(CheckpointMixin, TrainingHooksMixin):
         self._max_epochs = self.args.max_epochs
         self._max_iters = self.args.max_iters
         self.epoch_length = 0
-        self.log_buffer = LogBuffer()
+        self.log_buffer = LogBuffer(across_ranks=True)
         self.outputs: dict[str, Any] = {}
         self.data_loader: Any = None
         self.data_batch: Any = None

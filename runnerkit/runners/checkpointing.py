@@ -127,11 +127,18 @@ class CheckpointMixin:
         ranks = state.get("ranks")
         if ranks is not None and len(ranks) == self.world_size:
             return dict(ranks[self.rank])
-        if ranks is not None or self.world_size > 1:
+        if ranks is None and self.world_size > 1:
             warnings.warn(
-                f"The checkpoint was saved by {len(ranks) if ranks is not None else 1} process(es) and is resumed by "
-                f"{self.world_size}: every rank continues from rank 0's RNG states and data positions, so the run "
-                "does not continue exactly as it would have. Resume with the same number of processes for that.",
+                f"The checkpoint holds rank 0's RNG states and data positions only (it was saved by one process, or "
+                f"without `gather_rank_states()` on every rank first), and {self.world_size} processes resume it: every "
+                "rank continues from rank 0's, so the run does not continue exactly as it would have.",
+                stacklevel=3,
+            )
+        elif ranks is not None:
+            warnings.warn(
+                f"The checkpoint was saved by {len(ranks)} processes and {self.world_size} resume it: every rank "
+                "continues from rank 0's RNG states and data positions, so the run does not continue exactly as it "
+                f"would have. Resume with {len(ranks)} processes for that.",
                 stacklevel=3,
             )
         return {"rng": state["rng"], "loaders": state["loop"].get("loaders", {})}

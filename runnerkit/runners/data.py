@@ -36,6 +36,15 @@ def set_sampler_epoch(loader: Any, epoch: int) -> None:
             return
 
 
+def _sampler_epoch(loader: Any) -> int | None:
+    """The ``epoch`` of the loader's ``set_epoch`` sampler (a ``DistributedSampler``), or None."""
+    for sampler in (getattr(loader, "sampler", None), getattr(getattr(loader, "batch_sampler", None), "sampler", None)):
+        if hasattr(sampler, "set_epoch"):
+            epoch = getattr(sampler, "epoch", None)
+            return epoch if isinstance(epoch, int) else None
+    return None
+
+
 class PassIterator:
     """Hands out a loader's batches, pass after pass, counting passes (epochs) and position.
 
@@ -65,6 +74,9 @@ class PassIterator:
             "torch": torch.get_rng_state(),
             "generators": [g.get_state() for g in _generators(self.loader)],
         }
+        sampler_epoch = _sampler_epoch(self.loader)
+        if sampler_epoch is not None:  # a DistributedSampler's order depends on its epoch, not on the RNG
+            self._start_state["sampler_epoch"] = sampler_epoch
         self.consumed = 0
         self._iterator = iter(self.loader)
 
@@ -114,6 +126,8 @@ class PassIterator:
         torch.set_rng_state(start["torch"])
         for gen, gen_state in zip(generators, start["generators"]):
             gen.set_state(gen_state)
+        if "sampler_epoch" in start:
+            set_sampler_epoch(self.loader, int(start["sampler_epoch"]))
         self.start_pass()
         assert self._iterator is not None
         for _ in range(int(state["consumed"])):
