@@ -67,6 +67,11 @@ def is_main_process() -> bool:
     return get_dist_info()[0] == 0
 
 
+def is_initialized() -> bool:
+    """True when torch.distributed's default process group exists (any world size)."""
+    return dist.is_available() and dist.is_initialized()
+
+
 def is_distributed() -> bool:
     """True when torch.distributed is initialised with more than one process."""
     return get_dist_info()[1] > 1

@@ -347,10 +347,10 @@ def register_evaluation(runner: Any, container: Container, job: JobConfig) -> No
 
 
 def _distributed() -> bool:
-    """Whether torch.distributed runs with several processes (``runnerkit run`` under torchrun)."""
-    from runnerkit.dist import is_distributed
+    """Whether a torch.distributed process group exists (``runnerkit run`` under torchrun, any world size)."""
+    from runnerkit.dist import is_initialized
 
-    return is_distributed()
+    return is_initialized()
 
 
 def _check_exists(path: str, key: str) -> None:

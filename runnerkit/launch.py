@@ -97,9 +97,17 @@ def distributed_loader(
     Args:
         loader: the loader.
         seed: the shuffling seed (default 0).
-        num_replicas, rank: default: the process group's world size and this process's rank.
+        num_replicas: how many ranks share the data (default: the process group's world size).
+        rank: which share this loader gets (default: this process's rank).
     """
-    from torch.utils.data import BatchSampler, DataLoader, DistributedSampler, IterableDataset, RandomSampler, SequentialSampler
+    from torch.utils.data import (
+        BatchSampler,
+        DataLoader,
+        DistributedSampler,
+        IterableDataset,
+        RandomSampler,
+        SequentialSampler,
+    )
 
     from runnerkit.hooks.sampler_seed import find_epoch_sampler
 
@@ -119,7 +127,7 @@ def distributed_loader(
                    f"(batch sampler `{type(loader.batch_sampler).__name__}`)")
         return loader
     me, world = dist.get_dist_info()
-    dist_sampler = DistributedSampler(
+    dist_sampler: DistributedSampler[Any] = DistributedSampler(
         loader.dataset,
         num_replicas=num_replicas if num_replicas is not None else world,
         rank=rank if rank is not None else me,

@@ -69,7 +69,6 @@ def run_command(args: argparse.Namespace) -> int:
     from runnerkit._build import current_container
     from runnerkit.cli._checks import check_config
     from runnerkit.config import merge_options, read_config
-
     from runnerkit.launch import resolve_launcher
 
     launcher = resolve_launcher(args.launcher)

@@ -67,6 +67,8 @@ class TextLoggerHook(LoggerHook):
         return int(mem / (1024 * 1024))
 
     def log(self, runner: BaseRunner) -> None:
+        if runner.rank != 0:  # the values were averaged over the ranks; rank 0 writes them
+            return
         mode = self.get_mode(runner)
         log_dict: dict[str, Any] = {
             "mode": mode,

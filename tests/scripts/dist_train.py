@@ -157,7 +157,8 @@ def _collective_log(runner_ref: list[Any], calls: list[int]) -> None:
 def parity_job(out: Path, rank: int, world_size: int) -> None:
     work = out / "parity" / "work"
     work.parent.mkdir(parents=True, exist_ok=True)
-    _audit(str(work), audit := [])
+    audit: list[str] = []
+    _audit(str(work), audit)
     _seed(rank)
     data = Points()
     # mmcv style: the user wraps the model in torch's DDP before `runnerkit.build`
@@ -171,6 +172,9 @@ def parity_job(out: Path, rank: int, world_size: int) -> None:
     _collective_log(runner_ref, calls)
     runner.run([loader], [("train", 1)])
     runner_ref.clear()
+    if rank == 0:  # mmcv style: rank 0 alone saves; must not wait for the others
+        runner.save_checkpoint(out / "parity" / "extra")
+    dist.barrier()
     torch.save(dist.unwrap_model(runner.model).state_dict(), out / "parity" / f"rank{rank}.pth")
     report = {
         "rank": rank, "world_size": world_size, "runner_rank": runner.rank, "runner_world_size": runner.world_size,
