@@ -56,7 +56,7 @@ SCALES: dict[str, dict[str, int]] = {
     # overhead-bound: a few microseconds of math per step
     "tiny-mlp": {"d_in": 16, "hidden": 32, "depth": 2, "batch": 16, "iters": 3000},
     # compute-bound: milliseconds of math per step
-    "compute-mlp": {"d_in": 512, "hidden": 2048, "depth": 3, "batch": 512, "iters": 60},
+    "compute-mlp": {"d_in": 512, "hidden": 1024, "depth": 3, "batch": 256, "iters": 30},
 }
 
 
@@ -164,8 +164,11 @@ def main() -> int:
     p.add_argument("--device", default="cpu")
     p.add_argument("--repeats", type=int, default=7)
     p.add_argument("--scales", nargs="*", default=list(SCALES))
+    p.add_argument("--threads", type=int, help="torch.set_num_threads (default: torch's own choice)")
     p.add_argument("--out", help="write the markdown table here too")
     args = p.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     if args.device == "cuda" and not torch.cuda.is_available():
         print("no CUDA device here", file=sys.stderr)
         return 1

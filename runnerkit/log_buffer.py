@@ -8,6 +8,7 @@ back in one transfer.
 from __future__ import annotations
 
 import collections
+import itertools
 from collections.abc import Mapping
 from typing import Any
 
@@ -71,15 +72,13 @@ class LogBuffer:
         pending: dict[str, torch.Tensor] = {}
         numbers: dict[str, float] = {}
         for key, values in self.val_history.items():
-            counts = list(self.n_history[key])[-n:] if n else list(self.n_history[key])
-            vals = list(values)[-n:] if n else list(values)
-            total = sum(counts)
+            vals = _latest(values, n)
+            counts = _latest(self.n_history[key], n)
+            total = max(sum(counts), 1)
             if any(isinstance(v, torch.Tensor) for v in vals):
-                stacked = torch.stack([torch.as_tensor(v).float().reshape(()).to(_device(vals)) for v in vals])
-                weights = torch.tensor(counts, dtype=stacked.dtype).to(stacked.device, non_blocking=True)
-                pending[key] = (stacked * weights).sum() / max(total, 1)
+                pending[key] = _weighted_mean(vals, counts, total)
             else:
-                numbers[key] = sum(float(v) * c for v, c in zip(vals, counts)) / max(total, 1)
+                numbers[key] = sum(float(v) * c for v, c in zip(vals, counts)) / total
         if self.across_ranks and dist.is_distributed():
             self._average_over_ranks(pending, numbers, dist.collective_device())
             return
@@ -101,6 +100,28 @@ class LogBuffer:
         means = dict(zip(keys, vector.cpu().tolist()))
         self.output.update((k, means[k]) for k in self.val_history)  # keep the keys' first-logged order
         self.ready = True
+
+
+def _latest(values: collections.deque[Any], n: int) -> list[Any]:
+    """The last ``n`` items (all when ``n`` is 0), without copying the whole history."""
+    if not n or n >= len(values):
+        return list(values)
+    latest = list(itertools.islice(reversed(values), n))
+    latest.reverse()
+    return latest
+
+
+def _weighted_mean(vals: list[Any], counts: list[int], total: int) -> torch.Tensor:
+    """The count-weighted mean of scalar tensors (and numbers), as a tensor on their device."""
+    device = _device(vals)
+    if all(isinstance(v, torch.Tensor) and v.dim() == 0 and v.device == device for v in vals):
+        stacked = torch.stack(vals).float()  # one op for the usual case: 0-dim tensors on one device
+    else:
+        stacked = torch.stack([torch.as_tensor(v).float().reshape(()).to(device) for v in vals])
+    if all(c == counts[0] for c in counts):
+        return stacked.mean()
+    weights = torch.tensor(counts, dtype=stacked.dtype).to(device, non_blocking=True)
+    return (stacked * weights).sum() / total
 
 
 def _device(values: list[Any]) -> torch.device:

@@ -339,14 +339,17 @@ class EvalHook(Hook):
         if not self.rule_map[self.rule](key_score, best):
             return
         self.best_score = key_score
-        if self.best_ckpt_path and os.path.isfile(self.best_ckpt_path):
-            os.remove(self.best_ckpt_path)
-            runner.logger.info("The previous best checkpoint %s was removed", self.best_ckpt_path)
+        previous = self.best_ckpt_path
         name = f"best_{self.key_indicator}_{cur_type}_{cur_time}.pth"
         self.best_ckpt_path = os.path.join(self.out_dir, name)
         msgs = (runner.meta if runner.meta is not None else {}).setdefault("hook_msgs", {})
         msgs["best_score"] = key_score
         msgs["best_ckpt"] = self.best_ckpt_path
+        if runner.rank != 0:  # every rank keeps the score; only rank 0 touches files
+            return
+        if previous and os.path.isfile(previous):
+            os.remove(previous)
+            runner.logger.info("The previous best checkpoint %s was removed", previous)
         escaped = name.replace("{", "{{").replace("}", "}}")
         runner.save_checkpoint(self.out_dir, filename_tmpl=escaped, create_symlink=False)
         runner.logger.info("Now best checkpoint is saved as %s.", name)

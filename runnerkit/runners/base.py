@@ -213,8 +213,11 @@ class BaseRunner(CheckpointMixin, TrainingHooksMixin):
             with self.step_context():
                 outputs = self.batch_processor(self.model, data_batch, train_mode=train_mode, **kwargs)
         elif train_mode:
-            with self.step_context():
+            if self.step_context is contextlib.nullcontext:  # the common case: no context to enter
                 outputs = self._call_step("train_step", data_batch, kwargs)
+            else:
+                with self.step_context():
+                    outputs = self._call_step("train_step", data_batch, kwargs)
         else:
             with torch.no_grad(), self.step_context():
                 outputs = self._call_step("val_step", data_batch, kwargs)

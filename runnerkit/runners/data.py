@@ -59,6 +59,8 @@ class PassIterator:
         self.loader = loader
         self.epoch = epoch
         self.consumed = 0
+        #: batches per pass (0 when the loader has no length), known once a pass has started.
+        self.length = 0
         self._set_epoch = set_epoch
         self._iterator: Iterator[Any] | None = None
         self._start_state: dict[str, Any] | None = None
@@ -79,6 +81,10 @@ class PassIterator:
             self._start_state["sampler_epoch"] = sampler_epoch
         self.consumed = 0
         self._iterator = iter(self.loader)
+        try:
+            self.length = len(self.loader)
+        except TypeError:  # an iterable-style dataset
+            self.length = 0
 
     @property
     def started(self) -> bool:

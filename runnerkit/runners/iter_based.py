@@ -84,10 +84,9 @@ class IterBasedRunner(BaseRunner):
             self.model.train()
         self.mode = "train"
         self.data_loader = data_loader.loader
-        self._epoch = data_loader.epoch
-        self.epoch_length = _length(data_loader)
         self.data_batch = self._next_batch(data_loader, train=True)
         self._epoch = data_loader.epoch
+        self.epoch_length = data_loader.length
         dispatch = self._dispatch
         for hook in dispatch["before_train_iter"]:
             hook.before_train_iter(self)
@@ -106,17 +105,10 @@ class IterBasedRunner(BaseRunner):
         self.model.eval()
         self.mode = "val"
         self.data_loader = data_loader.loader
-        self.epoch_length = _length(data_loader)
         self.data_batch = self._next_batch(data_loader, train=False)
+        self.epoch_length = data_loader.length
         self.call_hook("before_val_iter")
         self.run_iter(self.data_batch, train_mode=False, **kwargs)
         self.call_hook("after_val_iter")
         self.data_batch = None
         self._inner_iter += 1
-
-
-def _length(loader: PassIterator) -> int:
-    try:
-        return len(loader)
-    except TypeError:
-        return 0
