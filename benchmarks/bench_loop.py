@@ -144,7 +144,11 @@ def bench(name: str, scale: dict[str, int], device: str, repeats: int) -> dict[s
     equal = all(torch.equal(a, b) for a, b in zip(finals["raw"].parameters(), finals["runnerkit"].parameters()))
     raw = statistics.median(results["raw"])
     rk = statistics.median(results["runnerkit"])
-    return {"scale": name, "iters": iters, "raw_us": raw * 1e6, "runnerkit_us": rk * 1e6, "ratio": rk / raw, "equal": equal}
+    # each runnerkit run against the raw run just before it: robust to slow drifts of the machine
+    paired = statistics.median(k / r for r, k in zip(results["raw"], results["runnerkit"]))
+    best = min(results["runnerkit"]) / min(results["raw"])
+    return {"scale": name, "iters": iters, "raw_us": raw * 1e6, "runnerkit_us": rk * 1e6, "ratio": rk / raw,
+            "paired": paired, "best": best, "equal": equal}
 
 
 def machine(device: str) -> str:
@@ -177,10 +181,14 @@ def main() -> int:
         f"Machine: {machine(args.device)}",
         f"Device: {args.device}; {args.repeats} interleaved repeats, medians per iteration.",
         "",
-        "| model | iters/run | raw loop (µs/iter) | runnerkit (µs/iter) | ratio | weights equal |",
-        "|---|---:|---:|---:|---:|---|",
+        "| model | iters/run | raw loop (µs/iter, median) | runnerkit (µs/iter, median) | ratio of medians | median of paired ratios | ratio of minima | weights equal |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
     ]
-    lines += [f"| {r['scale']} | {r['iters']} | {r['raw_us']:.1f} | {r['runnerkit_us']:.1f} | {r['ratio']:.3f} | {r['equal']} |" for r in rows]
+    lines += [
+        f"| {r['scale']} | {r['iters']} | {r['raw_us']:.1f} | {r['runnerkit_us']:.1f} | {r['ratio']:.3f} | {r['paired']:.3f} "
+        f"| {r['best']:.3f} | {r['equal']} |"
+        for r in rows
+    ]
     text = "\n".join(lines)
     print(text)
     if args.out:
