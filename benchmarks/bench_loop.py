@@ -12,7 +12,6 @@ and checks that both loops end with equal weights.
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import logging
 import os

@@ -79,7 +79,7 @@ def test_a_checkpoint_with_pickled_code_is_refused_unless_trusted(work_dir: Path
 
 def test_missing_checkpoint_says_which_file(tmp_path: Path) -> None:
     runner = runnerkit.build({"type": "IterBasedRunner", "max_iters": 1}, {"model": TinyNet()})
-    with pytest.raises(FileNotFoundError, match="nothere.pth` does not exist"):
+    with pytest.raises(FileNotFoundError, match=r"nothere\.pth` does not exist"):
         runner.resume(tmp_path / "nothere.pth")
     with pytest.raises(FileNotFoundError, match="No checkpoint to resume from"):
         runner.resume(tmp_path)

@@ -98,7 +98,7 @@ def test_fp16_grad_scaler_state_is_saved_and_restored(work_dir: Path) -> None:
     assert fresh._pending_state is not None and fresh._pending_state["scale"] == 128.0
 
 
-def Fp16OptimizerHook_like() -> AmpOptimizerHook:  # noqa: N802 - reads as the class it builds
+def Fp16OptimizerHook_like() -> AmpOptimizerHook:
     return runnerkit.default_container().get("hook", "Fp16OptimizerHook")()
 
 

@@ -42,7 +42,7 @@ def test_epoch_runner_calls_hooks_in_mmcv_order(work_dir: Path) -> None:
     expected = [("before_run", 0, 0, 0)]
     it = 0
     for epoch in range(2):
-        expected.append(("before_train_epoch", epoch, it, 0 if epoch == 0 else 0))
+        expected.append(("before_train_epoch", epoch, it, 0))
         for inner in range(2):
             expected += [("before_train_iter", epoch, it, inner), ("after_train_iter", epoch, it, inner)]
             it += 1

@@ -193,7 +193,24 @@ class _TargetMomentumMixin:
         return self.min_momentum
 
 
-class CosineAnnealingMomentumUpdaterHook(_TargetMomentumMixin, MomentumUpdaterHook):
+class _AnnealingMomentumUpdaterHook(_TargetMomentumMixin, MomentumUpdaterHook):
+    """Anneals the momentum from its base value to a target over training (shared by the two below)."""
+
+    def __init__(self, min_momentum: float | None = None, min_momentum_ratio: float | None = None,
+                 **kwargs: Any) -> None:
+        self._set_target(min_momentum, min_momentum_ratio)
+        super().__init__(**kwargs)
+
+    @staticmethod
+    def anneal(start: float, end: float, factor: float) -> float:
+        raise NotImplementedError
+
+    def get_momentum(self, runner: BaseRunner, base_momentum: float) -> float:
+        progress, total = self.progress_and_total(runner)
+        return self.anneal(base_momentum, self.target_momentum(base_momentum), progress / total)
+
+
+class CosineAnnealingMomentumUpdaterHook(_AnnealingMomentumUpdaterHook):
     """Cosine annealing of the momentum over training (``policy="CosineAnnealing"``).
 
     Args:
@@ -202,17 +219,10 @@ class CosineAnnealingMomentumUpdaterHook(_TargetMomentumMixin, MomentumUpdaterHo
         **kwargs: the arguments of :class:`MomentumUpdaterHook`.
     """
 
-    def __init__(self, min_momentum: float | None = None, min_momentum_ratio: float | None = None,
-                 **kwargs: Any) -> None:
-        self._set_target(min_momentum, min_momentum_ratio)
-        super().__init__(**kwargs)
-
-    def get_momentum(self, runner: BaseRunner, base_momentum: float) -> float:
-        progress, total = self.progress_and_total(runner)
-        return annealing_cos(base_momentum, self.target_momentum(base_momentum), progress / total)
+    anneal = staticmethod(annealing_cos)
 
 
-class LinearAnnealingMomentumUpdaterHook(_TargetMomentumMixin, MomentumUpdaterHook):
+class LinearAnnealingMomentumUpdaterHook(_AnnealingMomentumUpdaterHook):
     """Linear annealing of the momentum over training (``policy="LinearAnnealing"``).
 
     Args:
@@ -221,14 +231,7 @@ class LinearAnnealingMomentumUpdaterHook(_TargetMomentumMixin, MomentumUpdaterHo
         **kwargs: the arguments of :class:`MomentumUpdaterHook`.
     """
 
-    def __init__(self, min_momentum: float | None = None, min_momentum_ratio: float | None = None,
-                 **kwargs: Any) -> None:
-        self._set_target(min_momentum, min_momentum_ratio)
-        super().__init__(**kwargs)
-
-    def get_momentum(self, runner: BaseRunner, base_momentum: float) -> float:
-        progress, total = self.progress_and_total(runner)
-        return annealing_linear(base_momentum, self.target_momentum(base_momentum), progress / total)
+    anneal = staticmethod(annealing_linear)
 
 
 class CyclicMomentumUpdaterHook(MomentumUpdaterHook):

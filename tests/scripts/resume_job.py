@@ -6,6 +6,7 @@ usage: resume_job.py RUNNER WORK_DIR OUT_WEIGHTS [--stop-at N] [--resume CKPT] [
 from __future__ import annotations
 
 import argparse
+import contextlib
 import random
 
 import numpy as np
@@ -101,10 +102,8 @@ def main() -> None:
     if args.resume:
         runner.resume(args.resume)
     workflow = [("train", 10), ("val", 2)] if iter_based else [("train", 1), ("val", 1)]
-    try:
+    with contextlib.suppress(Stop):  # the "interrupted" run stops here, after its checkpoint
         runner.run([loader, val_loader], workflow)
-    except Stop:
-        pass
     torch.save(model.state_dict(), args.out)
 
 
