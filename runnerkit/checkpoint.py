@@ -108,7 +108,7 @@ def load_file(path: str, map_location: Any = "cpu", weights_only: bool = True) -
         raise pickle.UnpicklingError(
             f"Checkpoint `{path}` holds pickled Python objects that `weights_only=True` refuses to load "
             f"({str(err).splitlines()[0]}). Loading it would run code from the file: only if you trust "
-            f"its source, pass `weights_only=False` (CLI: `--unsafe-load`)."
+            f"its source, pass `weights_only=False` to `runner.resume` / `runner.load_checkpoint`."
         ) from err
     if not isinstance(ckpt, Mapping):
         raise ValueError(f"Checkpoint `{path}` holds a {type(ckpt).__name__}, expected a dict with `state_dict`.")
