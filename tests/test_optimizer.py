@@ -122,3 +122,34 @@ def test_an_optimizer_hook_without_an_optimizer_says_so() -> None:
     runner.register_training_hooks(None, {})
     with pytest.raises(RuntimeError, match="has no optimizer, but an optimizer hook is registered"):
         runner.run([make_loader(4)], [("train", 1)])
+
+
+def test_accumulation_under_ddp_all_reduces_only_on_stepping_iterations(tmp_path: Path) -> None:
+    import torch.distributed as dist
+
+    dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'rdzv'}", rank=0, world_size=1)
+    try:
+        torch.manual_seed(0)
+        plain = TinyNet()
+        wrapped = torch.nn.parallel.DistributedDataParallel(copy.deepcopy(plain))
+        syncs: list[bool] = []
+
+        class Probe(runnerkit.Hook):
+            priority = "LOWEST"
+
+            def before_train_iter(self, runner: Any) -> None:
+                syncs.append(runner.model.require_backward_grad_sync)
+
+        config = {"type": "GradientCumulativeOptimizerHook", "cumulative_iters": 2}
+        runner = runnerkit.build({"type": "IterBasedRunner", "max_iters": 5},
+                                 {"model": wrapped, "optimizer": torch.optim.SGD(wrapped.parameters(), lr=0.1)})
+        runner.register_training_hooks(None, config)
+        runner.register_hook(Probe())
+        runner.run([make_loader(8, batch_size=2)], [("train", 1)])
+        _run(plain, torch.optim.SGD(plain.parameters(), lr=0.1), make_loader(8, batch_size=2), config, 5)
+        assert syncs == [False, True, False, True, True]  # steps after iterations 2, 4 and the last
+        assert wrapped.require_backward_grad_sync is True
+        for a, b in zip(wrapped.module.parameters(), plain.parameters()):
+            torch.testing.assert_close(a, b)
+    finally:
+        dist.destroy_process_group()

@@ -131,6 +131,17 @@ class GradientCumulativeOptimizerHook(OptimizerHook):
     def _should_step(self, runner: BaseRunner) -> bool:
         return self.every_n_iters(runner, self.cumulative_iters) or self.is_last_iter(runner)
 
+    def before_train_iter(self, runner: BaseRunner) -> None:
+        # Under DDP, only the iteration that steps all-reduces its gradients; the others accumulate
+        # locally (what `DistributedDataParallel.no_sync()` does, spread over the step's forward
+        # and the backward this hook runs later).
+        if isinstance(runner.model, torch.nn.parallel.DistributedDataParallel):
+            runner.model.require_backward_grad_sync = self._should_step(runner)
+
+    def after_run(self, runner: BaseRunner) -> None:
+        if isinstance(runner.model, torch.nn.parallel.DistributedDataParallel):
+            runner.model.require_backward_grad_sync = True
+
     def after_train_iter(self, runner: BaseRunner) -> None:
         optimizers = _optimizers(runner)
         loss = _loss(runner) / self._window(runner)
