@@ -119,8 +119,13 @@ def to_cpu(state: Any) -> Any:
     """A copy of a (nested) state dict with every tensor moved to the CPU."""
     if isinstance(state, torch.Tensor):
         return state.detach().cpu()
+    if isinstance(state, dict):  # keeps OrderedDict, and a state dict's `_metadata` (module versions)
+        copy = type(state)((k, to_cpu(v)) for k, v in state.items())
+        if hasattr(state, "_metadata"):
+            copy._metadata = state._metadata  # type: ignore[attr-defined]
+        return copy
     if isinstance(state, Mapping):
-        return type(state)((k, to_cpu(v)) for k, v in state.items()) if isinstance(state, dict) else {k: to_cpu(v) for k, v in state.items()}
+        return {k: to_cpu(v) for k, v in state.items()}
     if isinstance(state, list):
         return [to_cpu(v) for v in state]
     if isinstance(state, tuple):
@@ -138,7 +143,8 @@ def plain(value: Any) -> Any:
     if isinstance(value, Mapping):
         return {(k if isinstance(k, (str, int)) else repr(k)): plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return type(value)(plain(v) for v in value) if type(value) in (list, tuple) else [plain(v) for v in value]
+        items = [plain(v) for v in value]
+        return tuple(items) if type(value) is tuple else items  # named tuples become lists
     return repr(value)
 
 

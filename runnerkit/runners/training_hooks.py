@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from runnerkit._build import copy_plain
 from runnerkit.hooks.builder import build_hook
 from runnerkit.hooks.hook import Hook
+from runnerkit.hooks.lr_updater import lr_hook_cfg
+from runnerkit.hooks.momentum_updater import momentum_hook_cfg
 
 if TYPE_CHECKING:
     from runnerkit.runners.base import BaseRunner
@@ -65,28 +67,21 @@ class TrainingHooksMixin:
 
     def register_lr_hook(self: BaseRunner, lr_config: HookConfig) -> None:
         """``lr_config=dict(policy="step", ...)`` -> ``StepLrUpdaterHook`` at VERY_HIGH."""
-        if lr_config is None:
-            return
-        if isinstance(lr_config, Mapping):
-            from runnerkit.hooks.lr_updater import lr_hook_cfg
-
-            # mmcv defaults by_epoch=False for IterBasedRunner only: an explicit True breaks policy='cyclic'.
-            lr_config = lr_hook_cfg(lr_config, None if self.by_epoch_default else False)
-        hook = self._hook(lr_config, None, by_epoch=False)
-        assert hook is not None
-        self.register_hook(hook, priority="VERY_HIGH")
+        self._register_schedule(lr_config, lr_hook_cfg, "VERY_HIGH")
 
     def register_momentum_hook(self: BaseRunner, momentum_config: HookConfig) -> None:
         """``momentum_config=dict(policy="cyclic", ...)`` -> ``CyclicMomentumUpdaterHook`` at HIGH."""
-        if momentum_config is None:
-            return
-        if isinstance(momentum_config, Mapping):
-            from runnerkit.hooks.momentum_updater import momentum_hook_cfg
+        self._register_schedule(momentum_config, momentum_hook_cfg, "HIGH")
 
-            momentum_config = momentum_hook_cfg(momentum_config, None if self.by_epoch_default else False)
-        hook = self._hook(momentum_config, None, by_epoch=False)
+    def _register_schedule(self: BaseRunner, config: HookConfig, to_hook_cfg: Callable[..., Any], priority: str) -> None:
+        if config is None:
+            return
+        if isinstance(config, Mapping):
+            # mmcv defaults by_epoch=False for IterBasedRunner only: an explicit True breaks policy='cyclic'.
+            config = to_hook_cfg(config, None if self.by_epoch_default else False)
+        hook = self._hook(config, None, by_epoch=False)
         assert hook is not None
-        self.register_hook(hook, priority="HIGH")
+        self.register_hook(hook, priority=priority)
 
     def register_optimizer_hook(self: BaseRunner, optimizer_config: HookConfig) -> None:
         """``optimizer_config=dict(grad_clip=...)`` -> ``OptimizerHook`` at ABOVE_NORMAL."""
