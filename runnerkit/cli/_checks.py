@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from runnerkit import requires
 from runnerkit._container import Container
 from runnerkit._errors import AmbiguousComponentError, ConfigError, PluginLoadError, UnknownComponentError
 
@@ -151,6 +152,9 @@ class _Checker:
         if "type" not in cfg:
             return  # reported by the shape check
         factory = self.load(kind, cfg["type"], (*loc, "type"))
+        absent = requires.message(factory) if factory is not None else None
+        if absent is not None:
+            self.add((*loc, "type"), absent)
         if factory is not None:
             args = {k: v for k, v in cfg.items() if k not in ("type", "priority")}
             self.arguments(factory, args, loc, str(cfg["type"]), injected)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from runnerkit import requires
 from runnerkit._build import current_container, require_type
 from runnerkit._container import Container
 from runnerkit.hooks.hook import Hook
@@ -21,6 +22,7 @@ def build_hook(cfg: Mapping[str, Any] | Hook, container: Container | None = None
     del args["type"]
     args.pop("priority", None)
     cls = (container or current_container()).get("hook", hook_type)
+    requires.check(cls)  # before building: a missing optional package is named with its install command
     try:
         return cls(**args)  # type: ignore[no-any-return]
     except TypeError as err:

@@ -23,6 +23,8 @@ from __future__ import annotations
 import enum
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from runnerkit.requires import Requirement
+
 if TYPE_CHECKING:
     from runnerkit.runners.base import BaseRunner
 
@@ -95,6 +97,9 @@ class Hook:
 
     #: the default priority when a config or ``register_hook`` does not give one.
     priority: ClassVar[int | str] = "NORMAL"
+    #: optional packages this hook needs (import names or :class:`runnerkit.requires.Requirement`),
+    #: checked by ``runnerkit validate``, before a run starts and by ``register_hook``.
+    requires: ClassVar[tuple[Requirement | str, ...]] = ()
 
     def before_run(self, runner: BaseRunner) -> None: ...
     def after_run(self, runner: BaseRunner) -> None: ...

@@ -9,6 +9,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from runnerkit.hooks.logger_base import LoggerHook
+from runnerkit.requires import Requirement
 
 if TYPE_CHECKING:
     from runnerkit.runners.base import BaseRunner
@@ -45,6 +46,8 @@ class TensorboardLoggerHook(LoggerHook):
         ...     lr_config=dict(policy="fixed"),
         ...     log_config=dict(interval=10, hooks=[dict(type="TextLoggerHook"), dict(type="TensorboardLoggerHook")]))
     """
+
+    requires = (Requirement("tensorboard", pip="runnerkit[tensorboard]"),)
 
     def __init__(
         self,

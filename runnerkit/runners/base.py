@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 import torch
 
 from runnerkit import dist as dist_utils
+from runnerkit import requires
 from runnerkit.dist import unwrap_model
 from runnerkit.hooks.hook import STAGES, Hook, get_priority, overrides
 from runnerkit.log_buffer import LogBuffer
@@ -121,6 +122,7 @@ class BaseRunner(CheckpointMixin, TrainingHooksMixin):
         self._pending_resume: dict[str, Any] | None = None
         self._pending_hook_states: dict[str, Any] = {}
         self._applied_hook_states: set[str] = set()
+        self._stop_reason: str | None = None
         from runnerkit._build import current_container
 
         #: the container that resolves hook names for this runner.
@@ -177,6 +179,23 @@ class BaseRunner(CheckpointMixin, TrainingHooksMixin):
     def completed_epochs(self) -> int:
         """Training epochs finished so far (counts the current one once its batches are done)."""
         return self._epoch + (1 if self._epoch_done else 0)
+
+    # -- stopping early -------------------------------------------------------------------------
+
+    def request_stop(self, reason: str = "stop requested") -> None:
+        """Ask the loop to stop cleanly (a hook's early stop, a signal handler).
+
+        ``IterBasedRunner`` stops after the current iteration, ``EpochBasedRunner`` after the
+        current epoch; then ``after_train_epoch`` (iteration runner) and ``after_run`` hooks run
+        as at a normal end. The first reason given is kept.
+        """
+        if self._stop_reason is None:
+            self._stop_reason = str(reason) or "stop requested"
+
+    @property
+    def stop_reason(self) -> str | None:
+        """Why :meth:`request_stop` was called, or None while the run goes on."""
+        return self._stop_reason
 
     def _flow_step_done(self) -> bool:
         """Whether the current workflow step (an iteration or an epoch) has finished."""
@@ -247,6 +266,7 @@ class BaseRunner(CheckpointMixin, TrainingHooksMixin):
         """
         if not isinstance(hook, Hook):
             raise TypeError(f"`register_hook` expects a `runnerkit.Hook` instance, got {type(hook).__name__}.")
+        requires.check(hook)
         value = get_priority(priority if priority is not None else hook.priority)
         hook.priority = value  # type: ignore[misc]  # mmcv stores the resolved value on the hook
         # insert after every hook with the same or a higher priority (stable order)

@@ -47,11 +47,11 @@ class EpochBasedRunner(BaseRunner):
         }
         self._restore_run_state()
         self.call_hook("before_run")
-        while self._epoch < self._max_epochs:
+        while self._epoch < self._max_epochs and self._stop_reason is None:
             for i, (mode, epochs), done in self._flow_positions(flows):
                 step = getattr(self, mode)
                 for n in range(done, epochs):
-                    if mode == "train" and self._epoch >= self._max_epochs:
+                    if (mode == "train" and self._epoch >= self._max_epochs) or self._stop_reason is not None:
                         break
                     self._flow_cursor = (i, n)
                     step(self._pass_iterators[i], **kwargs)

@@ -52,12 +52,12 @@ class IterBasedRunner(BaseRunner):
         self._restore_run_state()
         self.call_hook("before_run")
         self.call_hook("before_train_epoch")
-        while self._iter < self._max_iters:
+        while self._iter < self._max_iters and self._stop_reason is None:
             for i, (mode, iters), done in self._flow_positions(flows):
                 self._inner_iter = done
                 step = getattr(self, mode)
                 for n in range(done, iters):
-                    if mode == "train" and self._iter >= self._max_iters:
+                    if (mode == "train" and self._iter >= self._max_iters) or self._stop_reason is not None:
                         break
                     self._flow_cursor = (i, n)
                     step(self._pass_iterators[i], **kwargs)
