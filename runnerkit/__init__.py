@@ -21,6 +21,7 @@ from runnerkit._errors import (
 from runnerkit._schema import args_schema
 from runnerkit._version import __version__
 from runnerkit.hookspecs import hookimpl
+from runnerkit.seed import seed_everything
 
 if TYPE_CHECKING:
     from runnerkit.hooks.hook import Hook, Priority
@@ -74,5 +75,6 @@ __all__ = [
     "default_container",
     "hookimpl",
     "register_plugin",
+    "seed_everything",
     "unregister_plugin",
 ]

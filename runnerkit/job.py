@@ -26,7 +26,6 @@ import difflib
 import inspect
 import logging
 import os
-import random
 import sys
 from collections.abc import Iterator, Mapping
 from typing import Annotated, Any, Literal
@@ -36,6 +35,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, NonNegativeIn
 from runnerkit._build import build, copy_plain, current_container
 from runnerkit._container import Container
 from runnerkit._errors import ConfigError, RunnerkitError
+from runnerkit.seed import seed_everything
 
 
 def _has_type(value: dict[str, Any]) -> dict[str, Any]:
@@ -165,6 +165,9 @@ class JobConfig(BaseModel):
     seed: int | None = Field(
         default=None, description="Seed for Python, NumPy and torch before anything is built (deterministic runs)."
     )
+    deterministic: bool = Field(
+        default=False, description="With `seed`: make torch use deterministic algorithms (`runnerkit.seed_everything`)."
+    )
     num_threads: PositiveInt | None = Field(
         default=None, description="`torch.set_num_threads` for the run; 1 is fastest for small models on a busy CPU "
         "(None: torch's default, one thread per core).",
@@ -267,7 +270,7 @@ def build_job(
     if job.num_threads is not None:
         torch.set_num_threads(job.num_threads)
     if job.seed is not None:
-        seed_everything(job.seed)
+        seed_everything(job.seed, deterministic=job.deterministic)
     assert job.model is not None and job.data is not None  # missing_for_run checked both
     model = build_component(container, "model", job.model, "model")
     if not isinstance(model, torch.nn.Module):
@@ -356,20 +359,6 @@ def _distributed() -> bool:
 def _check_exists(path: str, key: str) -> None:
     if not os.path.exists(path):
         raise ConfigError(f"`{key}`: the checkpoint `{path}` does not exist; check the path (relative to `{os.getcwd()}`).")
-
-
-def seed_everything(seed: int) -> None:
-    """Seed Python's ``random``, NumPy (when installed) and torch."""
-    import torch
-
-    random.seed(seed)
-    torch.manual_seed(seed)
-    numpy = sys.modules.get("numpy")
-    if numpy is None:
-        with contextlib.suppress(ImportError):
-            import numpy
-    if numpy is not None:
-        numpy.random.seed(seed % 2**32)
 
 
 def build_component(container: Container, kind: str, cfg: Mapping[str, Any], section: str, **extra: Any) -> Any:

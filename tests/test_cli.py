@@ -261,3 +261,11 @@ def test_runnerkit_debug_shows_the_traceback_of_a_known_error(capsys: pytest.Cap
     monkeypatch.setenv("RUNNERKIT_DEBUG", "1")
     with pytest.raises(CommandError, match=r"No installed component is called `Nope`"):
         main(capsys, "show", "Nope")
+
+
+def test_runnerkit_without_arguments_prints_the_help_and_exits_0(tmp_path: Path) -> None:
+    result = runnerkit(cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage: runnerkit")
+    assert "commands:" in result.stdout and "validate" in result.stdout and "demo" in result.stdout
+    assert result.stderr == ""

@@ -10,7 +10,7 @@ import runnerkit
 CONTRACT_NAMES = {
     "build", "build_runner", "args_schema", "BaseRunner", "IterBasedRunner", "EpochBasedRunner",
     "DefaultRunnerConstructor", "Hook", "hookimpl", "register_plugin", "unregister_plugin",
-    "UnknownComponentError", "AmbiguousComponentError", "PluginLoadError",
+    "UnknownComponentError", "AmbiguousComponentError", "PluginLoadError", "seed_everything",
 }
 
 

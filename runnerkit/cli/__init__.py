@@ -41,6 +41,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default ``sys.argv[1:]``) and return the exit code."""
     parser = build_parser()
+    if argv is None:
+        argv = sys.argv[1:]
+    if not argv:  # `runnerkit` alone: the overview of the commands is the answer
+        parser.print_help()
+        return EXIT_OK
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_:  # --help, --version and usage errors (code 2)

@@ -1,1 +1,137 @@
-"""Training hooks: the ``Hook`` base class and the built-in hooks."""
+"""Training hooks: the ``Hook`` base class and every built-in hook.
+
+Every built-in hook is importable from here (``from runnerkit.hooks import CheckpointHook``),
+each from its own module on first use, so ``import runnerkit.hooks`` stays cheap. Configs name
+them by ``type`` instead (``dict(type="CheckpointHook", interval=1)``); both give the same class.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from runnerkit.hooks.checkpoint import CheckpointHook
+    from runnerkit.hooks.ema import EMAHook
+    from runnerkit.hooks.evaluation import DistEvalHook, EvalHook
+    from runnerkit.hooks.hook import Hook, Priority
+    from runnerkit.hooks.iter_timer import IterTimerHook
+    from runnerkit.hooks.logger_base import LoggerHook
+    from runnerkit.hooks.lr_updater import (
+        CosineAnnealingLrUpdaterHook,
+        CosineRestartLrUpdaterHook,
+        CyclicLrUpdaterHook,
+        ExpLrUpdaterHook,
+        FixedLrUpdaterHook,
+        FlatCosineAnnealingLrUpdaterHook,
+        InvLrUpdaterHook,
+        LinearAnnealingLrUpdaterHook,
+        OneCycleLrUpdaterHook,
+        PolyLrUpdaterHook,
+        StepLrUpdaterHook,
+    )
+    from runnerkit.hooks.momentum_updater import (
+        CosineAnnealingMomentumUpdaterHook,
+        CyclicMomentumUpdaterHook,
+        LinearAnnealingMomentumUpdaterHook,
+        OneCycleMomentumUpdaterHook,
+        StepMomentumUpdaterHook,
+    )
+    from runnerkit.hooks.optimizer import (
+        AmpOptimizerHook,
+        Fp16OptimizerHook,
+        GradientCumulativeOptimizerHook,
+        OptimizerHook,
+    )
+    from runnerkit.hooks.progress_bar import ProgressBarHook
+    from runnerkit.hooks.sampler_seed import DistSamplerSeedHook
+    from runnerkit.hooks.sync_buffer import SyncBuffersHook
+    from runnerkit.hooks.tensorboard_logger import TensorboardLoggerHook
+    from runnerkit.hooks.text_logger import TextLoggerHook
+
+#: name -> the module that defines it
+_LAZY = {
+    "AmpOptimizerHook": "runnerkit.hooks.optimizer",
+    "CheckpointHook": "runnerkit.hooks.checkpoint",
+    "CosineAnnealingLrUpdaterHook": "runnerkit.hooks.lr_updater",
+    "CosineAnnealingMomentumUpdaterHook": "runnerkit.hooks.momentum_updater",
+    "CosineRestartLrUpdaterHook": "runnerkit.hooks.lr_updater",
+    "CyclicLrUpdaterHook": "runnerkit.hooks.lr_updater",
+    "CyclicMomentumUpdaterHook": "runnerkit.hooks.momentum_updater",
+    "DistEvalHook": "runnerkit.hooks.evaluation",
+    "DistSamplerSeedHook": "runnerkit.hooks.sampler_seed",
+    "EMAHook": "runnerkit.hooks.ema",
+    "EvalHook": "runnerkit.hooks.evaluation",
+    "ExpLrUpdaterHook": "runnerkit.hooks.lr_updater",
+    "FixedLrUpdaterHook": "runnerkit.hooks.lr_updater",
+    "FlatCosineAnnealingLrUpdaterHook": "runnerkit.hooks.lr_updater",
+    "Fp16OptimizerHook": "runnerkit.hooks.optimizer",
+    "GradientCumulativeOptimizerHook": "runnerkit.hooks.optimizer",
+    "Hook": "runnerkit.hooks.hook",
+    "InvLrUpdaterHook": "runnerkit.hooks.lr_updater",
+    "IterTimerHook": "runnerkit.hooks.iter_timer",
+    "LinearAnnealingLrUpdaterHook": "runnerkit.hooks.lr_updater",
+    "LinearAnnealingMomentumUpdaterHook": "runnerkit.hooks.momentum_updater",
+    "LoggerHook": "runnerkit.hooks.logger_base",
+    "OneCycleLrUpdaterHook": "runnerkit.hooks.lr_updater",
+    "OneCycleMomentumUpdaterHook": "runnerkit.hooks.momentum_updater",
+    "OptimizerHook": "runnerkit.hooks.optimizer",
+    "PolyLrUpdaterHook": "runnerkit.hooks.lr_updater",
+    "Priority": "runnerkit.hooks.hook",
+    "ProgressBarHook": "runnerkit.hooks.progress_bar",
+    "StepLrUpdaterHook": "runnerkit.hooks.lr_updater",
+    "StepMomentumUpdaterHook": "runnerkit.hooks.momentum_updater",
+    "SyncBuffersHook": "runnerkit.hooks.sync_buffer",
+    "TensorboardLoggerHook": "runnerkit.hooks.tensorboard_logger",
+    "TextLoggerHook": "runnerkit.hooks.text_logger",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'runnerkit.hooks' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+__all__ = [
+    "AmpOptimizerHook",
+    "CheckpointHook",
+    "CosineAnnealingLrUpdaterHook",
+    "CosineAnnealingMomentumUpdaterHook",
+    "CosineRestartLrUpdaterHook",
+    "CyclicLrUpdaterHook",
+    "CyclicMomentumUpdaterHook",
+    "DistEvalHook",
+    "DistSamplerSeedHook",
+    "EMAHook",
+    "EvalHook",
+    "ExpLrUpdaterHook",
+    "FixedLrUpdaterHook",
+    "FlatCosineAnnealingLrUpdaterHook",
+    "Fp16OptimizerHook",
+    "GradientCumulativeOptimizerHook",
+    "Hook",
+    "InvLrUpdaterHook",
+    "IterTimerHook",
+    "LinearAnnealingLrUpdaterHook",
+    "LinearAnnealingMomentumUpdaterHook",
+    "LoggerHook",
+    "OneCycleLrUpdaterHook",
+    "OneCycleMomentumUpdaterHook",
+    "OptimizerHook",
+    "PolyLrUpdaterHook",
+    "Priority",
+    "ProgressBarHook",
+    "StepLrUpdaterHook",
+    "StepMomentumUpdaterHook",
+    "SyncBuffersHook",
+    "TensorboardLoggerHook",
+    "TextLoggerHook",
+]
