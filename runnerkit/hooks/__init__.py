@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from runnerkit.hooks.checkpoint import CheckpointHook
+    from runnerkit.hooks.early_stopping import EarlyStoppingHook
     from runnerkit.hooks.ema import EMAHook
     from runnerkit.hooks.evaluation import DistEvalHook, EvalHook
     from runnerkit.hooks.hook import Hook, Priority
@@ -61,6 +62,7 @@ _LAZY = {
     "DistEvalHook": "runnerkit.hooks.evaluation",
     "DistSamplerSeedHook": "runnerkit.hooks.sampler_seed",
     "EMAHook": "runnerkit.hooks.ema",
+    "EarlyStoppingHook": "runnerkit.hooks.early_stopping",
     "EvalHook": "runnerkit.hooks.evaluation",
     "ExpLrUpdaterHook": "runnerkit.hooks.lr_updater",
     "FixedLrUpdaterHook": "runnerkit.hooks.lr_updater",
@@ -111,6 +113,7 @@ __all__ = [
     "DistEvalHook",
     "DistSamplerSeedHook",
     "EMAHook",
+    "EarlyStoppingHook",
     "EvalHook",
     "ExpLrUpdaterHook",
     "FixedLrUpdaterHook",
