@@ -3,7 +3,10 @@
 The results go into ``runner.log_buffer.output`` (with ``ready`` set), so the logger hooks print
 them as a ``val`` line. With ``save_best``, the best checkpoint so far is kept as
 ``best_<metric>_<epoch|iter>_<n>.pth``; the best score is part of the hook's state, so a resumed
-run keeps comparing against it.
+run keeps comparing against it. Evaluation runs under forked RNG states
+(:func:`runnerkit.rng.forked_rng`): whatever it shuffles or draws, training continues with the
+numbers it would have drawn without it, so the final weights do not depend on the evaluation
+interval and a resumed run stays exact.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import torch.distributed as dist
 from runnerkit.dist import unwrap_model
 from runnerkit.hooks.hook import Hook
 from runnerkit.log_buffer import LogBuffer
+from runnerkit.rng import forked_rng
 
 if TYPE_CHECKING:
     from runnerkit.runners.base import BaseRunner
@@ -224,6 +228,7 @@ class EvalHook(Hook):
     # -- stages --------------------------------------------------------------------------------
 
     def before_run(self, runner: BaseRunner) -> None:
+        self._check_can_evaluate(runner)
         work_dir, out_dir = runner.work_dir, self._out_dir_arg
         if out_dir is None:
             self.out_dir = work_dir
@@ -244,6 +249,23 @@ class EvalHook(Hook):
                 self.best_ckpt_path = msgs.get("best_ckpt", self.best_ckpt_path)
                 if "best_score" in msgs:
                     self.best_score = float(msgs["best_score"])
+
+    def _check_can_evaluate(self, runner: BaseRunner) -> None:
+        """Refuse, before training, an evaluation that could only fail or evaluate nothing."""
+        name = type(self).__name__
+        with contextlib.suppress(TypeError):  # a loader without a length
+            if len(self.dataloader) == 0:  # type: ignore[arg-type]
+                raise ValueError(
+                    f"{name}'s `dataloader` is empty: it yields no batch, so there is nothing to evaluate. Check "
+                    "the validation dataset (path, filters) and its `batch_size`/`drop_last`, or remove the hook."
+                )
+        if self.test_fn is single_process_test:
+            model = unwrap_model(runner.model)
+            if not callable(getattr(model, "val_step", None)) and not callable(getattr(runner.model, "val_step", None)):
+                raise TypeError(
+                    f"{name} evaluates with `model.val_step(data_batch, None)`, but the model ({type(model).__name__}) "
+                    "has no `val_step`; define it (returning a dict with `log_vars`) or give the hook a `test_fn`."
+                )
 
     def before_train_iter(self, runner: BaseRunner) -> None:
         """Evaluate once before training by iteration when the run starts at or after ``start``."""
@@ -272,11 +294,13 @@ class EvalHook(Hook):
             if isinstance(hook, LoggerHook):
                 hook.after_train_iter(runner)
         runner.log_buffer.clear()
-        self._do_evaluate(runner)
+        with forked_rng():  # evaluation draws no number training would have drawn
+            self._do_evaluate(runner)
 
     def after_train_epoch(self, runner: BaseRunner) -> None:
         if self.by_epoch and self._should_evaluate(runner):
-            self._do_evaluate(runner)
+            with forked_rng():  # evaluation draws no number training would have drawn
+                self._do_evaluate(runner)
 
     def _should_evaluate(self, runner: BaseRunner) -> bool:
         current = runner.epoch if self.by_epoch else runner.iter

@@ -6,6 +6,7 @@ from typing import Any
 
 import torch
 
+from runnerkit.rng import forked_rng
 from runnerkit.runners.base import BaseRunner
 from runnerkit.runners.data import PassIterator
 from runnerkit.runners.workflow import check_workflow, deprecated_max
@@ -50,11 +51,12 @@ class EpochBasedRunner(BaseRunner):
         while self._epoch < self._max_epochs and self._stop_reason is None:
             for i, (mode, epochs), done in self._flow_positions(flows):
                 step = getattr(self, mode)
-                for n in range(done, epochs):
-                    if (mode == "train" and self._epoch >= self._max_epochs) or self._stop_reason is not None:
-                        break
-                    self._flow_cursor = (i, n)
-                    step(self._pass_iterators[i], **kwargs)
+                with forked_rng(enabled=mode != "train"):  # validation never moves training's RNGs
+                    for n in range(done, epochs):
+                        if (mode == "train" and self._epoch >= self._max_epochs) or self._stop_reason is not None:
+                            break
+                        self._flow_cursor = (i, n)
+                        step(self._pass_iterators[i], **kwargs)
         self.call_hook("after_run")
 
     def _iterate(self, loader: Any) -> Any:

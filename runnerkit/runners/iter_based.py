@@ -6,6 +6,7 @@ from typing import Any
 
 import torch
 
+from runnerkit.rng import forked_rng
 from runnerkit.runners.base import BaseRunner
 from runnerkit.runners.data import PassIterator
 from runnerkit.runners.workflow import check_workflow, deprecated_max
@@ -56,11 +57,12 @@ class IterBasedRunner(BaseRunner):
             for i, (mode, iters), done in self._flow_positions(flows):
                 self._inner_iter = done
                 step = getattr(self, mode)
-                for n in range(done, iters):
-                    if (mode == "train" and self._iter >= self._max_iters) or self._stop_reason is not None:
-                        break
-                    self._flow_cursor = (i, n)
-                    step(self._pass_iterators[i], **kwargs)
+                with forked_rng(enabled=mode != "train"):  # validation never moves training's RNGs
+                    for n in range(done, iters):
+                        if (mode == "train" and self._iter >= self._max_iters) or self._stop_reason is not None:
+                            break
+                        self._flow_cursor = (i, n)
+                        step(self._pass_iterators[i], **kwargs)
         self.call_hook("after_train_epoch")
         self.call_hook("after_run")
 

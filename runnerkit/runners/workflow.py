@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from typing import Any
 
@@ -26,7 +27,48 @@ def check_workflow(data_loaders: Any, workflow: Any, runner: Any) -> list[tuple[
             f"`data_loaders` has {len(data_loaders)} loader(s) but `workflow` has {len(flows)} phase(s); "
             f"give one loader per phase, in the same order."
         )
+    for index, ((mode, _), loader) in enumerate(zip(flows, data_loaders)):
+        _check_loader(loader, mode, index)
+        if mode == "val":
+            _check_val_step(runner, index)
     return flows
+
+
+def _check_loader(loader: Any, mode: str, index: int) -> None:
+    """Refuse a loader that yields no batch, before anything is trained or written."""
+    where = f"The data loader of workflow phase {index} (`{mode}`, `data_loaders[{index}]`)"
+    if isinstance(loader, (str, bytes)) or not hasattr(loader, "__iter__"):
+        raise TypeError(f"{where} must be an iterable of batches such as a `DataLoader`, got {type(loader).__name__}.")
+    try:
+        size = len(loader)
+    except TypeError:  # an iterable-style dataset: its length is unknown until it is iterated
+        return
+    if size == 0:
+        dataset = getattr(loader, "dataset", None)
+        detail = ""
+        with contextlib.suppress(TypeError):
+            if dataset is not None:
+                detail = (f" (its dataset has {len(dataset)} sample(s), batch_size={getattr(loader, 'batch_size', None)}, "
+                          f"drop_last={getattr(loader, 'drop_last', None)})")
+        raise ValueError(
+            f"{where} is empty: it yields no batch{detail}, so the `{mode}` phase could never run. "
+            "Check the dataset's path and filters, or lower `batch_size` / set `drop_last=False`."
+        )
+
+
+def _check_val_step(runner: Any, index: int) -> None:
+    """A `val` phase needs `model.val_step` (or the deprecated batch processor)."""
+    if getattr(runner, "batch_processor", None) is not None:
+        return
+    model = getattr(runner, "model", None)
+    inner = getattr(model, "module", model)
+    if callable(getattr(inner, "val_step", None)) or callable(getattr(model, "val_step", None)):
+        return
+    raise TypeError(
+        f"Workflow phase {index} is `val`, but the model ({type(inner).__name__}) has no "
+        "`val_step(data_batch, optimizer, **kwargs)` method; define it (returning a dict with `log_vars`) "
+        "or remove the `val` phase from the workflow."
+    )
 
 
 def deprecated_max(value: int | None, name: str, current: int | None) -> int | None:
