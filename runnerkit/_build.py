@@ -30,15 +30,67 @@ def using(container: Container) -> Iterator[Container]:
         _current.reset(token)
 
 
-def copy_plain(value: Any) -> Any:
-    """Copy dicts, lists and tuples recursively; pass every other object (models!) through."""
-    if isinstance(value, Mapping):
-        return {k: copy_plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [copy_plain(v) for v in value]
-    if isinstance(value, tuple) and not hasattr(value, "_fields"):
-        return tuple(copy_plain(v) for v in value)
-    return value
+#: how deep configs may nest (dicts and lists); deeper is refused as malformed.
+MAX_DEPTH = 64
+
+
+def copy_plain(value: Any, key: str = "config", max_items: int | None = None) -> Any:
+    """Copy dicts, lists and tuples recursively; pass every other object (models!) through.
+
+    Args:
+        value: what to copy.
+        key: where it sits in the config, for messages.
+        max_items: refuse a value holding more dicts, lists and values than this (a YAML file
+            whose aliases expand a few lines into billions of values).
+
+    Raises:
+        ConfigError: the value nests deeper than :data:`MAX_DEPTH`, contains itself, or holds
+            more than ``max_items`` values (the message names the key where it happens).
+    """
+    budget = [max_items if max_items is not None else -1]
+    return _copy(value, key, 0, set(), budget)
+
+
+def _copy(value: Any, key: str, depth: int, active: set[int], budget: list[int]) -> Any:
+    if budget[0] >= 0:
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise ConfigError(f"`{key}`: the config holds too many values (YAML aliases that expand without end?).")
+    is_map = isinstance(value, Mapping)
+    is_seq = isinstance(value, list) or (isinstance(value, tuple) and not hasattr(value, "_fields"))
+    if not (is_map or is_seq):
+        return value
+    if id(value) in active:
+        raise ConfigError(f"`{key}` contains itself (a cyclic reference); a config must be a tree of plain values.")
+    if depth >= MAX_DEPTH:
+        raise ConfigError(f"`{key}` nests deeper than {MAX_DEPTH} levels; a config cannot be this deep.")
+    active.add(id(value))
+    try:
+        if is_map:
+            return {k: _copy(v, f"{key}.{k}", depth + 1, active, budget) for k, v in value.items()}
+        items = [_copy(v, f"{key}[{i}]", depth + 1, active, budget) for i, v in enumerate(value)]
+        return items if isinstance(value, list) else tuple(items)
+    finally:
+        active.discard(id(value))
+
+
+def check_argument_names(kwargs: Mapping[Any, Any], section: str) -> None:
+    """Refuse keys that cannot be keyword arguments: non-strings, non-identifiers, ``self``.
+
+    Raises:
+        ConfigError: naming the first such key.
+    """
+    for name in kwargs:
+        if not isinstance(name, str):
+            raise ConfigError(
+                f"`{section}`: the key `{name!r:.60}` is a {type(name).__name__}, not a string; argument names are strings."
+            )
+        if not name.isidentifier() or name == "self":
+            raise ConfigError(
+                f"`{section}`: `{name:.60}` cannot be an argument name"
+                + (" (`self` is the object being built)" if name == "self" else " (not a Python identifier)")
+                + f"; remove the key `{name:.60}`."
+            )
 
 
 def require_type(cfg: Mapping[str, Any], section: str) -> Any:
@@ -73,13 +125,27 @@ def build(cfg: Mapping[str, Any], default_args: Mapping[str, Any] | None = None,
         raise TypeError(f"`build` expects the runner config as a mapping, got {type(cfg).__name__} `{cfg!r:.80}`.")
     if default_args is not None and not isinstance(default_args, Mapping):
         raise TypeError(f"`default_args` must be a mapping or None, got {type(default_args).__name__}.")
-    runner_cfg = copy_plain(cfg)
+    runner_cfg = copy_plain(cfg, "runner")
     ctor_spec = runner_cfg.pop("constructor", DEFAULT_CONSTRUCTOR)
     container = container or current_container()
     with using(container):
-        ctor = container.get("constructor", ctor_spec)
+        ctor = container.get("constructor", ctor_spec, key="constructor")
+        name = ctor_spec if isinstance(ctor_spec, str) else getattr(ctor_spec, "__qualname__", repr(ctor_spec))
         runner_constructor = ctor(runner_cfg, dict(default_args) if default_args is not None else None)
-        return runner_constructor()
+        if not callable(runner_constructor):
+            raise TypeError(
+                f"The constructor `{name}` returned {type(runner_constructor).__name__}, which is not callable; a "
+                f"constructor's result must build the runner when called with no argument."
+            )
+        runner = runner_constructor()
+        from runnerkit.runners.base import BaseRunner
+
+        if not isinstance(runner, BaseRunner):
+            raise TypeError(
+                f"The constructor `{name}` built {type(runner).__name__} `{runner!r:.60}`, not a runner; it must "
+                f"return an instance of a `runnerkit.BaseRunner` subclass."
+            )
+        return runner
 
 
 def build_runner(cfg: Mapping[str, Any], default_args: Mapping[str, Any] | None = None) -> Any:
@@ -107,7 +173,7 @@ class DefaultRunnerConstructor:
             raise TypeError(f"runner_cfg should be a dict, got {type(runner_cfg).__name__} `{runner_cfg!r:.80}`.")
         if default_args is not None and not isinstance(default_args, Mapping):
             raise TypeError(f"default_args should be a dict or None, got {type(default_args).__name__}.")
-        self.runner_cfg = copy_plain(runner_cfg)
+        self.runner_cfg = copy_plain(runner_cfg, "runner")
         self.default_args = dict(default_args or {})
         self.container = current_container()
 
@@ -116,7 +182,9 @@ class DefaultRunnerConstructor:
         runner_type = require_type(cfg, "runner")
         del cfg["type"]
         cfg.pop("constructor", None)
-        runner_cls = self.container.get("runner", runner_type)
+        runner_cls = self.container.get("runner", runner_type, key="type")
+        check_argument_names(cfg, "runner")
+        check_argument_names(self.default_args, "default_args")
         kwargs = {**self.default_args, **cfg}
         with using(self.container):
             return runner_cls(**kwargs)

@@ -8,25 +8,24 @@ object is of the right kind. One broken plugin never stops the others.
 
 from __future__ import annotations
 
-import importlib
 import importlib.util
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
-import pluggy
-
-from runnerkit import hookspecs
-from runnerkit._discovery import EntryRecord, describe, scan
-from runnerkit._errors import AmbiguousComponentError, PluginLoadError, UnknownComponentError
+from runnerkit._discovery import EntryRecord, scan
+from runnerkit._errors import AmbiguousComponentError, ConfigError, PluginLoadError, UnknownComponentError
+from runnerkit._kinds import KIND_RULES, component_problem, config_class_problem, object_problem
+from runnerkit._plugins import PluginHost, describe_error, import_target, plugin_name
 from runnerkit._records import (
     GROUP_TO_KIND,
     KINDS,
     PLUGIN_GROUP,
     ComponentRecord,
     normalize_dist,
-    target_of,
 )
+
+__all__ = ["Container", "default_container", "import_target", "register_plugin", "resolve", "unregister_plugin"]
 
 _TRUE = {"1", "true", "yes", "on"}
 _SELF = "runnerkit"
@@ -39,15 +38,6 @@ def _env_autoload() -> bool:
 def _env_disabled() -> set[str]:
     raw = os.environ.get("RUNNERKIT_DISABLE_PLUGINS", "")
     return {normalize_dist(part.strip()) for part in raw.split(",") if part.strip()}
-
-
-def import_target(target: str) -> Any:
-    """Import ``module:attr`` (``attr`` may be dotted) and return the object."""
-    module_name, _, attr = target.partition(":")
-    obj: Any = importlib.import_module(module_name)
-    for part in filter(None, attr.split(".")):
-        obj = getattr(obj, part)
-    return obj
 
 
 class Container:
@@ -79,15 +69,10 @@ class Container:
         self.autoload = _env_autoload() if autoload is None else autoload
         self.disabled = _env_disabled() if disabled is None else {normalize_dist(d) for d in disabled}
         self._path = path
-        self._pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
-        self._pm.add_hookspecs(hookspecs)
-        # plugin object -> (distribution, version, entry point description)
-        self._plugin_origin: dict[int, tuple[str | None, str | None, str]] = {}
+        self._host = PluginHost()
         self._records: list[ComponentRecord] | None = None
         self._problems: list[PluginLoadError] = []
         self._entries: list[EntryRecord] | None = None
-        # plugin entry points that failed once: not imported again until refresh()
-        self._failed: dict[str, PluginLoadError] = {}
         for plugin in plugins:
             self.register_plugin(plugin)
 
@@ -100,37 +85,14 @@ class Container:
             PluginLoadError: the plugin implements a hook that does not exist (a misspelling)
                 or with the wrong signature.
         """
-        self._register(plugin, name or _plugin_name(plugin), None, None, name or _plugin_name(plugin))
+        name = name or plugin_name(plugin)
+        self._host.register(plugin, name, None, None, name)
         self._records = None
 
     def unregister_plugin(self, plugin: object) -> None:
         """Remove a plugin added with :meth:`register_plugin`; its components disappear."""
-        if self._pm.is_registered(plugin):
-            self._pm.unregister(plugin)
-        self._plugin_origin.pop(id(plugin), None)
+        self._host.unregister(plugin)
         self._records = None
-
-    def _register(
-        self, plugin: object, name: str | None, dist: str | None, version: str | None, where: str
-    ) -> None:
-        try:
-            self._pm.register(plugin, name=name)
-            self._pm.check_pending()
-        except pluggy.PluginValidationError as err:
-            if self._pm.is_registered(plugin):
-                self._pm.unregister(plugin)
-            known = ", ".join(f"`{k.hook}`" for k in KINDS.values())
-            raise PluginLoadError(
-                dist, where,
-                f"invalid pluggy plugin: {err}; runnerkit's hooks are {known}, each taking no argument "
-                f"(check the spelling of the `@runnerkit.hookimpl` functions)",
-            ) from err
-        except ValueError as err:  # pluggy: this plugin, or another of that name, is registered
-            raise PluginLoadError(
-                dist, where, f"{str(err).splitlines()[0]}; register each plugin once, and give plugins distinct names "
-                f"(`register_plugin(plugin, name=...)`)",
-            ) from err
-        self._plugin_origin[id(plugin)] = (dist, version, where)
 
     # -- records ---------------------------------------------------------------------------
 
@@ -140,11 +102,7 @@ class Container:
         Plugins registered from entry points are dropped too (their distribution may be gone);
         run-time plugins stay.
         """
-        for plugin, _ in self._pm.list_name_plugin():
-            if self._plugin_origin.get(id(plugin), (None,))[0] is not None:
-                self._pm.unregister(plugin)
-                del self._plugin_origin[id(plugin)]
-        self._failed.clear()
+        self._host.forget_installed()
         self._records = None
         self._entries = None
 
@@ -182,7 +140,9 @@ class Container:
             if not self._allowed(entry["dist"]):
                 continue
             if entry["group"] == PLUGIN_GROUP:
-                self._load_plugin_entry(entry, problems)
+                problem = self._host.load_entry(entry)
+                if problem is not None:
+                    problems.append(problem)
                 continue
             records.append(
                 ComponentRecord(
@@ -191,80 +151,31 @@ class Container:
                     provider=entry["dist"], incompatible=entry["incompatible"],
                 )
             )
-        records.extend(self._plugin_records(problems))
+        records.extend(self._host.records(problems))
         # One provider offering one name twice (entry point and plugin): the first wins.
         unique: dict[tuple[str, str, str], ComponentRecord] = {}
         for rec in records:
             unique.setdefault((rec.kind, rec.name, normalize_dist(rec.provider)), rec)
+        _mark_shadowed(unique.values())
         ordered = sorted(unique.values(), key=lambda r: (r.kind, r.name.lower(), r.provider))
         return ordered, problems
-
-    def _load_plugin_entry(self, entry: EntryRecord, problems: list[PluginLoadError]) -> None:
-        where = describe(entry)
-        if any(origin[2] == where for origin in self._plugin_origin.values()):
-            return  # registered by an earlier collection
-        if where in self._failed:
-            problems.append(self._failed[where])
-            return
-        problem = self._try_plugin_entry(entry, where)
-        if problem is not None:
-            self._failed[where] = problem
-            problems.append(problem)
-
-    def _try_plugin_entry(self, entry: EntryRecord, where: str) -> PluginLoadError | None:
-        if entry["incompatible"]:
-            return PluginLoadError(entry["dist"], where, entry["incompatible"])
-        try:
-            plugin = import_target(entry["value"])
-        except Exception as err:
-            problem = PluginLoadError(entry["dist"], where, f"importing `{entry['value']}` failed: {err!r}")
-            problem.__cause__ = err
-            return problem
-        try:
-            self._register(plugin, f"{entry['dist']}:{entry['name']}", entry["dist"], entry["version"], where)
-        except PluginLoadError as problem:
-            return problem
-        return None
-
-    def _plugin_records(self, problems: list[PluginLoadError]) -> list[ComponentRecord]:
-        records: list[ComponentRecord] = []
-        for kind in KINDS.values():
-            caller = getattr(self._pm.hook, kind.hook)
-            for impl in caller.get_hookimpls():
-                dist, version, where = self._plugin_origin.get(id(impl.plugin), (None, None, impl.plugin_name))
-                provider = dist or impl.plugin_name
-                try:
-                    provided = impl.function()
-                    if not isinstance(provided, Mapping):
-                        raise TypeError(f"`{kind.hook}()` returned {type(provided).__name__}, expected a mapping name -> class or 'module:attr'")
-                except Exception as err:
-                    problem = PluginLoadError(dist, where, f"its hook `{kind.hook}` failed: {err!r}")
-                    problem.__cause__ = err
-                    problems.append(problem)
-                    continue
-                for name, value in provided.items():
-                    is_str = isinstance(value, str)
-                    records.append(
-                        ComponentRecord(
-                            kind=kind.name, name=str(name), target=value if is_str else target_of(value),
-                            distribution=dist, version=version, source="plugin", provider=provider,
-                            obj=None if is_str else value,
-                        )
-                    )
-        return records
 
     # -- lookup and loading ----------------------------------------------------------------
 
     def lookup(self, kind: str, name: str) -> ComponentRecord:
         """The one record of ``kind`` called ``name`` (bare, ``dist:Name`` or ``module:attr``).
 
+        A bare name runnerkit itself provides always means runnerkit's component; a third-party
+        component of the same name is reached by its qualified name only.
+
         Raises:
             UnknownComponentError: nothing has that name (the message lists the closest ones).
             AmbiguousComponentError: several distributions provide that bare name.
+            PluginLoadError: a qualified name of a distribution whose plugin failed to load.
         """
         _check_kind(kind)
         if not isinstance(name, str):
-            raise TypeError(f"A {kind} name must be a string, got {type(name).__name__} `{name!r}`.")
+            raise TypeError(f"A {kind} name must be a string, got {type(name).__name__} `{name!r:.60}`.")
         recs = self.records(kind)
         prefix, sep, bare = name.rpartition(":")
         if sep:
@@ -272,14 +183,17 @@ class Container:
             matches = [r for r in recs if normalize_dist(r.provider) == norm and r.name == bare]
             if matches:
                 return matches[0]
+            broken = [p for p in self._problems if p.distribution and normalize_dist(p.distribution) == norm]
+            if broken:
+                raise broken[0]
             if any(normalize_dist(r.provider) == norm for r in self.records()):
                 raise UnknownComponentError(kind, name, self._suggest(kind, bare, recs), f" `{prefix}` provides no {kind} `{bare}`.")
             if _importable(prefix):
                 return ComponentRecord(kind=kind, name=name, target=name, distribution=None, version=None, source="import", provider=prefix)
             raise UnknownComponentError(kind, name, self._suggest(kind, bare, recs), f" No installed distribution or module is called `{prefix}`.")
-        matches = [r for r in recs if r.name == name]
+        matches = [r for r in recs if r.name == name and r.shadowed is None]
         if not matches:
-            raise UnknownComponentError(kind, name, self._suggest(kind, name, recs))
+            raise UnknownComponentError(kind, name, self._suggest(kind, name, recs), broken=self._problems)
         if len(matches) > 1:
             raise AmbiguousComponentError(kind, name, [r.provider for r in matches])
         return matches[0]
@@ -296,17 +210,59 @@ class Container:
             close.insert(0, exact_case)
         return close
 
-    def get(self, kind: str, spec: Any) -> Any:
+    def get(self, kind: str, spec: Any, key: str = "type") -> Any:
         """The component object for ``spec``: a name as :meth:`lookup` takes, or the object itself.
+
+        A ``"module:attr"`` import path is data (it may come from a JSON/YAML/TOML config): it is
+        only accepted when it names a class of the expected kind, checked before anything is
+        called (:mod:`runnerkit._kinds`). An object given directly must be a class, not an instance.
+
+        Args:
+            kind: ``runner``, ``constructor``, ``hook``, ``model`` or ``dataset``.
+            spec: a name, ``"dist:Name"``, ``"module:attr"``, or a class.
+            key: the config key ``spec`` came from, for messages (``type``, ``constructor``, ``model.type``).
 
         Raises:
             UnknownComponentError, AmbiguousComponentError: as :meth:`lookup`.
             PluginLoadError: the component cannot be imported or is not of the right kind.
+            ConfigError: an import path or class that is not a class of the expected kind.
+            TypeError: ``spec`` is an instance, not a class or a name.
         """
         if not isinstance(spec, str):
-            _check_object(kind, spec, None, target_of(spec), "(given as an object)")
+            _check_kind(kind)
+            refused = object_problem(kind, spec)
+            if refused is not None:
+                error, problem = refused
+                rule = f"`{key}` must name a {kind} by name or give {KIND_RULES[kind][1]}"
+                if error is TypeError:
+                    raise TypeError(f"`{key}`: {problem}. {rule}.")
+                raise ConfigError(f"`{key}`: {problem}. {rule}.")
             return spec
-        return self.load(self.lookup(kind, spec))
+        record = self.lookup(kind, spec)
+        if record.source == "import":
+            return Container._load_import_path(record, key)
+        return self.load(record)
+
+    @staticmethod
+    def _load_import_path(record: ComponentRecord, key: str) -> Any:
+        try:
+            obj = import_target(record.target)
+        except KeyboardInterrupt:
+            raise
+        except BaseException as err:
+            raise PluginLoadError(
+                None, record.target, f"importing `{record.target}` failed: {describe_error(err)}",
+                origin="(given as `module:attr`)",
+            ) from err
+        problem = config_class_problem(record.kind, obj)
+        if problem is not None:
+            raise ConfigError(
+                f"`{key}`: `{record.target}` cannot be used as {_article(record.kind)} {record.kind}: {problem}. A `module:attr` import "
+                f"path in a config may only name {KIND_RULES[record.kind][1]}, checked before anything is "
+                f"called; functions and other callables are never called from config data. Name an installed "
+                f"component (`runnerkit list`), or give the object itself in a `.py` config (see docs/security.md)."
+            )
+        return obj
 
     def load(self, record: ComponentRecord) -> Any:
         """Import a record's target (once) and check it is of the record's kind."""
@@ -318,9 +274,11 @@ class Container:
             raise PluginLoadError(record.distribution, where, record.incompatible, origin=origin)
         try:
             obj = import_target(record.target)
-        except Exception as err:
+        except KeyboardInterrupt:
+            raise
+        except BaseException as err:  # SystemExit at import too: the component fails alone
             raise PluginLoadError(
-                record.distribution, where, f"importing `{record.target}` failed: {err!r}", origin=origin
+                record.distribution, where, f"importing `{record.target}` failed: {describe_error(err)}", origin=origin
             ) from err
         _check_object(record.kind, obj, record.distribution, where, origin)
         record.obj = obj
@@ -339,35 +297,104 @@ class Container:
         return where, f"from run-time plugin `{record.provider}`"
 
 
+def resolve(kind: str, spec: Any, key: str, container: Container | None = None) -> Any:
+    """The class ``spec`` names as a component of ``kind``, under the config rules (docs/security.md).
+
+    ``spec`` is an installed or run-time plugin component's name, a qualified ``"dist:Name"``, a
+    ``"module:attr"`` import path (only a class of the expected kind, checked before anything is
+    called), or a class given directly. Components declared by installed packages may be
+    factories (for ``constructor``, ``model`` and ``dataset``); nothing else may.
+
+    Args:
+        kind: ``runner``, ``constructor``, ``hook``, ``model``, ``dataset`` or ``optimizer``
+            (an optimizer's bare name is looked up in ``torch.optim``).
+        spec: what the config gives.
+        key: the config key it came from (``model.type``), for messages.
+        container: where names are looked up (default: the current container).
+
+    Raises:
+        ConfigError: the spec is not of the expected kind (the message names ``key`` and the rule).
+        TypeError: an instance was given instead of a class.
+        UnknownComponentError, AmbiguousComponentError, PluginLoadError: as :meth:`Container.get`.
+
+    Example:
+        >>> resolve("optimizer", "SGD", "optimizer.type").__name__
+        'SGD'
+        >>> resolve("model", "os:system", "model.type")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        runnerkit._errors.ConfigError: `model.type`: `os:system` cannot be used as a model: ...
+    """
+    if kind == "optimizer":
+        return _optimizer(spec, key)
+    if container is None:
+        from runnerkit._build import current_container
+
+        container = current_container()
+    return container.get(kind, spec, key=key)
+
+
+def _optimizer(spec: Any, key: str) -> Any:
+    import difflib
+
+    import torch
+
+    if not isinstance(spec, str):
+        refused = object_problem("optimizer", spec)
+        if refused is not None:
+            error, problem = refused
+            raise (TypeError if error is TypeError else ConfigError)(
+                f"`{key}`: {problem}. An optimizer is named by a `torch.optim` name, a `module:attr` path or its class."
+            )
+        return spec
+    if ":" in spec:
+        record = ComponentRecord(kind="optimizer", name=spec, target=spec, distribution=None, version=None,
+                                 source="import", provider=spec.partition(":")[0])
+        return Container._load_import_path(record, key)
+    names = sorted(
+        n for n, v in vars(torch.optim).items()
+        if isinstance(v, type) and issubclass(v, torch.optim.Optimizer) and v is not torch.optim.Optimizer
+    )
+    if spec not in names:
+        close = difflib.get_close_matches(spec, names, n=3, cutoff=0.5)
+        hint = f" Did you mean {' or '.join(f'`{c}`' for c in close)}?" if close else ""
+        raise ConfigError(
+            f"`{key}`: `{spec}` is not an optimizer in `torch.optim`.{hint} "
+            f"Known: {', '.join(names)}; or give `\"module:attr\"` for another optimizer class."
+        )
+    return getattr(torch.optim, spec)
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
+
+
+def _mark_shadowed(records: Iterable[ComponentRecord]) -> None:
+    """runnerkit's own names are reserved: a third-party component under one is reachable only by its qualified name."""
+    recs = list(records)
+    own = {(r.kind, r.name) for r in recs if normalize_dist(r.provider) == _SELF}
+    for rec in recs:
+        if (rec.kind, rec.name) in own and normalize_dist(rec.provider) != _SELF:
+            rec.shadowed = (
+                f"shadowed: runnerkit provides a {rec.kind} named `{rec.name}` and its names are reserved, so the "
+                f"bare name builds runnerkit's; this one is reached only as `{rec.qualified_name}`. Rename it."
+            )
+
+
 def _check_kind(kind: str) -> None:
     if kind not in KINDS:
         raise ValueError(f"Unknown component kind `{kind}`; expected one of {', '.join(KINDS)}.")
 
 
 def _check_object(kind: str, obj: Any, dist: str | None, where: str, origin: str | None = None) -> None:
-    base_path = KINDS[kind].base
-    if base_path is None:
-        if not callable(obj):
-            raise PluginLoadError(
-                dist, where, f"a {kind} must be callable, got {type(obj).__name__} `{obj!r:.60}`", origin=origin
-            )
-        return
-    base = import_target(base_path)
-    if not (isinstance(obj, type) and issubclass(obj, base)):
-        shown = obj.__name__ if isinstance(obj, type) else f"{type(obj).__name__} `{obj!r:.60}`"
-        raise PluginLoadError(
-            dist, where, f"a {kind} must be a subclass of `runnerkit.{base.__name__}`, got {shown}", origin=origin
-        )
-
-
-def _plugin_name(plugin: object) -> str:
-    return str(getattr(plugin, "__name__", None) or type(plugin).__name__)
+    problem = component_problem(kind, obj)
+    if problem is not None:
+        raise PluginLoadError(dist, where, problem, origin=origin)
 
 
 def _importable(module: str) -> bool:
     try:
         return importlib.util.find_spec(module) is not None
-    except (ImportError, ValueError):
+    except Exception:  # find_spec imports parent packages; any failure means "not importable"
         return False
 
 

@@ -34,18 +34,32 @@ class UnknownComponentError(RunnerkitError, KeyError):
         suggestions: the closest known names, best first.
     """
 
-    def __init__(self, kind: str, name: str, suggestions: Sequence[str] = (), detail: str = "") -> None:
+    def __init__(
+        self, kind: str, name: str, suggestions: Sequence[str] = (), detail: str = "",
+        broken: Sequence[PluginLoadError] = (),
+    ) -> None:
         self.kind = kind
         self.name = name
         self.suggestions = list(suggestions)
+        #: plugins that failed to load, any of which may be the one that provides ``name``.
+        self.broken = list(broken)
         hint = ""
         if self.suggestions:
             hint = " Did you mean " + " or ".join(f"`{s}`" for s in self.suggestions) + "?"
-        msg = (
-            f"Unknown {kind} `{name}`.{detail}{hint} "
-            f"`runnerkit list --kind {kind}` shows what is installed; install the package that "
-            f"provides `{name}` or correct the spelling."
-        )
+        if self.broken:
+            failures = "; ".join(str(p) for p in self.broken)
+            dists = sorted({p.distribution for p in self.broken if p.distribution})
+            check = " or ".join(f"`runnerkit check-plugin {d}`" for d in dists) or "`runnerkit list`"
+            msg = (
+                f"Unknown {kind} `{name}`.{detail}{hint} It may be provided by a plugin that failed to load: "
+                f"{failures}. Fix or remove that plugin ({check} shows its problems)."
+            )
+        else:
+            msg = (
+                f"Unknown {kind} `{name}`.{detail}{hint} "
+                f"`runnerkit list --kind {kind}` shows what is installed; install the package that "
+                f"provides `{name}` or correct the spelling."
+            )
         super().__init__(msg)
 
 

@@ -60,6 +60,8 @@ class ComponentRecord:
         source: ``entry-point`` or ``plugin``.
         provider: who provides it, for messages: the distribution or the plugin's name.
         incompatible: why the providing distribution cannot be used with this runnerkit, or None.
+        shadowed: set when runnerkit itself provides a component of this kind and name: the bare
+            name builds runnerkit's, this one is reached only by its qualified name (the text says so).
     """
 
     kind: str
@@ -70,6 +72,7 @@ class ComponentRecord:
     source: Source
     provider: str
     incompatible: str | None = None
+    shadowed: str | None = None
     obj: Any = dataclasses.field(default=None, repr=False, compare=False)
 
     @property
@@ -87,7 +90,7 @@ class ComponentRecord:
             "version": self.version,
             "source": self.source,
             "compatible": self.incompatible is None,
-            "problem": self.incompatible,
+            "problem": self.incompatible or self.shadowed,
         }
 
 

@@ -10,6 +10,8 @@ configs, ``runner``, ``workflow``, ``work_dir``; see ``docs/config-reference.md`
 - ``.json``, ``.yaml`` and ``.toml`` files execute nothing. YAML needs ``pip install "runnerkit[yaml]"``.
 - ``_base_ = "base.py"`` (or a list) merges the named files first, relative to the config's
   folder; a dict with ``_delete_=True`` replaces the inherited dict instead of merging into it.
+  A data config's ``_base_`` may only name data configs: a ``.py`` base is code, and data never
+  runs code (docs/security.md).
 
 Example:
     >>> from runnerkit.config import load_config, merge_options, parse_option
@@ -34,6 +36,8 @@ from runnerkit._errors import ConfigError
 #: File suffixes :func:`load_config` reads.
 SUFFIXES = (".py", ".json", ".yaml", ".yml", ".toml")
 BASE_KEY = "_base_"
+#: a data config holding more values than this is refused (YAML aliases can expand without end).
+MAX_ITEMS = 1_000_000
 DELETE_KEY = "_delete_"
 
 
@@ -86,6 +90,12 @@ def _read(path: Path, chain: tuple[Path, ...]) -> ConfigFile:
         raise ConfigError(f"`_base_` in `{path}` must be a file name or a list of them, got `{bases!r}`.")
     merged: dict[str, Any] = {}
     for base in bases:
+        if path.suffix.lower() != ".py" and Path(base).suffix.lower() == ".py":
+            raise ConfigError(
+                f"`_base_` in the data config `{path}` names the Python config `{base}`; a JSON/YAML/TOML config "
+                f"is data and may only inherit from data configs (a `.py` config runs code). Convert `{base}` to "
+                f".json/.yaml/.toml, or make `{path.name}` a `.py` config (see docs/security.md)."
+            )
         base_file = _read(path.parent / base, (*chain, resolved))
         merged = merge_dicts(merged, base_file.data)
         sources.extend(base_file.sources)
@@ -101,22 +111,38 @@ def _parse(path: Path) -> dict[str, Any]:
         )
     if suffix == ".py":
         return _parse_python(path)
-    text = path.read_text(encoding="utf-8")
-    if suffix == ".json":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise ConfigError(f"{path}:{err.lineno}: invalid JSON: {err.msg} (column {err.colno}).") from err
-    elif suffix == ".toml":
-        data = _parse_toml(path, text)
-    else:
-        data = _parse_yaml(path, text)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"Config file `{path}` is not UTF-8 text: {err}.") from err
+    except OSError as err:
+        raise ConfigError(f"Config file `{path}` cannot be read: {err}.") from err
+    try:
+        data = _parse_data(path, suffix, text)
+    except RecursionError as err:
+        raise ConfigError(f"Config file `{path}` nests too deeply to be read; a config cannot be this deep.") from err
     if not isinstance(data, dict):
         raise ConfigError(
             f"Config file `{path}` holds a {type(data).__name__}, expected a mapping of sections "
             f"(`runner`, `model`, ...) at the top level."
         )
-    return data
+    for key in data:
+        if not isinstance(key, str):
+            raise ConfigError(f"Config file `{path}`: the top-level key `{key!r:.60}` is a {type(key).__name__}, not a string.")
+    from runnerkit._build import copy_plain
+
+    return copy_plain(data, path.name, max_items=MAX_ITEMS)  # type: ignore[no-any-return]
+
+
+def _parse_data(path: Path, suffix: str, text: str) -> Any:
+    if suffix == ".json":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ConfigError(f"{path}:{err.lineno}: invalid JSON: {err.msg} (column {err.colno}).") from err
+    if suffix == ".toml":
+        return _parse_toml(path, text)
+    return _parse_yaml(path, text)
 
 
 def _parse_python(path: Path) -> dict[str, Any]:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import difflib
 import inspect
 import logging
 import os
@@ -33,7 +32,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt
 
 from runnerkit._build import build, copy_plain, current_container
-from runnerkit._container import Container
+from runnerkit._container import Container, resolve
 from runnerkit._errors import ConfigError, RunnerkitError
 from runnerkit.seed import seed_everything
 
@@ -368,9 +367,9 @@ def build_component(container: Container, kind: str, cfg: Mapping[str, Any], sec
         ConfigError: the arguments do not fit the component, or it refuses their values with a
             ``TypeError``/``ValueError`` (the message names ``section``; the cause is chained).
     """
-    args = copy_plain(cfg)
+    args = copy_plain(cfg, section)
     spec = args.pop("type")
-    factory = container.get(kind, spec)
+    factory = resolve(kind, spec, f"{section}.type", container)
     name = spec if isinstance(spec, str) else getattr(spec, "__name__", repr(spec))
     try:
         inspect.signature(factory).bind(**extra, **args)
@@ -434,33 +433,7 @@ def build_optimizers(model: Any, cfg: Mapping[str, Any]) -> Any:
 
 def optimizer_class(spec: Any, section: str = "optimizer") -> Any:
     """The optimizer class ``spec`` names: a ``torch.optim`` name, ``"module:attr"`` or a class."""
-    import torch
-
-    from runnerkit._container import import_target
-
-    if not isinstance(spec, str):
-        cls = spec
-    elif ":" in spec:
-        try:
-            cls = import_target(spec)
-        except (ImportError, AttributeError) as err:
-            raise ConfigError(f"`{section}.type`: cannot import `{spec}`: {err}.") from err
-    else:
-        names = sorted(
-            n for n, v in vars(torch.optim).items()
-            if isinstance(v, type) and issubclass(v, torch.optim.Optimizer) and v is not torch.optim.Optimizer
-        )
-        if spec not in names:
-            close = difflib.get_close_matches(spec, names, n=3, cutoff=0.5)
-            hint = f" Did you mean {' or '.join(f'`{c}`' for c in close)}?" if close else ""
-            raise ConfigError(
-                f"`{section}.type`: `{spec}` is not an optimizer in `torch.optim`.{hint} "
-                f"Known: {', '.join(names)}; or give `\"module:attr\"` for another optimizer class."
-            )
-        cls = getattr(torch.optim, spec)
-    if not (isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer)):
-        raise ConfigError(f"`{section}.type`: `{spec}` is not a `torch.optim.Optimizer` subclass.")
-    return cls
+    return resolve("optimizer", spec, f"{section}.type")
 
 
 def _build_optimizer(module: Any, cfg: Mapping[str, Any], section: str) -> Any:

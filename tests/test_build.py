@@ -159,7 +159,7 @@ def test_a_constructor_may_be_given_as_a_class(model: StepNet) -> None:
 
 
 def test_a_constructor_that_is_not_callable_is_rejected(model: StepNet) -> None:
-    with pytest.raises(runnerkit.PluginLoadError, match=r"a constructor must be callable, got int `3`"):
+    with pytest.raises(TypeError, match=r"^`constructor`: it is int `3`, an instance, not a class; give the class itself"):
         runnerkit.build(dict(type="IterBasedRunner", constructor=3, max_iters=2), dict(model=model))
 
 
@@ -225,7 +225,7 @@ def test_type_may_be_a_runner_class(model: StepNet) -> None:
 
 
 def test_a_type_class_that_is_not_a_runner_is_rejected(model: StepNet) -> None:
-    with pytest.raises(runnerkit.PluginLoadError, match=r"a runner must be a subclass of `runnerkit.BaseRunner`, got LocalHook"):
+    with pytest.raises(runnerkit.ConfigError, match=r"`type`: the class `tests.test_build.LocalHook` is not a subclass of `runnerkit.BaseRunner`"):
         runnerkit.build(dict(type=LocalHook, max_iters=1), default_args=dict(model=model))
 
 

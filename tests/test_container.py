@@ -144,9 +144,9 @@ def test_type_may_be_a_class_object_checked_for_its_kind() -> None:
     c = Container(autoload=False)
     assert c.get("runner", LocalRunner) is LocalRunner
     with pytest.raises(
-        runnerkit.PluginLoadError,
-        match=r"^Cannot load `tests.test_container:LocalRunner` \(given as an object\): a hook must be a subclass of "
-        r"`runnerkit.Hook`, got LocalRunner$",
+        runnerkit.ConfigError,
+        match=r"^`type`: the class `tests.test_container.LocalRunner` is not a subclass of `runnerkit.Hook`. `type` must "
+        r"name a hook by name or give a subclass of `runnerkit.Hook`.$",
     ):
         c.get("hook", LocalRunner)
 
@@ -257,11 +257,23 @@ def test_two_plugins_with_one_name_are_ambiguous_and_a_qualified_name_picks_one(
     assert c.get("runner", "second:Twin") is Other
 
 
-def test_a_third_party_name_equal_to_a_built_in_is_ambiguous_too() -> None:
+def test_a_third_party_name_equal_to_a_built_in_is_shadowed_and_reached_by_its_qualified_name() -> None:
     c = Container(autoload=False, plugins=[plugin_providing("IterBasedRunner")])
-    with pytest.raises(runnerkit.AmbiguousComponentError, match=r"provided by `Plugin` and `runnerkit`"):
-        c.lookup("runner", "IterBasedRunner")
-    assert c.get("runner", "runnerkit:IterBasedRunner") is runnerkit.IterBasedRunner
+    assert c.get("runner", "IterBasedRunner") is runnerkit.IterBasedRunner
+    shadowed = c.lookup("runner", "Plugin:IterBasedRunner")
+    assert shadowed.target == "tests.test_container:LocalRunner"
+    assert shadowed.shadowed is not None
+    assert "reached only as `Plugin:IterBasedRunner`. Rename it." in shadowed.shadowed
+    assert shadowed.to_json()["problem"] == shadowed.shadowed
+    assert c.get("runner", "Plugin:IterBasedRunner") is LocalRunner
+    assert c.lookup("runner", "IterBasedRunner").shadowed is None
+
+
+def test_two_third_party_providers_of_one_name_stay_ambiguous() -> None:
+    c = Container(autoload=False, plugins=[plugin_providing("Same")])
+    c.register_plugin(plugin_providing("Same"), name="Other")
+    with pytest.raises(runnerkit.AmbiguousComponentError, match=r"provided by `Other` and `Plugin`"):
+        c.lookup("runner", "Same")
 
 
 def test_a_plugin_component_of_the_wrong_kind_fails_when_built_only() -> None:

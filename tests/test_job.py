@@ -136,9 +136,17 @@ def test_an_unknown_model_suggests_the_installed_one() -> None:
         build_component(default_container(), "model", {"type": "DemoModl"}, "model")
 
 
+def _dict_factory() -> dict[str, Any]:
+    return {}
+
+
 def test_a_model_that_is_not_a_module_is_refused(work_dir: Path) -> None:
-    with pytest.raises(ConfigError, match=r"`model`: `builtins:dict` built a dict, expected a `torch.nn.Module`"):
+    with pytest.raises(ConfigError, match=r"`model.type`: `builtins:dict` cannot be used as a model: the class "
+                                          r"`builtins.dict` is not a subclass of `torch.nn.Module`"):
         build_job(small_config(model={"type": "builtins:dict"}), work_dir=work_dir)
+    # A factory given in code (a .py config) may build anything; what it built is checked.
+    with pytest.raises(ConfigError, match=r"`model`: `.*_dict_factory.*` built a dict, expected a `torch.nn.Module`"):
+        build_job(small_config(model={"type": _dict_factory}), work_dir=work_dir)
 
 
 def test_a_dataset_whose_module_fails_to_import_is_a_plugin_load_error(work_dir: Path) -> None:

@@ -20,7 +20,7 @@ from runnerkit._container import Container
 from runnerkit._errors import AmbiguousComponentError, ConfigError, PluginLoadError, UnknownComponentError
 
 Loc = tuple[str | int, ...]
-_LOOKUP_ERRORS = (UnknownComponentError, AmbiguousComponentError, PluginLoadError)
+_LOOKUP_ERRORS = (UnknownComponentError, AmbiguousComponentError, PluginLoadError, ConfigError)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -141,7 +141,7 @@ class _Checker:
 
     def load(self, kind: str, spec: Any, loc: Loc) -> Any:
         try:
-            return self.container.get(kind, spec)
+            return self.container.get(kind, spec, key=".".join(map(str, loc)))
         except _LOOKUP_ERRORS as err:
             self.add(loc, str(err))
         except TypeError as err:

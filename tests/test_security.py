@@ -1,0 +1,235 @@
+"""A config that is data never runs code (issue 8 section 1; docs/security.md).
+
+Each attack is tried for real: a JSON/YAML/TOML file that names a function or a dangerous class
+by import path is read and built (or validated), and a marker file shows that nothing ran.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+import runnerkit
+from runnerkit import ConfigError, Container
+from runnerkit._container import resolve
+from runnerkit.config import load_config
+from runnerkit.job import build_job
+from tests.cli_helpers import main
+
+# -- classes a config may name by import path ---------------------------------------------------
+
+
+class TinyData(torch.utils.data.Dataset[Any]):
+    def __len__(self) -> int:
+        return 4
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        return torch.zeros(2)
+
+
+class Unstartable(runnerkit.BaseRunner):
+    """A runner class without a training loop (abstract)."""
+
+
+def job_config(**overrides: Any) -> dict[str, Any]:
+    cfg: dict[str, Any] = {
+        "model": {"type": "DemoModel", "hidden": 4},
+        "data": {"samples_per_gpu": 8, "train": {"type": "DemoDataset", "num_samples": 16}},
+        "optimizer": {"type": "SGD", "lr": 0.1},
+        "optimizer_config": {},
+        "runner": {"type": "IterBasedRunner", "max_iters": 2},
+    }
+    cfg.update(overrides)
+    return cfg
+
+
+def write(folder: Path, name: str, data: Any) -> Path:
+    path = folder / name
+    path.write_text(json.dumps(data) if name.endswith(".json") else data)
+    return path
+
+
+# -- import paths in data: classes of the expected kind only ------------------------------------
+
+
+def test_popen_as_a_constructor_is_refused_before_it_can_run_a_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # subprocess.Popen(runner_cfg, default_args) would run the config's keys as a command line.
+    monkeypatch.chdir(tmp_path)
+    path = write(tmp_path, "attack.json", {"runner": {"touch": 1, "pwned": 1, "constructor": "subprocess:Popen",
+                                                       "type": "IterBasedRunner"}})
+    runner_cfg = load_config(path)["runner"]
+    with pytest.raises(ConfigError, match=r"^`constructor`: `subprocess:Popen` cannot be used as a constructor: the class "
+                                          r"`subprocess.Popen` defines no `__call__`.*functions and other callables are "
+                                          r"never called from config data"):
+        runnerkit.build(runner_cfg, default_args=dict(model=torch.nn.Linear(1, 1)))
+    assert not (tmp_path / "pwned").exists()
+
+
+@pytest.mark.parametrize(
+    ("kind", "spec", "what"),
+    [
+        ("constructor", "os:system", r"it resolves to the function `(posix|nt).system`, which is a function"),
+        ("constructor", "builtins:exec", r"it resolves to the function `builtins.exec`, which is a function"),
+        ("runner", "subprocess:Popen", r"the class `subprocess.Popen` is not a subclass of `runnerkit.BaseRunner`"),
+        ("hook", "os:system", r"it resolves to the function `(posix|nt).system`, which is a function"),
+        ("model", "builtins:eval", r"it resolves to the function `builtins.eval`, which is a function"),
+        ("model", "subprocess:Popen", r"the class `subprocess.Popen` is not a subclass of `torch.nn.Module`"),
+        ("dataset", "os:popen", r"it resolves to the function `os.popen`, which is a function"),
+        ("dataset", "os:environ", r"it resolves to _Environ `.*`, which is not a class"),
+        ("optimizer", "os:system", r"it resolves to the function `(posix|nt).system`, which is a function"),
+        ("optimizer", "torch.nn:Linear", r"the class `torch.nn.modules.linear.Linear` is not a subclass of `torch.optim.Optimizer`"),
+        ("runner", "tests.test_security:Unstartable", r"the class `tests.test_security.Unstartable` is abstract: it does not implement the training loop "
+                                                     r"\(`run`, `train`, `val`\)"),
+    ],
+)
+def test_an_import_path_must_name_a_class_of_the_expected_kind(kind: str, spec: str, what: str) -> None:
+    with pytest.raises(ConfigError, match=rf"^`the.key`: `{spec}` cannot be used as an? {kind}: {what}\. A `module:attr` "
+                                          r"import path in a config may only name "):
+        resolve(kind, spec, "the.key")
+
+
+@pytest.mark.parametrize(
+    ("kind", "spec", "expected"),
+    [
+        ("runner", "runnerkit.runners.iter_based:IterBasedRunner", "IterBasedRunner"),
+        ("constructor", "runnerkit._build:DefaultRunnerConstructor", "DefaultRunnerConstructor"),
+        ("hook", "runnerkit.hooks.checkpoint:CheckpointHook", "CheckpointHook"),
+        ("model", "torch.nn:Linear", "Linear"),
+        ("dataset", "tests.test_security:TinyData", "TinyData"),
+        ("optimizer", "torch.optim:AdamW", "AdamW"),
+        ("optimizer", "Adam", "Adam"),
+    ],
+)
+def test_an_import_path_of_a_class_of_the_right_kind_resolves(kind: str, spec: str, expected: str) -> None:
+    assert resolve(kind, spec, "type").__name__ == expected
+
+
+def test_a_json_job_naming_functions_fails_at_its_first_refused_key(tmp_path: Path) -> None:
+    for section, cfg in [
+        ("model.type", job_config(model={"type": "builtins:exec", "source": "open('pwned', 'w')"})),
+        ("data.train.type", job_config(data={"samples_per_gpu": 2, "train": {"type": "builtins:eval"}})),
+        ("optimizer.type", job_config(optimizer={"type": "os:system"})),
+    ]:
+        loaded = load_config(write(tmp_path, "job.json", cfg))
+        with pytest.raises(ConfigError, match=rf"^`{section}`: .* cannot be used as an? "):
+            build_job(loaded, work_dir=tmp_path / "work")
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_a_hook_named_by_a_function_is_refused_in_custom_hooks(tmp_path: Path) -> None:
+    cfg = job_config(custom_hooks=[{"type": "os:system", "command": "touch pwned"}])
+    with pytest.raises(ConfigError, match=r"`os:system` cannot be used as a hook: it resolves to the function"):
+        build_job(cfg, work_dir=tmp_path / "work")
+
+
+def test_declared_factories_stay_possible_through_plugins_and_code() -> None:
+    def make_model(width: int = 3) -> torch.nn.Module:
+        return torch.nn.Linear(width, 1)
+
+    class Factories:
+        @runnerkit.hookimpl
+        def runnerkit_models(self) -> dict[str, Any]:
+            return {"MakeModel": make_model}
+
+    container = Container(autoload=False, plugins=[Factories()])
+    assert resolve("model", "MakeModel", "model.type", container) is make_model  # declared by a plugin
+    assert resolve("model", make_model, "model.type", container) is make_model  # given in code
+    assert resolve("model", torch.nn.Linear, "model.type", container) is torch.nn.Linear
+
+
+# -- objects: classes, not instances ---------------------------------------------------------------
+
+
+def test_a_type_or_constructor_given_as_an_instance_is_a_type_error() -> None:
+    model = torch.nn.Linear(1, 1)
+    with pytest.raises(TypeError, match=r"^`type`: it is IterBasedRunner `.*`, an instance, not a class; give the class itself"):
+        runnerkit.build(dict(type=runnerkit.IterBasedRunner(model=_Stepper(), max_iters=1)), dict(model=model))
+    ctor = runnerkit.DefaultRunnerConstructor(dict(type="IterBasedRunner"))
+    with pytest.raises(TypeError, match=r"^`constructor`: it is DefaultRunnerConstructor `.*`, an instance, not a class"):
+        runnerkit.build(dict(type="IterBasedRunner", constructor=ctor), dict(model=model))
+    with pytest.raises(TypeError, match=r"^`model.type`: it is Linear `.*`, an instance, not a class"):
+        resolve("model", model, "model.type")
+
+
+class _Stepper(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.zeros(1))
+
+    def train_step(self, data: Any, optimizer: Any, **kwargs: Any) -> dict[str, Any]:
+        return {"loss": self.w.sum(), "log_vars": {}, "num_samples": 1}
+
+
+class NotARunnerConstructor:
+    def __init__(self, runner_cfg: Any, default_args: Any = None) -> None:
+        pass
+
+    def __call__(self) -> object:
+        return "a string, not a runner"
+
+
+class NotCallableResult:
+    def __init__(self, runner_cfg: Any, default_args: Any = None) -> None:
+        pass
+
+    def __call__(self) -> None:
+        return None
+
+
+def test_a_constructor_whose_result_is_not_a_runner_is_a_type_error_naming_it() -> None:
+    with pytest.raises(TypeError, match=r"^The constructor `tests.test_security:NotARunnerConstructor` built str "
+                                        r"`'a string, not a runner'`, not a runner"):
+        runnerkit.build(dict(type="IterBasedRunner", constructor="tests.test_security:NotARunnerConstructor"), {})
+    with pytest.raises(TypeError, match=r"^The constructor `NotCallableResult` built NoneType"):
+        runnerkit.build(dict(type="IterBasedRunner", constructor=NotCallableResult), {})
+
+
+def test_an_abstract_runner_class_is_refused_naming_the_key() -> None:
+    with pytest.raises(ConfigError, match=r"^`type`: the class `tests.test_security.Unstartable` is abstract: it does not "
+                                          r"implement the training loop"):
+        runnerkit.build(dict(type=Unstartable), dict(model=_Stepper()))
+    with pytest.raises(ConfigError, match=r"^`type`: `runnerkit.runners.base:BaseRunner` cannot be used as a runner: the "
+                                          r"class `runnerkit.runners.base.BaseRunner` is abstract"):
+        runnerkit.build(dict(type="runnerkit.runners.base:BaseRunner"), dict(model=_Stepper()))
+
+
+# -- _base_: data inherits data only -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("cfg.json", {"_base_": "evil.py", "seed": 1}),
+        ("cfg.yaml", "_base_: [evil.py]\nseed: 1\n"),
+        ("cfg.toml", "_base_ = 'evil.py'\nseed = 1\n"),
+    ],
+)
+def test_a_data_config_may_not_inherit_from_a_python_config(tmp_path: Path, name: str, text: Any) -> None:
+    (tmp_path / "evil.py").write_text("open(__file__ + '.ran', 'w').close()\nseed = 2\n")
+    with pytest.raises(ConfigError, match=r"`_base_` in the data config `.*cfg\.(json|yaml|toml)` names the Python config "
+                                          r"`evil.py`; a JSON/YAML/TOML config is data and may only inherit from data configs"):
+        load_config(write(tmp_path, name, text))
+    assert not (tmp_path / "evil.py.ran").exists()
+
+
+def test_a_python_config_may_inherit_from_python_and_data(tmp_path: Path) -> None:
+    write(tmp_path, "base.py", "seed = 2\n")
+    write(tmp_path, "base.json", {"num_threads": 1})
+    assert load_config(write(tmp_path, "cfg.py", "_base_ = ['base.py', 'base.json']\n")) == {"seed": 2, "num_threads": 1}
+
+
+def test_validate_applies_the_same_rules_and_calls_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    cfg = job_config(runner={"touch": 1, "pwned": 1, "type": "IterBasedRunner", "constructor": "subprocess:Popen",
+                             "max_iters": 2}, model={"type": "builtins:exec", "source": "open('pwned2', 'w')"})
+    code, out, err = main(capsys, "validate", str(write(tmp_path, "cfg.json", cfg)))
+    assert code == 1
+    assert "runner.constructor: `runner.constructor`: `subprocess:Popen` cannot be used as a constructor" in out + err
+    assert "model.type: `model.type`: `builtins:exec` cannot be used as a model" in out + err
+    assert sorted(os.listdir(tmp_path)) == ["cfg.json"]
