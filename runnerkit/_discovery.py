@@ -39,19 +39,39 @@ class EntryRecord(TypedDict):
     version: str
     #: why this distribution does not work with the installed runnerkit, or None.
     incompatible: str | None
+    #: the ``entry_points.txt`` it was read from ("" when read through importlib.metadata).
+    source: str
 
 
 def scan(path: Sequence[str] | None = None) -> list[EntryRecord]:
     """Every runnerkit entry point on ``path`` (default ``sys.path``), from the cache when valid."""
     path = list(sys.path if path is None else path)
     cached = _cache.load(path, _SALT)
-    if cached is not None:
+    if cached is not None and _well_formed(cached):
         return list(cached)
     # The state is read before scanning: an install during the scan makes the cache stale.
     state = _cache.path_state(path)
     entries = _scan_uncached(path)
-    _cache.store(path, _SALT, state, entries)
+    watched = sorted({e["source"] for e in entries if e.get("source")})
+    _cache.store(path, _SALT, state, entries, watched)
     return entries
+
+
+_FIELDS = {"group": str, "name": str, "value": str, "dist": str, "version": str, "source": str}
+
+
+def _well_formed(payload: Any) -> bool:
+    """Whether a cached payload has the shape :func:`scan` returns (anything else is a miss)."""
+    if not isinstance(payload, list):
+        return False
+    for entry in payload:
+        if not isinstance(entry, dict) or set(entry) != {*_FIELDS, "incompatible"}:
+            return False
+        if not all(isinstance(entry[k], t) for k, t in _FIELDS.items()) or entry["group"] not in GROUPS:
+            return False
+        if entry["incompatible"] is not None and not isinstance(entry["incompatible"], str):
+            return False
+    return True
 
 
 def _scan_uncached(path: list[str]) -> list[EntryRecord]:
@@ -141,7 +161,7 @@ def _from_folder(info: str) -> list[EntryRecord]:
         dist = importlib.metadata.PathDistribution(Path(info))
         name, version, requires = dist.metadata["Name"], dist.version, list(dist.requires or [])
     name = name or os.path.basename(info).rpartition(".")[0].partition("-")[0]
-    return _records(name, version or "", requires, selected)
+    return _records(name, version or "", requires, selected, os.path.join(info, "entry_points.txt"))
 
 
 def _from_distribution(dist: Any) -> list[EntryRecord]:
@@ -154,10 +174,13 @@ def _from_distribution(dist: Any) -> list[EntryRecord]:
     return _records(dist.metadata["Name"] or "", dist.version or "", list(dist.requires or []), selected)
 
 
-def _records(name: str, version: str, requires: list[str], selected: list[tuple[str, str, str]]) -> list[EntryRecord]:
+def _records(
+    name: str, version: str, requires: list[str], selected: list[tuple[str, str, str]], source: str = ""
+) -> list[EntryRecord]:
     incompatible = incompatibility(name, requires)
     return [
-        EntryRecord(group=group, name=ep_name, value=value, dist=name, version=version, incompatible=incompatible)
+        EntryRecord(group=group, name=ep_name, value=value, dist=name, version=version, incompatible=incompatible,
+                    source=source)
         for group, ep_name, value in selected
     ]
 

@@ -425,7 +425,7 @@ def test_the_cache_notices_an_install_and_an_uninstall_and_keeps_provenance(
         "version": "1.0", "source": "entry-point", "compatible": True, "problem": None,
     }
     assert listing() == (1, [provenance])  # the install changed the folder: scanned again
-    age(late)
+    age(late, *late.glob("*.dist-info/entry_points.txt"))
     assert listing() == (1, [provenance])
     assert listing() == (0, [provenance])  # from the cache, provenance included
 
@@ -434,7 +434,7 @@ def test_the_cache_notices_an_install_and_an_uninstall_and_keeps_provenance(
     assert listing() == (1, [])  # uninstalled: gone
 
     pip_install([wheels["2.0"]], late)
-    age(late)
+    age(late, *late.glob("*.dist-info/entry_points.txt"))
     assert listing() == (1, [{**provenance, "version": "2.0"}])
     assert listing() == (0, [{**provenance, "version": "2.0"}])
 
@@ -550,6 +550,135 @@ def test_relative_path_entries_are_keyed_by_their_absolute_folder(tmp_path: Path
     assert _cache.load(["plugins", ""], "salt") == ["from a"]
     monkeypatch.chdir(tmp_path / "b")
     assert _cache.load(["plugins", ""], "salt") is None
+
+
+# -- the cache is the user's own ----------------------------------------------------------------
+
+
+def _cache_file() -> Path:
+    (found,) = Path(str(_cache.cache_dir())).glob("discovery-*.json")
+    return found
+
+
+def test_the_cache_folder_is_created_private_and_its_files_are_the_users_only(
+    old_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("RUNNERKIT_CACHE_DIR", str(tmp_path / "deep" / "cache"))
+    _discovery.scan([str(old_dir)])
+    assert (tmp_path / "deep" / "cache").stat().st_mode & 0o777 == 0o700
+    assert _cache_file().stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize("which", ["folder", "file"])
+@pytest.mark.parametrize("mode", [0o770, 0o707])
+def test_a_cache_writable_by_group_or_others_is_ignored(
+    scans: list[list[str]], old_dir: Path, which: str, mode: int
+) -> None:
+    _discovery.scan([str(old_dir)])
+    if which == "file":
+        _cache_file().chmod(mode & 0o066 | 0o600)
+        assert _discovery.scan([str(old_dir)]) == []
+        assert len(scans) == 2  # not read, and no error ...
+        assert _cache_file().stat().st_mode & 0o777 == 0o600  # ... but replaced by a private one
+        _discovery.scan([str(old_dir)])
+        assert len(scans) == 2
+        return
+    _cache_file().parent.chmod(mode)
+    assert _discovery.scan([str(old_dir)]) == []
+    assert _discovery.scan([str(old_dir)]) == []
+    assert len(scans) == 3  # never read nor written while others can write there, and no error
+    _cache_file().parent.chmod(0o700)
+    _discovery.scan([str(old_dir)])
+    assert len(scans) == 3
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="changing a file's owner needs root")
+@pytest.mark.parametrize("which", ["folder", "file"])
+def test_a_cache_owned_by_another_user_is_ignored(scans: list[list[str]], old_dir: Path, which: str) -> None:
+    import pwd
+
+    nobody = pwd.getpwnam("nobody")
+    _discovery.scan([str(old_dir)])
+    target = _cache_file() if which == "file" else _cache_file().parent
+    os.chown(target, nobody.pw_uid, nobody.pw_gid)
+    assert _discovery.scan([str(old_dir)]) == []
+    assert len(scans) == 2
+    os.chown(target, os.geteuid(), os.getegid())
+    _discovery.scan([str(old_dir)])
+    assert len(scans) == 2
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"not": "a list"},
+        [1, 2],
+        [{"group": "runnerkit.runners"}],
+        [{"group": "runnerkit.runners", "name": "X", "value": "m:X", "dist": "d", "version": 3, "incompatible": None,
+          "source": ""}],
+        [{"group": "not.runnerkit", "name": "X", "value": "m:X", "dist": "d", "version": "1", "incompatible": None,
+          "source": ""}],
+        [{"group": "runnerkit.runners", "name": "X", "value": "m:X", "dist": "d", "version": "1", "incompatible": 5,
+          "source": ""}],
+    ],
+)
+def test_a_cached_payload_of_the_wrong_shape_is_a_miss(scans: list[list[str]], old_dir: Path, payload: Any) -> None:
+    _discovery.scan([str(old_dir)])
+    cache_file = _cache_file()
+    stored = json.loads(cache_file.read_text())
+    stored["payload"] = payload
+    cache_file.write_text(json.dumps(stored))
+    assert _discovery.scan([str(old_dir)]) == []
+    assert len(scans) == 2
+
+
+def _write_dist(folder: Path, runners: dict[str, str]) -> Path:
+    info = folder / "inplace-1.0.dist-info"
+    info.mkdir(exist_ok=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: inplace\nVersion: 1.0\n\n")
+    lines = "".join(f"{name} = {value}\n" for name, value in runners.items())
+    (info / "entry_points.txt").write_text(f"[runnerkit.runners]\n{lines}")
+    return info
+
+
+def test_editing_a_runnerkit_distributions_entry_points_in_place_is_noticed(scans: list[list[str]], tmp_path: Path) -> None:
+    site_dir = tmp_path / "site"
+    site_dir.mkdir()
+    info = _write_dist(site_dir, {"OldRunner": "inplace:OldRunner"})
+    age(info / "entry_points.txt", info / "METADATA", info, site_dir)
+    assert [e["name"] for e in _discovery.scan([str(site_dir)])] == ["OldRunner"]
+    assert [e["name"] for e in _discovery.scan([str(site_dir)])] == ["OldRunner"]
+    assert len(scans) == 1
+    # Rewritten in place: no folder changes, only the file (aged, so that it is not merely racy).
+    _write_dist(site_dir, {"OldRunner": "inplace:OldRunner", "NewRunner": "inplace:NewRunner"})
+    age(info / "entry_points.txt", seconds=1800)
+    age(info, site_dir)
+    assert [e["name"] for e in _discovery.scan([str(site_dir)])] == ["OldRunner", "NewRunner"]
+    assert len(scans) == 2
+    assert [e["name"] for e in _discovery.scan([str(site_dir)])] == ["OldRunner", "NewRunner"]
+    assert len(scans) == 2
+
+
+def test_old_cache_files_and_leftover_temporaries_are_pruned(old_dir: Path) -> None:
+    folder = Path(str(_cache.cache_dir()))
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(_cache.KEEP_FILES + 8):
+        (folder / f"discovery-{i:016x}.json").write_text("{}")
+        age(folder / f"discovery-{i:016x}.json", seconds=3600 + i)
+    (folder / "discovery-ancient.json").write_text("{}")
+    age(folder / "discovery-ancient.json", seconds=_cache.MAX_AGE_S + 10)
+    (folder / "discovery-x.json.123.456.tmp").write_text("half")
+    age(folder / "discovery-x.json.123.456.tmp", seconds=_cache.TMP_AGE_S + 10)
+    (folder / "discovery-y.json.123.789.tmp").write_text("a write in progress")
+    (folder / "unrelated.txt").write_text("kept")
+    _discovery.scan([str(old_dir)])
+    names = sorted(p.name for p in folder.iterdir())
+    assert len([n for n in names if n.endswith(".json")]) == _cache.KEEP_FILES
+    assert "discovery-ancient.json" not in names
+    assert "discovery-x.json.123.456.tmp" not in names
+    assert "discovery-y.json.123.789.tmp" in names and "unrelated.txt" in names
+    # the newest of the old files are the ones kept, with the new one
+    assert f"discovery-{0:016x}.json" in names and f"discovery-{_cache.KEEP_FILES + 7:016x}.json" not in names
 
 
 # -- the scanner against importlib.metadata --------------------------------------------------
