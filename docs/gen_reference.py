@@ -152,8 +152,9 @@ def render_config_reference() -> str:
 
 def render_hooks() -> str:
     """``docs/hooks.md``."""
+    from runnerkit._args import model_of
     from runnerkit._container import Container
-    from runnerkit.cli._common import signature_arguments
+    from runnerkit.cli._common import model_arguments
 
     container = Container(autoload=False)
     records = [r for r in container.records("hook") if r.distribution == "runnerkit"]
@@ -175,7 +176,7 @@ def render_hooks() -> str:
     out.append("\n")
     for record, cls in loaded:
         out.append(f"## {record.name}\n\n`{record.target}`\n\n{_doc(cls)}\n\n")
-        rows = [r for r in signature_arguments(cls) if r[0] != "self"]
+        rows = model_arguments(model_of(cls, "hook"))
         if rows:
             out.append(f"{_table(rows)}\n\n")
     return "".join(out)

@@ -18,20 +18,22 @@ from runnerkit._errors import (
     RunnerkitError,
     UnknownComponentError,
 )
-from runnerkit._schema import args_schema
 from runnerkit._version import __version__
 from runnerkit.hookspecs import hookimpl
 from runnerkit.seed import seed_everything
 
 if TYPE_CHECKING:
+    from runnerkit._schema import args_model, args_schema
     from runnerkit.hooks.hook import Hook, Priority
     from runnerkit.runners.args import BaseRunnerArgs
     from runnerkit.runners.base import BaseRunner
     from runnerkit.runners.epoch_based import EpochBasedRunner
     from runnerkit.runners.iter_based import IterBasedRunner
 
-# Names that need torch, imported on first access.
+# Names that need torch or pydantic, imported on first access.
 _LAZY = {
+    "args_model": "runnerkit._schema",
+    "args_schema": "runnerkit._schema",
     "BaseRunner": "runnerkit.runners.base",
     "BaseRunnerArgs": "runnerkit.runners.args",
     "EpochBasedRunner": "runnerkit.runners.epoch_based",
@@ -69,6 +71,7 @@ __all__ = [
     "RunnerkitError",
     "UnknownComponentError",
     "__version__",
+    "args_model",
     "args_schema",
     "build",
     "build_runner",

@@ -200,11 +200,11 @@ class Container:
 
     @staticmethod
     def _suggest(kind: str, name: str, recs: list[ComponentRecord]) -> list[str]:
-        import difflib
+        from runnerkit._suggest import closest
 
         names = sorted({r.name for r in recs})
         lowered = {n.lower(): n for n in names}
-        close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+        close = closest(name, names)
         exact_case = lowered.get(name.lower())
         if exact_case and exact_case not in close:
             close.insert(0, exact_case)

@@ -43,9 +43,9 @@ class UnknownComponentError(RunnerkitError, KeyError):
         self.suggestions = list(suggestions)
         #: plugins that failed to load, any of which may be the one that provides ``name``.
         self.broken = list(broken)
-        hint = ""
-        if self.suggestions:
-            hint = " Did you mean " + " or ".join(f"`{s}`" for s in self.suggestions) + "?"
+        from runnerkit._suggest import suggestion
+
+        hint = f" {suggestion(self.suggestions)}" if self.suggestions else ""
         if self.broken:
             failures = "; ".join(str(p) for p in self.broken)
             dists = sorted({p.distribution for p in self.broken if p.distribution})

@@ -240,7 +240,7 @@ def test_max_iters_and_max_epochs_together_are_rejected_naming_both() -> None:
 def test_an_unknown_key_is_rejected_with_the_closest_accepted_names() -> None:
     with pytest.raises(
         pydantic.ValidationError,
-        match=r"max_iter\n  unknown argument `max_iter` for BaseRunnerArgs; did you mean `max_iters` or `max_epochs`\? "
+        match=r"max_iter\n  unknown argument `max_iter` for BaseRunnerArgs; did you mean `max_iters`\? "
         r"accepted arguments are: model, batch_processor, optimizer, work_dir, logger, meta, max_iters, max_epochs",
     ):
         args(max_iter=10)

@@ -239,7 +239,7 @@ def test_type_may_be_qualified_by_the_distribution(model: StepNet) -> None:
 
 
 def test_an_unknown_type_suggests_the_closest_names(model: StepNet) -> None:
-    with pytest.raises(runnerkit.UnknownComponentError, match=r"Unknown runner `EpochBaseRunner`\. Did you mean `EpochBasedRunner` or `IterBasedRunner`\?"):
+    with pytest.raises(runnerkit.UnknownComponentError, match=r"Unknown runner `EpochBaseRunner`\. Did you mean `EpochBasedRunner`\?"):
         runnerkit.build(dict(type="EpochBaseRunner", max_epochs=1), dict(model=model))
 
 

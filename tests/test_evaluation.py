@@ -14,6 +14,7 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
+from pydantic import ValidationError
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 import runnerkit
@@ -99,16 +100,16 @@ def epoch_runner(work_dir: Path | None = None, max_epochs: int = 2) -> runnerkit
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),
     [
-        ({"dataloader": 3}, TypeError, r"EvalHook needs an iterable of batches such as a `torch.utils.data.DataLoader`, got int `3`"),
+        ({"dataloader": 3}, ValidationError, r"dataloader\n  Input should be iterable \(got `3`\)"),
         ({"dataloader": "data"}, TypeError, r"got str `'data'`"),
-        ({"interval": 0}, ValueError, r"`interval` must be a positive int, got `0`"),
-        ({"start": -1}, ValueError, r"`start` must be None or an int >= 0 .*got `-1`"),
-        ({"by_epoch": "yes"}, TypeError, r"`by_epoch` must be True or False, got `'yes'`"),
-        ({"save_best": 1}, TypeError, r"`save_best` must be a metric name, 'auto' or None, got int `1`"),
-        ({"save_best": "acc", "rule": "bigger"}, ValueError, r"`rule` must be 'greater', 'less' or None .*got `'bigger'`"),
-        ({"test_fn": "single_gpu_test"}, TypeError, r"`test_fn` must be callable as `test_fn\(model, dataloader\)`, got str"),
+        ({"interval": 0}, ValidationError, r"interval\n  Input should be greater than 0 \(got `0`\)"),
+        ({"start": -1}, ValidationError, r"start\n  Input should be greater than or equal to 0"),
+        ({"by_epoch": "yes"}, ValidationError, r"by_epoch\n  Input should be a valid boolean \(got `'yes'`\)"),
+        ({"save_best": 1}, ValidationError, r"save_best\n  Input should be a valid string \(got `1`\)"),
+        ({"save_best": "acc", "rule": "bigger"}, ValidationError, r"rule\n  Input should be 'greater' or 'less'"),
+        ({"test_fn": "single_gpu_test"}, ValidationError, r"test_fn\n  Input should be callable"),
         ({"save_best": "f1"}, ValueError, r"Cannot tell whether a greater or a smaller `f1` is better; pass `rule='greater'`"),
-        ({"greater_keys": [1]}, TypeError, r"`greater_keys` must be a metric name or a list of them, got `\[1\]`"),
+        ({"greater_keys": [1]}, ValidationError, r"greater_keys\n  Input should be a valid string"),
     ],
 )
 def test_bad_arguments_are_refused_saying_what_was_given(kwargs: dict[str, Any], error: type[Exception], message: str) -> None:

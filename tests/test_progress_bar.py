@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import torch
+from pydantic import ValidationError
 
 import runnerkit
 from runnerkit.hooks.evaluation import EvalHook
@@ -158,11 +159,11 @@ def test_it_is_found_by_name_at_very_low_priority() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),
     [
-        ({"interval": 0}, ValueError, r"`interval` must be a positive int, got `0`"),
-        ({"bar_width": -3}, ValueError, r"`bar_width` must be None or a positive int \(characters\), got `-3`"),
-        ({"enabled": "auto"}, TypeError, r"`enabled` must be True, False or None \(a terminal only\), got `'auto'`"),
-        ({"refresh_s": -1}, ValueError, r"`refresh_s` must be a number of seconds >= 0, got `-1`"),
-        ({"by_epoch": 1}, TypeError, r"`by_epoch` must be True, False or None .*got `1`"),
+        ({"interval": 0}, ValidationError, r"interval\n  Input should be greater than 0 \(got `0`\)"),
+        ({"bar_width": -3}, ValidationError, r"bar_width\n  Input should be greater than 0 \(got `-3`\)"),
+        ({"enabled": "auto"}, ValidationError, r"enabled\n  Input should be a valid boolean \(got `'auto'`\)"),
+        ({"refresh_s": -1}, ValidationError, r"refresh_s\n  Input should be greater than or equal to 0 \(got `-1`\)"),
+        ({"by_epoch": 1}, ValidationError, r"by_epoch\n  Input should be a valid boolean \(got `1`\)"),
     ],
 )
 def test_bad_arguments_are_refused(kwargs: dict[str, Any], error: type[Exception], message: str) -> None:

@@ -11,6 +11,7 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
+from pydantic import ValidationError
 
 import runnerkit
 from runnerkit.hooks.sync_buffer import SyncBuffersHook, allreduce_buffers
@@ -50,7 +51,7 @@ def test_without_distributed_the_buffers_are_left_as_they_are() -> None:
 
 
 def test_distributed_must_be_a_bool() -> None:
-    with pytest.raises(TypeError, match=r"`distributed` must be True or False, got str `'yes'`"):
+    with pytest.raises(ValidationError, match=r"distributed\n  Input should be a valid boolean \(got `'yes'`\)"):
         SyncBuffersHook(distributed="yes")  # type: ignore[arg-type]
 
 

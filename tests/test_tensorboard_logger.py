@@ -93,7 +93,7 @@ def test_without_a_work_dir_a_log_dir_is_needed() -> None:
 
 
 def test_a_bad_interval_is_refused() -> None:
-    with pytest.raises(ValueError, match=r"`interval` must be a positive int, got `0`"):
+    with pytest.raises(ValueError, match=r"interval\n  Input should be greater than 0 \(got `0`\)"):
         TensorboardLoggerHook(interval=0)
 
 

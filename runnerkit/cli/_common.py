@@ -6,14 +6,12 @@ Nothing here imports torch: ``runnerkit list`` must stay instant.
 from __future__ import annotations
 
 import argparse
-import difflib
-import inspect
-import re
 import textwrap
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from runnerkit._errors import RunnerkitError
+from runnerkit._suggest import did_you_mean
 
 if TYPE_CHECKING:
     from runnerkit._container import Container
@@ -69,8 +67,8 @@ def find_component(container: Container, name: str, kinds: Sequence[str]) -> lis
         return found
     names = sorted({r.name for r in container.records() if r.kind in kinds})
     bare = name.rpartition(":")[2]
-    close = difflib.get_close_matches(bare, names, n=3, cutoff=0.6)
-    hint = f" Did you mean {' or '.join(f'`{c}`' for c in close)}?" if close else ""
+    hint = did_you_mean(bare, names)
+    hint = f" {hint}" if hint else ""
     raise CommandError(
         f"No installed component is called `{name}`.{hint} `runnerkit list --kind all` shows every installed "
         f"component; install the package that provides `{name}` or correct the spelling."
@@ -83,8 +81,10 @@ def find_component(container: Container, name: str, kinds: Sequence[str]) -> lis
 def _schema_type(prop: dict[str, Any]) -> str:
     if "x-python-type" in prop:
         return str(prop["x-python-type"])
+    if "const" in prop:
+        return repr(prop["const"])
     if "anyOf" in prop:
-        return " | ".join(_schema_type(p) for p in prop["anyOf"])
+        return " | ".join(dict.fromkeys(_schema_type(p) for p in prop["anyOf"]))
     kind = prop.get("type")
     if isinstance(kind, list):
         return " | ".join(_json_type(k) for k in kind)
@@ -121,58 +121,6 @@ def model_arguments(args_model: Any) -> list[tuple[str, str, str, str]]:
         if prop.get("x-runtime-only"):
             description = f"(run time only) {description}"
         rows.append((name, _schema_type(prop), default, description))
-    return rows
-
-
-_ARG_LINE = re.compile(r"^\s{2,}(\*{0,2}\w+)\s*(\([^)]*\))?:\s*(.*)$")
-
-
-def docstring_arguments(obj: Any) -> dict[str, str]:
-    """``name -> description`` from the ``Args:`` section of a Google-style docstring."""
-    out: dict[str, str] = {}
-    docs = [inspect.getdoc(obj) or ""]
-    init = getattr(obj, "__init__", None)
-    if isinstance(obj, type) and init is not None and init is not object.__init__:
-        docs.append(inspect.getdoc(init) or "")
-    for doc in docs:
-        in_args, current = False, None
-        for line in doc.splitlines():
-            stripped = line.strip()
-            if stripped in {"Args:", "Arguments:", "Parameters:"}:
-                in_args = True
-                continue
-            if in_args and stripped and not line.startswith(" "):
-                in_args = False
-            if not in_args:
-                continue
-            match = _ARG_LINE.match(line)
-            if match and len(line) - len(line.lstrip()) <= 4:
-                current = match.group(1).lstrip("*")
-                out[current] = match.group(3).strip()
-            elif current and stripped:
-                out[current] += " " + stripped
-    return out
-
-
-def signature_arguments(obj: Any) -> list[tuple[str, str, str, str]]:
-    """``(name, type, default, description)`` from a callable's signature and docstring."""
-    try:
-        sig = inspect.signature(obj)
-    except (TypeError, ValueError):
-        return []
-    described = docstring_arguments(obj)
-    rows = []
-    for param in sig.parameters.values():
-        name = param.name
-        if param.kind is param.VAR_POSITIONAL:
-            name = f"*{name}"
-        elif param.kind is param.VAR_KEYWORD:
-            name = f"**{name}"
-        annotation = "" if param.annotation is param.empty else str(param.annotation)
-        annotation = annotation.replace("typing.", "")
-        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
-            default = ""
-        else:
-            default = "required" if param.default is param.empty else repr(param.default)
-        rows.append((name, annotation, default, described.get(param.name, "")))
+    if args_model.model_config.get("extra") == "allow":
+        rows.append(("**kwargs", "", "", "any other keyword argument (passed on; not checked here)"))
     return rows

@@ -18,7 +18,6 @@ from runnerkit.cli._common import (
     HelpFormatter,
     find_component,
     model_arguments,
-    signature_arguments,
     table,
 )
 
@@ -114,11 +113,10 @@ def show_command(args: argparse.Namespace) -> int:
         if doc:
             print()
             print("\n".join(f"  {line}".rstrip() for line in doc.splitlines()))
-        args_model = getattr(obj, "args_model", None)
-        if args_model is not None and hasattr(args_model, "model_fields"):
-            title, rows = f"Arguments ({args_model.__name__})", model_arguments(args_model)
-        else:
-            title, rows = "Arguments", [r for r in signature_arguments(obj) if r[0] != "self"]
+        from runnerkit._args import model_of
+
+        args_model = model_of(obj, record.kind)
+        title, rows = f"Arguments ({args_model.__name__})", model_arguments(args_model)
         print()
         print(f"{title}:" if rows else f"{title}: none")
         for name, type_, default, description in rows:

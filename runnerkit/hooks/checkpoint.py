@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from runnerkit._args import Forwards, PositiveIntOrNever, checked
 from runnerkit.hooks.hook import Hook
 
 if TYPE_CHECKING:
@@ -24,32 +25,39 @@ class CheckpointHook(Hook):
         max_keep_ckpts: keep only this many recent interval checkpoints (-1: all).
         save_last: always save at the end of training.
         sync_buffer: all-reduce the model's buffers before saving (distributed runs).
+        filename_tmpl: the file name, formatted with the epoch (iteration) number (default
+            ``epoch_{}.pth`` / ``iter_{}.pth``).
+        file_client_args: mmcv's storage backend options; accepted for mmcv configs and ignored
+            (checkpoints go to the local file system).
+        **kwargs: more options of ``runner.save_checkpoint`` (``create_symlink``, ``meta``).
 
     Files are ``epoch_{n}.pth``/``iter_{n}.pth`` written atomically; ``last_checkpoint`` names
     the latest.
     """
 
     priority = "NORMAL"
+    #: ``**kwargs`` are options of ``save_checkpoint`` (those the hook does not set itself).
+    forwards_kwargs: ClassVar[Forwards] = Forwards(
+        "runnerkit.runners.base:BaseRunner.save_checkpoint", exclude=("out_dir", "filename_tmpl", "save_optimizer")
+    )
 
+    @checked
     def __init__(
         self,
-        interval: int = -1,
+        interval: PositiveIntOrNever = -1,
         by_epoch: bool = True,
         save_optimizer: bool = True,
         out_dir: str | None = None,
-        max_keep_ckpts: int = -1,
+        max_keep_ckpts: PositiveIntOrNever = -1,
         save_last: bool = True,
         sync_buffer: bool = False,
         filename_tmpl: str | None = None,
+        file_client_args: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        if isinstance(interval, bool) or not isinstance(interval, int) or interval == 0 or interval < -1:
-            raise ValueError(f"`interval` must be a positive int or -1 (never), got `{interval!r}`.")
-        if isinstance(max_keep_ckpts, bool) or not isinstance(max_keep_ckpts, int) or max_keep_ckpts == 0 or max_keep_ckpts < -1:
-            raise ValueError(f"`max_keep_ckpts` must be a positive int or -1 (keep all), got `{max_keep_ckpts!r}`.")
-        unknown = set(kwargs) - {"file_client_args", "create_symlink"}
-        if unknown:
-            raise TypeError(f"CheckpointHook got unknown arguments {sorted(unknown)}.")
+        from runnerkit._args import model_of, validate_args
+
+        validate_args(model_of(CheckpointHook), kwargs, type(self).__name__)  # what save_checkpoint takes
         self.interval = interval
         self.by_epoch = by_epoch
         self.save_optimizer = save_optimizer
@@ -59,6 +67,7 @@ class CheckpointHook(Hook):
         self.sync_buffer = sync_buffer
         self.filename_tmpl = filename_tmpl or ("epoch_{}.pth" if by_epoch else "iter_{}.pth")
         self.create_symlink = bool(kwargs.get("create_symlink", True))
+        self.save_meta: dict[str, Any] | None = kwargs.get("meta")
         self.saved: list[str] = []
 
     def before_run(self, runner: BaseRunner) -> None:
@@ -95,7 +104,8 @@ class CheckpointHook(Hook):
             return
         runner.logger.info("Saving checkpoint at %d %s", number, "epochs" if self.by_epoch else "iterations")
         path = runner.save_checkpoint(
-            self.out_dir, filename_tmpl=filename, save_optimizer=self.save_optimizer, create_symlink=self.create_symlink
+            self.out_dir, filename_tmpl=filename, save_optimizer=self.save_optimizer,
+            create_symlink=self.create_symlink, meta=self.save_meta,
         )
         runner.meta = runner.meta if runner.meta is not None else {}
         runner.meta.setdefault("hook_msgs", {})["last_ckpt"] = path

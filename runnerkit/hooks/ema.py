@@ -11,7 +11,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
+from pydantic import NonNegativeInt, PositiveInt
 
+from runnerkit._args import Fraction, checked
 from runnerkit.dist import unwrap_model
 from runnerkit.hooks.hook import Hook
 
@@ -52,22 +54,15 @@ class EMAHook(Hook):
     #: takes priority over EvalHook and CheckpointHook"; mmdet configs use 49).
     priority: ClassVar[int | str] = 49
 
+    @checked
     def __init__(
         self,
-        momentum: float = 0.0002,
-        interval: int = 1,
-        warm_up: int = 100,
+        momentum: Fraction = 0.0002,
+        interval: PositiveInt = 1,
+        warm_up: NonNegativeInt = 100,
         resume_from: str | None = None,
         skip_buffers: bool = False,
     ) -> None:
-        if isinstance(interval, bool) or not isinstance(interval, int) or interval <= 0:
-            raise ValueError(f"`interval` must be a positive int, got `{interval!r}`; e.g. `interval=1`.")
-        if isinstance(momentum, bool) or not isinstance(momentum, int | float) or not 0 < momentum < 1:
-            raise ValueError(f"`momentum` must be a number between 0 and 1 (exclusive), got `{momentum!r}`.")
-        if isinstance(warm_up, bool) or not isinstance(warm_up, int) or warm_up < 0:
-            raise ValueError(f"`warm_up` must be an int >= 0, got `{warm_up!r}`.")
-        if resume_from is not None and not isinstance(resume_from, str):
-            raise TypeError(f"`resume_from` must be a checkpoint path (str) or None, got {type(resume_from).__name__}.")
         self.momentum = float(momentum)
         self.interval = interval
         self.warm_up = warm_up

@@ -17,11 +17,13 @@ import math
 import os
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import torch
 import torch.distributed as dist
+from pydantic import NonNegativeInt, PositiveInt
 
+from runnerkit._args import Forwards, checked
 from runnerkit.dist import unwrap_model
 from runnerkit.hooks.hook import Hook
 from runnerkit.log_buffer import LogBuffer
@@ -143,15 +145,18 @@ class EvalHook(Hook):
         "acc", "top", "AR@", "auc", "precision", "mAP", "mDice", "mIoU", "mAcc", "aAcc",
     ]
     _default_less_keys: ClassVar[list[str]] = ["loss"]
+    #: ``**eval_kwargs`` go to ``dataset.evaluate(results, logger=..., **eval_kwargs)``.
+    forwards_kwargs: ClassVar[Forwards] = Forwards("dataset.evaluate", exclude=("results", "logger"))
 
+    @checked
     def __init__(
         self,
         dataloader: Iterable[Any],
-        start: int | None = None,
-        interval: int = 1,
+        start: NonNegativeInt | None = None,
+        interval: PositiveInt = 1,
         by_epoch: bool = True,
         save_best: str | None = None,
-        rule: str | None = None,
+        rule: Literal["greater", "less"] | None = None,
         test_fn: TestFn | None = None,
         greater_keys: str | Sequence[str] | None = None,
         less_keys: str | Sequence[str] | None = None,
@@ -164,14 +169,6 @@ class EvalHook(Hook):
                 f"{name} needs an iterable of batches such as a `torch.utils.data.DataLoader`, got "
                 f"{type(dataloader).__name__} `{dataloader!r:.60}`."
             )
-        if isinstance(interval, bool) or not isinstance(interval, int) or interval <= 0:
-            raise ValueError(f"`interval` must be a positive int, got `{interval!r}`; e.g. `interval=1`.")
-        if start is not None and (isinstance(start, bool) or not isinstance(start, int) or start < 0):
-            raise ValueError(f"`start` must be None or an int >= 0 (the first epoch/iteration to evaluate), got `{start!r}`.")
-        if not isinstance(by_epoch, bool):
-            raise TypeError(f"`by_epoch` must be True or False, got `{by_epoch!r}`.")
-        if save_best is not None and not isinstance(save_best, str):
-            raise TypeError(f"`save_best` must be a metric name, 'auto' or None, got {type(save_best).__name__} `{save_best!r}`.")
         if test_fn is not None and not callable(test_fn):
             raise TypeError(f"`test_fn` must be callable as `test_fn(model, dataloader)`, got {type(test_fn).__name__}.")
         dataset = getattr(dataloader, "dataset", None)
@@ -199,8 +196,6 @@ class EvalHook(Hook):
         self.best_score: float | None = None
         self.best_ckpt_path: str | None = None
         self._state_loaded = False
-        if rule is not None and rule not in self.rule_map:
-            raise ValueError(f"`rule` must be 'greater', 'less' or None (inferred from the metric), got `{rule!r}`.")
         if save_best is not None:
             self._init_rule(rule, save_best)
 
@@ -413,14 +408,15 @@ class DistEvalHook(EvalHook):
         others: as :class:`EvalHook` (``test_fn`` returns this rank's results).
     """
 
+    @checked
     def __init__(
         self,
         dataloader: Iterable[Any],
-        start: int | None = None,
-        interval: int = 1,
+        start: NonNegativeInt | None = None,
+        interval: PositiveInt = 1,
         by_epoch: bool = True,
         save_best: str | None = None,
-        rule: str | None = None,
+        rule: Literal["greater", "less"] | None = None,
         test_fn: TestFn | None = None,
         greater_keys: str | Sequence[str] | None = None,
         less_keys: str | Sequence[str] | None = None,

@@ -6,7 +6,9 @@ import numbers
 from typing import TYPE_CHECKING, Any
 
 import torch
+from pydantic import PositiveInt
 
+from runnerkit._args import checked
 from runnerkit.hooks.hook import Hook
 
 if TYPE_CHECKING:
@@ -27,9 +29,9 @@ class LoggerHook(Hook):
 
     priority = "VERY_LOW"
 
-    def __init__(self, interval: int = 10, ignore_last: bool = True, reset_flag: bool = False, by_epoch: bool = True) -> None:
-        if isinstance(interval, bool) or not isinstance(interval, int) or interval <= 0:
-            raise ValueError(f"`interval` must be a positive int, got `{interval!r}`.")
+    @checked
+    def __init__(self, interval: PositiveInt = 10, ignore_last: bool = True, reset_flag: bool = False,
+                 by_epoch: bool = True) -> None:
         self.interval = interval
         self.ignore_last = ignore_last
         self.reset_flag = reset_flag

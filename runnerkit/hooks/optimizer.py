@@ -9,11 +9,13 @@ from __future__ import annotations
 import contextlib
 import functools
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import torch
+from pydantic import PositiveInt
 from torch.nn.utils import clip_grad_norm_
 
+from runnerkit._args import checked
 from runnerkit.hooks.hook import Hook
 
 if TYPE_CHECKING:
@@ -53,6 +55,7 @@ class OptimizerHook(Hook):
 
     priority = "ABOVE_NORMAL"
 
+    @checked
     def __init__(self, grad_clip: Mapping[str, Any] | None = None, detect_anomalous_params: bool = False) -> None:
         if grad_clip is not None:
             if not isinstance(grad_clip, Mapping) or "max_norm" not in grad_clip:
@@ -114,10 +117,9 @@ class GradientCumulativeOptimizerHook(OptimizerHook):
     window of a run may be shorter), so the update equals one over a larger batch.
     """
 
-    def __init__(self, cumulative_iters: int = 1, **kwargs: Any) -> None:
+    @checked
+    def __init__(self, cumulative_iters: PositiveInt = 1, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if isinstance(cumulative_iters, bool) or not isinstance(cumulative_iters, int) or cumulative_iters <= 0:
-            raise ValueError(f"`cumulative_iters` must be a positive int, got `{cumulative_iters!r}`.")
         self.cumulative_iters = cumulative_iters
 
     def _window(self, runner: BaseRunner) -> int:
@@ -170,22 +172,19 @@ class AmpOptimizerHook(OptimizerHook):
     The scaler's state is saved in checkpoints and restored on resume.
     """
 
+    @checked
     def __init__(
         self,
-        dtype: str = "float16",
+        dtype: Literal["float16", "fp16", "bfloat16", "bf16"] = "float16",
         loss_scale: str | float = "dynamic",
         device_type: str | None = None,
         grad_clip: Mapping[str, Any] | None = None,
-        cumulative_iters: int = 1,
+        cumulative_iters: PositiveInt = 1,
         **kwargs: Any,
     ) -> None:
         super().__init__(grad_clip=grad_clip, **kwargs)
-        if dtype not in _DTYPES:
-            raise ValueError(f"Unknown AMP dtype `{dtype}`; expected one of {', '.join(_DTYPES)}.")
         if not (loss_scale == "dynamic" or (isinstance(loss_scale, (int, float)) and not isinstance(loss_scale, bool) and loss_scale > 0)):
             raise ValueError(f"`loss_scale` must be 'dynamic' or a positive number, got `{loss_scale!r}`.")
-        if isinstance(cumulative_iters, bool) or not isinstance(cumulative_iters, int) or cumulative_iters <= 0:
-            raise ValueError(f"`cumulative_iters` must be a positive int, got `{cumulative_iters!r}`.")
         self.dtype = _DTYPES[dtype]
         self.loss_scale = loss_scale
         self.device_type = device_type
@@ -265,6 +264,7 @@ class Fp16OptimizerHook(AmpOptimizerHook):
     ``grad_clip``, ``coalesce``/``bucket_size_mb``/``distributed`` (ignored: DDP handles them).
     """
 
+    @checked
     def __init__(
         self,
         grad_clip: Mapping[str, Any] | None = None,

@@ -6,6 +6,9 @@ import numbers
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
+from pydantic import NonNegativeFloat, PositiveInt
+
+from runnerkit._args import checked
 from runnerkit.hooks.logger_base import LoggerHook
 
 if TYPE_CHECKING:
@@ -40,25 +43,18 @@ class ProgressBarHook(LoggerHook):
         'VERY_LOW'
     """
 
+    @checked
     def __init__(
         self,
-        interval: int = 1,
-        bar_width: int | None = None,
+        interval: PositiveInt = 1,
+        bar_width: PositiveInt | None = None,
         enabled: bool | None = None,
         file: TextIO | None = None,
         by_epoch: bool | None = None,
         loss_key: str = "loss",
-        refresh_s: float = 0.1,
+        refresh_s: NonNegativeFloat = 0.1,
     ) -> None:
         super().__init__(interval=interval)
-        if isinstance(refresh_s, bool) or not isinstance(refresh_s, int | float) or refresh_s < 0:
-            raise ValueError(f"`refresh_s` must be a number of seconds >= 0, got `{refresh_s!r}`.")
-        if bar_width is not None and (isinstance(bar_width, bool) or not isinstance(bar_width, int) or bar_width <= 0):
-            raise ValueError(f"`bar_width` must be None or a positive int (characters), got `{bar_width!r}`.")
-        if enabled is not None and not isinstance(enabled, bool):
-            raise TypeError(f"`enabled` must be True, False or None (a terminal only), got `{enabled!r}`.")
-        if by_epoch is not None and not isinstance(by_epoch, bool):
-            raise TypeError(f"`by_epoch` must be True, False or None (per epoch for EpochBasedRunner), got `{by_epoch!r}`.")
         self.bar_width = bar_width
         self.enabled = enabled
         self.file = file

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import torch
 import torch.distributed as dist
 
+from runnerkit._args import checked
 from runnerkit.hooks.hook import Hook
 
 if TYPE_CHECKING:
@@ -60,9 +61,8 @@ class SyncBuffersHook(Hook):
         True
     """
 
+    @checked
     def __init__(self, distributed: bool = True) -> None:
-        if not isinstance(distributed, bool):
-            raise TypeError(f"`distributed` must be True or False, got {type(distributed).__name__} `{distributed!r}`.")
         self.distributed = distributed
 
     def after_epoch(self, runner: BaseRunner) -> None:

@@ -8,7 +8,9 @@ import os
 from typing import TYPE_CHECKING, Any
 
 import torch
+from pydantic import PositiveInt
 
+from runnerkit._args import checked
 from runnerkit.hooks.logger_base import LoggerHook
 
 if TYPE_CHECKING:
@@ -27,23 +29,26 @@ class TextLoggerHook(LoggerHook):
 
     Args:
         by_epoch, interval, ignore_last, reset_flag: see :class:`LoggerHook`.
+        interval_exp_name: repeat the experiment name in the log every this many iterations.
         out_dir: where the JSON log goes (default: the runner's ``work_dir``).
+        out_suffix, keep_local, file_client_args: mmcv's options for uploading logs to other
+            storage; accepted for mmcv configs and ignored (logs stay in ``out_dir``).
     """
 
+    @checked
     def __init__(
         self,
         by_epoch: bool = True,
-        interval: int = 10,
+        interval: PositiveInt = 10,
         ignore_last: bool = True,
         reset_flag: bool = False,
-        interval_exp_name: int = 1000,
+        interval_exp_name: PositiveInt = 1000,
         out_dir: str | None = None,
-        **kwargs: Any,
+        out_suffix: str | tuple[str, ...] = (".log.json", ".log", ".py"),
+        keep_local: bool = True,
+        file_client_args: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(interval, ignore_last, reset_flag, by_epoch)
-        unknown = set(kwargs) - {"out_suffix", "keep_local", "file_client_args"}
-        if unknown:
-            raise TypeError(f"TextLoggerHook got unknown arguments {sorted(unknown)}.")
         self.interval_exp_name = interval_exp_name
         self.out_dir = out_dir
         self.time_sec_tot = 0.0

@@ -12,7 +12,6 @@ Example:
 
 from __future__ import annotations
 
-import difflib
 import logging
 import os
 from collections.abc import Callable
@@ -30,6 +29,8 @@ from pydantic import (
     model_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from runnerkit._suggest import did_you_mean
 
 
 def _runtime(python_type: str) -> WithJsonSchema:
@@ -198,8 +199,8 @@ def _rewrite(model: type[BaseModel], err: dict[str, Any]) -> InitErrorDetails:
     if err["type"] == "extra_forbidden" and loc:
         key = str(loc[0])
         accepted = list(model.model_fields)
-        close = difflib.get_close_matches(key, accepted, n=3, cutoff=0.5)
-        hint = ("did you mean " + " or ".join(f"`{c}`" for c in close) + "? ") if close else ""
+        hint = did_you_mean(key, accepted, cutoff=0.5)
+        hint = f"{hint[0].lower()}{hint[1:]} " if hint else ""
         return _error(
             loc, "unknown_argument",
             "unknown argument `{key}` for {model_name}; {hint}accepted arguments are: {accepted}",
