@@ -334,9 +334,9 @@ def resolve(kind: str, spec: Any, key: str, container: Container | None = None) 
 
 
 def _optimizer(spec: Any, key: str) -> Any:
-    import difflib
-
     import torch
+
+    from runnerkit._suggest import did_you_mean
 
     if not isinstance(spec, str):
         refused = object_problem("optimizer", spec)
@@ -355,8 +355,8 @@ def _optimizer(spec: Any, key: str) -> Any:
         if isinstance(v, type) and issubclass(v, torch.optim.Optimizer) and v is not torch.optim.Optimizer
     )
     if spec not in names:
-        close = difflib.get_close_matches(spec, names, n=3, cutoff=0.5)
-        hint = f" Did you mean {' or '.join(f'`{c}`' for c in close)}?" if close else ""
+        hint = did_you_mean(spec, names, cutoff=0.5)
+        hint = f" {hint}" if hint else ""
         raise ConfigError(
             f"`{key}`: `{spec}` is not an optimizer in `torch.optim`.{hint} "
             f"Known: {', '.join(names)}; or give `\"module:attr\"` for another optimizer class."

@@ -14,18 +14,14 @@ from pydantic import BaseModel
 
 from runnerkit._args import model_of
 from runnerkit._build import current_container
-from runnerkit._container import Container
+from runnerkit._container import Container, resolve
 
 __all__ = ["args_model", "args_schema", "component"]
 
 
 def component(kind: str, name: Any, container: Container | None = None) -> Any:
     """The component object ``name`` names among ``kind`` (``optimizer``: a ``torch.optim`` class)."""
-    if kind == "optimizer":
-        from runnerkit.job import optimizer_class
-
-        return optimizer_class(name)
-    return (container or current_container()).get(kind, name)
+    return resolve(kind, name, f"{kind}.type", container or current_container())
 
 
 def args_model(kind: str, name: Any, *, container: Container | None = None) -> type[BaseModel]:

@@ -434,35 +434,6 @@ def build_optimizers(model: Any, cfg: Mapping[str, Any]) -> Any:
 def optimizer_class(spec: Any, section: str = "optimizer") -> Any:
     """The optimizer class ``spec`` names: a ``torch.optim`` name, ``"module:attr"`` or a class."""
     return resolve("optimizer", spec, f"{section}.type")
-=======
-    import torch
-
-    from runnerkit._container import import_target
-
-    if not isinstance(spec, str):
-        cls = spec
-    elif ":" in spec:
-        try:
-            cls = import_target(spec)
-        except (ImportError, AttributeError) as err:
-            raise ConfigError(f"`{section}.type`: cannot import `{spec}`: {err}.") from err
-    else:
-        names = sorted(
-            n for n, v in vars(torch.optim).items()
-            if isinstance(v, type) and issubclass(v, torch.optim.Optimizer) and v is not torch.optim.Optimizer
-        )
-        if spec not in names:
-            hint = did_you_mean(spec, names, cutoff=0.5)
-            hint = f" {hint}" if hint else ""
-            raise ConfigError(
-                f"`{section}.type`: `{spec}` is not an optimizer in `torch.optim`.{hint} "
-                f"Known: {', '.join(names)}; or give `\"module:attr\"` for another optimizer class."
-            )
-        cls = getattr(torch.optim, spec)
-    if not (isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer)):
-        raise ConfigError(f"`{section}.type`: `{spec}` is not a `torch.optim.Optimizer` subclass.")
-    return cls
->>>>>>> 750387f (One argument model for every component: derived from __init__ (kwargs followed through super and declared forwards), typed built-in hooks checked by it, one did-you-mean helper, args_model(kind, name); show and hooks.md from the same models)
 
 
 def _build_optimizer(module: Any, cfg: Mapping[str, Any], section: str) -> Any:
