@@ -6,7 +6,8 @@ One small tree, rooted at :class:`RunnerkitError`::
     ├── UnknownComponentError   (also a KeyError)   no component has that name
     ├── AmbiguousComponentError (also a KeyError)   several distributions provide that name
     ├── PluginLoadError         (also an ImportError) a component or plugin could not be loaded
-    └── ConfigError             (also a ValueError)  a config file or section is unusable
+    ├── ConfigError             (also a ValueError)  a config file or section is unusable
+    └── NonFiniteLossError      (also a FloatingPointError) training produced a NaN/inf loss or weights
 
 Argument validation errors are :class:`pydantic.ValidationError` (a ``ValueError``),
 so that every bad field is reported at once.
@@ -107,3 +108,26 @@ class PluginLoadError(RunnerkitError, ImportError):
 
 class ConfigError(RunnerkitError, ValueError):
     """A config (file, section or value) cannot be used as given."""
+
+
+class NonFiniteLossError(RunnerkitError, FloatingPointError):
+    """Training stopped because a logged loss, or the model's weights, became NaN or infinite.
+
+    Raised at the first log interval or checkpoint after it happened; no checkpoint holding
+    non-finite weights is written. Turn the check off with the ``check_finite`` config key (or
+    ``runner.check_finite = False``).
+
+    Attributes:
+        first_iter: the first iteration (1-based) of the interval where it appeared.
+        last_iter: the last iteration of that interval (where training stopped).
+        values: the non-finite loss values, by ``log_vars`` key (empty when only weights are).
+        parameters: the names of the parameters holding non-finite values (empty when not checked).
+    """
+
+    def __init__(self, message: str, *, first_iter: int, last_iter: int, values: dict[str, float] | None = None,
+                 parameters: Sequence[str] = ()) -> None:
+        self.first_iter = first_iter
+        self.last_iter = last_iter
+        self.values = dict(values or {})
+        self.parameters = list(parameters)
+        super().__init__(message)

@@ -175,6 +175,11 @@ class JobConfig(BaseModel):
         default=None, description="Move the model there before building the optimizer (`\"cuda\"`, `\"cpu\"`); "
         "the model's `train_step` moves each batch.",
     )
+    check_finite: bool = Field(
+        default=True, description="Stop with `NonFiniteLossError` at the first log interval or checkpoint after a "
+        "logged loss became NaN/inf, and never write a checkpoint with non-finite weights; `false` turns the guard "
+        "off (`runner.check_finite`).",
+    )
 
     def runner_config(self) -> dict[str, Any] | None:
         """The ``runner`` section, or the one the legacy ``total_epochs`` key implies."""
@@ -293,6 +298,7 @@ def build_job(
     if logger is not None:
         default_args["logger"] = logger
     runner = build(job.runner_config(), default_args, container=container)  # type: ignore[arg-type]
+    runner.check_finite = job.check_finite
     if distributed:
         from runnerkit.launch import prepare_runner
 

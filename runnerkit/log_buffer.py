@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import collections
 import itertools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
@@ -35,9 +35,16 @@ class LogBuffer:
         self.n_history: dict[str, collections.deque[int]] = {}
         self.output: dict[str, Any] = {}
         self.ready = False
+        #: called as ``after_average(output, n)`` once :meth:`average` has read the values back (the
+        #: runner's non-finite loss guard); never per update.
+        self.after_average: Callable[[dict[str, Any], int], None] | None = None
+        #: called before :meth:`clear` forgets the history (the guard checks what was never averaged).
+        self.before_clear: Callable[[], None] | None = None
 
     def clear(self) -> None:
         """Forget the history and the output."""
+        if self.before_clear is not None and self.val_history:
+            self.before_clear()
         self.val_history.clear()
         self.n_history.clear()
         self.clear_output()
@@ -81,13 +88,15 @@ class LogBuffer:
                 numbers[key] = sum(float(v) * c for v, c in zip(vals, counts)) / total
         if self.across_ranks and dist.is_distributed():
             self._average_over_ranks(pending, numbers, dist.collective_device())
-            return
-        self.output.update(numbers)
-        if pending:
-            keys = list(pending)
-            host = torch.stack([pending[k].to(_first_device(pending)) for k in keys]).cpu().tolist()
-            self.output.update(zip(keys, host))
-        self.ready = True
+        else:
+            self.output.update(numbers)
+            if pending:
+                keys = list(pending)
+                host = torch.stack([pending[k].to(_first_device(pending)) for k in keys]).cpu().tolist()
+                self.output.update(zip(keys, host))
+            self.ready = True
+        if self.after_average is not None:
+            self.after_average(self.output, n)
 
     def _average_over_ranks(self, pending: dict[str, torch.Tensor], numbers: dict[str, float], device: torch.device) -> None:
         """The mean over ranks of every key's average: one all-reduce, one read-back."""

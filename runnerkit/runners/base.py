@@ -25,6 +25,7 @@ from runnerkit.log_buffer import LogBuffer
 from runnerkit.runners.args import BaseRunnerArgs
 from runnerkit.runners.checkpointing import CheckpointMixin
 from runnerkit.runners.data import PassIterator
+from runnerkit.runners.finite import FiniteGuard
 from runnerkit.runners.training_hooks import TrainingHooksMixin
 
 
@@ -61,6 +62,10 @@ class BaseRunner(CheckpointMixin, TrainingHooksMixin):
     """
 
     args_model: ClassVar[type[BaseRunnerArgs]] = BaseRunnerArgs
+    #: stop with ``NonFiniteLossError`` when a logged loss becomes NaN/inf, and never write a
+    #: checkpoint with non-finite weights (see :mod:`runnerkit.runners.finite`); the config key
+    #: ``check_finite`` sets it.
+    check_finite: bool = True
 
     def __init__(
         self,
@@ -108,6 +113,9 @@ class BaseRunner(CheckpointMixin, TrainingHooksMixin):
         self._max_iters = self.args.max_iters
         self.epoch_length = 0
         self.log_buffer = LogBuffer(across_ranks=True)
+        self.finite_guard = FiniteGuard(self)
+        self.log_buffer.after_average = self.finite_guard.after_average
+        self.log_buffer.before_clear = self.finite_guard.before_clear
         self.outputs: dict[str, Any] = {}
         self.data_loader: Any = None
         self.data_batch: Any = None

@@ -77,6 +77,7 @@ class CheckpointMixin:
         """
         if meta is not None and not isinstance(meta, dict):
             raise TypeError(f"`meta` should be a dict or None, got {type(meta).__name__}.")
+        self.finite_guard.check_before_save()  # never write non-finite weights
         tmpl = filename_tmpl or self.default_filename_tmpl
         filename = tmpl.format(self._filename_number())
         out_dir = os.fspath(out_dir)
