@@ -458,14 +458,14 @@ def _build_optimizer(module: Any, cfg: Mapping[str, Any], section: str) -> Any:
 
 
 @contextlib.contextmanager
-def job_logging(logger: logging.Logger | None = None, stream: Any = None) -> Iterator[logging.Logger]:
-    """Send ``logger`` (default ``runnerkit``) INFO records to ``stream`` (default stdout) inside the block."""
+def job_logging(logger: logging.Logger | None = None, stream: Any = None, level: int = logging.INFO) -> Iterator[logging.Logger]:
+    """Send ``logger`` (default ``runnerkit``) records of ``level`` and above to ``stream`` (default stdout) inside the block."""
     logger = logger or logging.getLogger("runnerkit")
     handler = logging.StreamHandler(stream or sys.stdout)
     handler.setFormatter(logging.Formatter("%(asctime)s - %(name)s - %(levelname)s - %(message)s"))
     old_level, old_propagate = logger.level, logger.propagate
     logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
+    logger.setLevel(level)
     logger.propagate = False
     try:
         yield logger

@@ -34,15 +34,17 @@ class MissingPlotDependency(RunnerkitError, ImportError):
     """matplotlib is not installed."""
 
 
-def find_log(path: str | Path) -> Path:
-    """``path`` itself when it is a file, else the newest ``*.log.json`` in the folder ``path``.
+def find_logs(path: str | Path) -> list[Path]:
+    """``[path]`` when it is a file, else every ``*.log.json`` in the folder ``path``, oldest first.
+
+    A resumed run writes one log per start into its work dir; :func:`read_run` stitches them.
 
     Raises:
         LogError: the path does not exist or the folder holds no JSON log.
     """
     path = Path(path)
     if path.is_file():
-        return path
+        return [path]
     if not path.is_dir():
         raise LogError(f"`{path}` does not exist; give a work dir (e.g. `work_dirs/demo`) or a `*{LOG_SUFFIX}` file.")
     logs = sorted(path.glob(f"*{LOG_SUFFIX}"), key=lambda p: (p.stat().st_mtime, p.name))
@@ -51,7 +53,12 @@ def find_log(path: str | Path) -> Path:
             f"`{path}` holds no `*{LOG_SUFFIX}` log; train with `log_config=dict(hooks=[dict(type=\"TextLoggerHook\")])` "
             f"or give the log file itself."
         )
-    return logs[-1]
+    return logs
+
+
+def find_log(path: str | Path) -> Path:
+    """``path`` itself when it is a file, else the newest ``*.log.json`` in the folder ``path``."""
+    return find_logs(path)[-1]
 
 
 def read_log(path: str | Path) -> list[dict[str, Any]]:
@@ -77,34 +84,80 @@ def read_log(path: str | Path) -> list[dict[str, Any]]:
     return records
 
 
-def _positions(records: list[dict[str, Any]]) -> list[float]:
-    """An x position (global iteration) per record.
+def read_run(path: str | Path) -> list[dict[str, Any]]:
+    """The records of a whole run: every log of a work dir (or the one log file ``path``), stitched.
 
-    Iteration-based logs count ``iter`` over the whole run; epoch-based ones restart it each
-    epoch, so earlier epochs' lengths (the largest train ``iter`` seen in each) are added.
+    Each start of a resumed run writes its own log. They are read oldest first; where a later
+    log begins at or before a point an earlier one already reached (the earlier start was stopped
+    after its last checkpoint), the later log's records replace the earlier ones from there on.
+    Logs without records are skipped.
+
+    Raises:
+        LogError: no log, or no log with train or val records.
     """
-    epoch_len: dict[int, int] = {}
+    logs = find_logs(path)
+    runs: list[list[dict[str, Any]]] = []
+    for log in logs:
+        try:
+            runs.append(read_log(log))
+        except LogError as err:  # a start that trained nothing; only a lone log must have records
+            if len(logs) == 1 or "has no train or val records" not in str(err):
+                raise
+    if not runs:
+        raise LogError(f"No log in `{path}` has train or val records (JSON lines with `mode`); nothing to plot.")
+    epoch_length = _epoch_length(runs)
+    stitched: list[tuple[float, dict[str, Any]]] = []
+    for records in runs:
+        placed = list(zip(_positions(records, epoch_length), records))
+        start = min(x for x, _ in placed)
+        stitched = [(x, rec) for x, rec in stitched if x < start] + placed
+    return [rec for _, rec in stitched]
+
+
+def _restarts(records: list[dict[str, Any]]) -> bool:
+    """Whether ``iter`` restarts each epoch (an epoch-based log) rather than counting the whole run.
+
+    In an iteration-based log every epoch's train records come after the previous epoch's, with
+    larger ``iter`` values; in an epoch-based one an epoch's first ``iter`` is not larger than the
+    previous epoch's last (with one record per epoch they are equal).
+    """
+    last: dict[int, int] = {}
+    first: dict[int, int] = {}
     for rec in records:
         if rec["mode"] == "train":
-            epoch = int(rec.get("epoch", 1))
-            epoch_len[epoch] = max(epoch_len.get(epoch, 0), int(rec.get("iter", 0)))
-    iters = [int(r.get("iter", 0)) for r in records if r["mode"] == "train"]
-    restarts = any(b < a for a, b in itertools.pairwise(iters))
-    offsets: dict[int, int] = {}
-    total = 0
-    for epoch in sorted(epoch_len):
-        offsets[epoch] = total
-        total += epoch_len[epoch]
+            epoch, it = int(rec.get("epoch", 1)), int(rec.get("iter", 0))
+            first.setdefault(epoch, it)
+            last[epoch] = it
+    epochs = sorted(first)
+    return any(first[b] <= last[a] for a, b in itertools.pairwise(epochs))
+
+
+def _epoch_length(runs: list[list[dict[str, Any]]]) -> int | None:
+    """The iterations per epoch of an epoch-based run (the largest train ``iter``), None for an iteration-based one."""
+    if not any(_restarts(records) for records in runs):
+        return None
+    return max((int(r.get("iter", 0)) for records in runs for r in records if r["mode"] == "train"), default=1) or 1
+
+
+def _positions(records: list[dict[str, Any]], epoch_length: int | None = None) -> list[float]:
+    """An x position (the run's iteration) per record.
+
+    Iteration-based logs count ``iter`` over the whole run. Epoch-based ones restart it each
+    epoch: a train record of epoch ``e`` sits at ``(e - 1) * epoch_length + iter``, and a val
+    record at the end of its epoch, ``e * epoch_length``.
+    """
+    if epoch_length is None:
+        epoch_length = _epoch_length([records])
     xs: list[float] = []
     for rec in records:
         epoch = int(rec.get("epoch", 1))
         it = int(rec.get("iter", 0))
-        if not restarts:
+        if epoch_length is None:
             xs.append(float(it))
         elif rec["mode"] == "train":
-            xs.append(float(offsets.get(epoch, 0) + it))
-        else:  # a val record belongs at the end of its epoch's training
-            xs.append(float(offsets.get(epoch, 0) + epoch_len.get(epoch, it)))
+            xs.append(float((epoch - 1) * epoch_length + it))
+        else:
+            xs.append(float(epoch * epoch_length))
     return xs
 
 
@@ -152,19 +205,12 @@ def _pyplot() -> Any:
     return plt
 
 
-def plot_log(path: str | Path, out: str | Path | None = None) -> Path:
-    """Draw the loss/metric curves and the lr curve of a log into a PNG and return its path.
-
-    Args:
-        path: a work dir (its newest ``*.log.json`` is used) or a log file.
-        out: the PNG to write (default: the log's name with ``.png`` instead of ``.log.json``).
+def figure(records: list[dict[str, Any]], title: str = "") -> Any:
+    """A matplotlib figure of ``records``: loss, metric and learning-rate panels over the run's iterations.
 
     Raises:
-        LogError: no usable log at ``path``.
         MissingPlotDependency: matplotlib is not installed (the message names the extra).
     """
-    log = find_log(path)
-    records = read_log(log)
     plt = _pyplot()
     values, lrs = curves(records)
     losses = {k: v for k, v in values.items() if "loss" in k}
@@ -172,17 +218,40 @@ def plot_log(path: str | Path, out: str | Path | None = None) -> Path:
     panels = [("loss", losses), ("metrics", metrics), ("learning rate", lrs)]
     panels = [p for p in panels if p[1]]
     fig, axes = plt.subplots(len(panels), 1, figsize=(8, 3 * len(panels)), sharex=True, squeeze=False)
-    for ax, (title, series) in zip(axes[:, 0], panels):
+    for ax, (name_of_panel, series) in zip(axes[:, 0], panels):
         for name, by_mode in sorted(series.items()):
             for mode, (xs, ys) in sorted(by_mode.items()):
                 style = "-" if mode == "train" else "o--"
                 ax.plot(xs, ys, style, label=f"{mode} {name}", markersize=3)
-        ax.set_ylabel(title)
+        ax.set_ylabel(name_of_panel)
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize="small")
     axes[-1, 0].set_xlabel("iteration")
-    fig.suptitle(log.name)
+    if title:
+        fig.suptitle(title)
     fig.tight_layout()
+    return fig
+
+
+def plot_log(path: str | Path, out: str | Path | None = None) -> Path:
+    """Draw the loss/metric curves and the lr curve of a run into a PNG and return its path.
+
+    Args:
+        path: a work dir (all its ``*.log.json`` logs, stitched: a resumed run is drawn whole)
+            or one log file.
+        out: the PNG to write (default: next to the newest log, its name with ``.png`` instead
+            of ``.log.json``).
+
+    Raises:
+        LogError: no usable log at ``path``.
+        MissingPlotDependency: matplotlib is not installed (the message names the extra).
+    """
+    logs = find_logs(path)
+    records = read_run(path)
+    log = logs[-1]
+    title = log.name if len(logs) == 1 else f"{Path(path).name}: {len(logs)} logs, {logs[0].name} to {log.name}"
+    fig = figure(records, title)
+    plt = _pyplot()
     target = Path(out) if out is not None else log.with_name(log.name[: -len(LOG_SUFFIX)] + ".png" if log.name.endswith(LOG_SUFFIX) else log.name + ".png")
     target.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(target, dpi=100)

@@ -110,3 +110,91 @@ def test_plotting_without_matplotlib_names_the_extra(tmp_path: Path, monkeypatch
     with pytest.raises(MissingPlotDependency, match=r'Plotting needs matplotlib, which is not installed; run `pip install "runnerkit\[plot\]"`'):
         plot_log(tmp_path)
     assert not list(tmp_path.glob("*.png"))
+
+
+def drawn(records: list[dict[str, Any]]) -> dict[str, tuple[list[float], list[float]]]:
+    """label -> (xs, ys) of every line matplotlib would draw."""
+    import matplotlib.pyplot as plt
+
+    from runnerkit.plot import figure
+
+    fig = figure(records)
+    lines = {line.get_label(): ([float(x) for x in line.get_xdata()], [float(y) for y in line.get_ydata()])
+             for ax in fig.axes for line in ax.get_lines()}
+    plt.close(fig)
+    return lines
+
+
+def test_an_epoch_based_log_with_one_record_per_epoch_moves_forward_not_up() -> None:
+    records = [
+        {"mode": "train", "epoch": 1, "iter": 10, "lr": 0.1, "loss": 1.0},
+        {"mode": "val", "epoch": 1, "iter": 10, "lr": 0.1, "loss": 0.9},
+        {"mode": "train", "epoch": 2, "iter": 10, "lr": 0.1, "loss": 0.6},
+        {"mode": "val", "epoch": 2, "iter": 10, "lr": 0.1, "loss": 0.7},
+        {"mode": "train", "epoch": 3, "iter": 10, "lr": 0.1, "loss": 0.5},
+    ]
+    lines = drawn(records)
+    assert lines["train loss"] == ([10.0, 20.0, 30.0], [1.0, 0.6, 0.5])
+    assert lines["val loss"] == ([10.0, 20.0], [0.9, 0.7])
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], tmp_path: Path, runner: dict[str, Any], work: Path, *extra: str) -> None:
+    from tests.cli_helpers import main
+
+    cfg = {
+        "seed": 0, "num_threads": 1, "model": {"type": "DemoModel", "hidden": 8},
+        "data": {"samples_per_gpu": 32, "train": {"type": "DemoDataset", "num_samples": 128}},
+        "optimizer": {"type": "SGD", "lr": 0.1}, "optimizer_config": {},
+        "checkpoint_config": {"interval": 1 if runner["type"] == "EpochBasedRunner" else 4},
+        "log_config": {"interval": 4 if runner["type"] == "EpochBasedRunner" else 2, "hooks": [{"type": "TextLoggerHook"}]},
+        "runner": runner,
+    }
+    path = tmp_path / "job.json"
+    path.write_text(json.dumps(cfg))
+    code, _, err = main(capsys, "run", str(path), "--work-dir", str(work), *extra)
+    assert code == 0, err
+
+
+def test_a_real_epoch_based_run_is_drawn_over_its_iterations(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # 4 iterations per epoch, logged once per epoch: the case that drew a vertical line
+    run_cli(capsys, tmp_path, {"type": "EpochBasedRunner", "max_epochs": 3}, tmp_path / "w")
+    from runnerkit.plot import read_run
+
+    xs, ys = drawn(read_run(tmp_path / "w"))["train loss"]
+    assert xs == [4.0, 8.0, 12.0]
+    assert len(set(ys)) == 3
+
+
+def test_a_resumed_run_is_drawn_whole_from_all_its_logs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import time
+
+    from runnerkit.plot import read_run
+
+    work = tmp_path / "w"
+    run_cli(capsys, tmp_path, {"type": "IterBasedRunner", "max_iters": 8}, work)
+    time.sleep(1.1)  # the next start gets a log of its own (logs are named by the second they start)
+    run_cli(capsys, tmp_path, {"type": "IterBasedRunner", "max_iters": 12}, work, "--resume", str(work / "iter_4.pth"))
+    assert len(list(work.glob("*.log.json"))) == 2
+    xs, _ = drawn(read_run(work))["train loss"]
+    assert xs == [2.0, 4.0, 6.0, 8.0, 10.0, 12.0]  # 6 and 8 once: from the resumed start, which replaced them
+
+
+def test_stitching_lets_a_later_log_replace_what_it_repeats_and_skips_empty_logs(tmp_path: Path) -> None:
+    from runnerkit.plot import read_run
+
+    first = write_log(tmp_path / "20240101_000000.log.json", [
+        {"mode": "train", "epoch": 1, "iter": 5, "loss": 1.0},
+        {"mode": "train", "epoch": 1, "iter": 10, "loss": 0.9},
+        {"mode": "train", "epoch": 2, "iter": 15, "loss": 0.8},  # after the last checkpoint (10): redone
+    ], meta={"exp_name": "x"})
+    empty = write_log(tmp_path / "20240102_000000.log.json", [], meta={"exp_name": "x"})
+    second = write_log(tmp_path / "20240103_000000.log.json", [
+        {"mode": "train", "epoch": 2, "iter": 15, "loss": 0.7},
+        {"mode": "train", "epoch": 2, "iter": 20, "loss": 0.6},
+    ], meta={"exp_name": "x"})
+    for i, path in enumerate((first, empty, second)):
+        os.utime(path, (1_000 + i, 1_000 + i))
+    assert [(r["iter"], r["loss"]) for r in read_run(tmp_path)] == [(5, 1.0), (10, 0.9), (15, 0.7), (20, 0.6)]
+    assert [(r["iter"], r["loss"]) for r in read_run(first)] == [(5, 1.0), (10, 0.9), (15, 0.8)]
+    with pytest.raises(LogError, match="has no train or val records"):
+        read_run(empty)

@@ -25,7 +25,8 @@ def add_parsers(sub: Any) -> None:
         description="Build the model, data, optimizer(s), runner and hooks a config describes (through the component "
         "container) and train. The config is checked first, as `runnerkit validate` does. Checkpoints and logs go "
         "into the work dir: --work-dir, else the config's `work_dir`, else ./work_dirs/<config name>. Note: a .py "
-        "config is executed to read it.",
+        "config is executed to read it. The closing line counts what this run did (iterations, or epochs for "
+        "EpochBasedRunner, and the time it took).",
         epilog="examples:\n  runnerkit run configs/my_job.py\n  runnerkit run configs/my_job.py --resume\n"
         "  runnerkit run configs/my_job.yaml --work-dir /tmp/w --cfg-options runner.max_iters=100\n"
         "  torchrun --nproc_per_node 2 -m runnerkit run configs/my_job.py",
@@ -34,11 +35,13 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("config", help="the config file (.py, .json, .yaml, .toml)")
     p.add_argument("--work-dir", help="where checkpoints and logs go (overrides the config's `work_dir`)")
     p.add_argument("--resume", nargs="?", const=_LATEST, metavar="CKPT",
-                   help="resume exactly from CKPT, or, without a value, from the latest checkpoint in the work dir")
+                   help="resume exactly from CKPT, or, without a value, from the latest checkpoint in the work dir; a "
+                   "run that is already finished says so (finished at iteration N) and exits 0 without writing logs")
     add_cfg_options(p)
     p.add_argument("--launcher", choices=["none", "torchrun"], default=None,
                    help="`torchrun`: train data-parallel on every process torchrun started (the default under "
                    "torchrun); `none`: one process")
+    _add_verbose(p)
     p.set_defaults(handler=run_command)
 
     p = sub.add_parser(
@@ -52,7 +55,13 @@ def add_parsers(sub: Any) -> None:
     )
     p.add_argument("--work-dir", default=DEMO_WORK_DIR, help=f"where checkpoints and logs go (default: {DEMO_WORK_DIR})")
     p.add_argument("--max-iters", type=_positive_int, default=600, help="training iterations (default: 600)")
+    _add_verbose(p)
     p.set_defaults(handler=demo_command)
+
+
+def _add_verbose(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="also print debug messages, such as the table of which hooks run at which stage")
 
 
 def _positive_int(text: str) -> int:
@@ -90,31 +99,40 @@ def run_command(args: argparse.Namespace) -> int:
         from runnerkit.launch import distributed_session
 
         with distributed_session(cfg.get("dist_params"), work_dir):
-            train(cfg, work_dir=work_dir, name=name, resume=resume)
+            train(cfg, work_dir=work_dir, name=name, resume=resume, verbose=args.verbose)
     else:
-        train(cfg, work_dir=work_dir, name=name, resume=resume)
+        train(cfg, work_dir=work_dir, name=name, resume=resume, verbose=args.verbose)
     return 0
 
 
 def demo_command(args: argparse.Namespace) -> int:
     from runnerkit.demo import demo_config
 
-    train(demo_config(args.max_iters), work_dir=args.work_dir, name="demo")
+    train(demo_config(args.max_iters), work_dir=args.work_dir, name="demo", verbose=args.verbose)
     return 0
 
 
-def train(cfg: dict[str, Any], *, work_dir: str, name: str, resume: str | bool | None = None) -> None:
+def train(cfg: dict[str, Any], *, work_dir: str, name: str, resume: str | bool | None = None, verbose: bool = False) -> None:
     """Build the job, save its config into the work dir, train, and say where everything went."""
+    import logging
+
     import torch
 
+    from runnerkit._summary import Progress, finished_message
     from runnerkit.job import build_job, job_logging, log_file
 
     text = json.dumps(cfg, indent=2, default=repr)
     threads = torch.get_num_threads()  # a config's `num_threads` holds for this job only
     try:
-        with job_logging() as logger:
+        with job_logging(level=logging.DEBUG if verbose else logging.INFO) as logger:
             job = build_job(cfg, work_dir=work_dir, resume=resume, logger=logger, meta={"exp_name": name, "config": text})
             runner = job.runner
+            finished = finished_message(runner)
+            if finished is not None:  # a resumed run with nothing left to do: no new logs
+                if runner.rank == 0:
+                    print(f"The run in {runner.work_dir} is {finished}.")
+                return
+            progress = Progress(runner)
             saved_config = os.path.join(runner.work_dir, f"{name}.json")
             main = runner.rank == 0  # the other ranks of a distributed job write nothing
             if main:
@@ -128,17 +146,18 @@ def train(cfg: dict[str, Any], *, work_dir: str, name: str, resume: str | bool |
     finally:
         torch.set_num_threads(threads)
     if main:
-        _summary(runner, name, saved_config, seconds)
+        _summary(runner, name, saved_config, seconds, progress)
 
 
-def _summary(runner: Any, name: str, saved_config: str, seconds: float) -> None:
+def _summary(runner: Any, name: str, saved_config: str, seconds: float, progress: Any) -> None:
+    from runnerkit._summary import closing_line
+
     work_dir = Path(runner.work_dir)
     shown = os.path.relpath(work_dir) if not os.path.relpath(work_dir).startswith("..") else str(work_dir)
     checkpoints = sorted(work_dir.glob("*.pth"), key=lambda p: p.stat().st_mtime)
     logs = sorted(work_dir.glob("*.log.json"), key=lambda p: p.stat().st_mtime)
-    progress = f"{runner.iter} iterations" if runner.max_iters is not None else f"{runner.epoch} epochs"
     print()
-    print(f"Trained {progress} in {seconds:.1f} s.")
+    print(closing_line(runner, progress, seconds))
     print(f"  work dir:    {shown}")
     if checkpoints:
         print(f"  checkpoints: {', '.join(p.name for p in checkpoints)}")

@@ -54,6 +54,7 @@ class TextLoggerHook(LoggerHook):
         self.time_sec_tot = 0.0
         self.start_iter = 0
         self.json_log_path: str | None = None
+        self._pending_meta: dict[str, Any] | None = None  # written with the first record: no empty logs
 
     def before_run(self, runner: BaseRunner) -> None:
         super().before_run(runner)
@@ -63,8 +64,7 @@ class TextLoggerHook(LoggerHook):
         if out_dir is not None and runner.rank == 0:
             os.makedirs(out_dir, exist_ok=True)
             self.json_log_path = os.path.join(out_dir, f"{runner.timestamp}.log.json")
-            if runner.meta:
-                self._dump({k: v for k, v in runner.meta.items() if _jsonable(v)})
+            self._pending_meta = {k: v for k, v in (runner.meta or {}).items() if _jsonable(v)} or None
 
     def _max_memory(self, runner: BaseRunner) -> int:
         device = getattr(runner.model, "output_device", None)
@@ -126,6 +126,9 @@ class TextLoggerHook(LoggerHook):
             return
         record = {k: _round(v) for k, v in log_dict.items()}
         with open(self.json_log_path, "a", encoding="utf-8") as fh:
+            if self._pending_meta is not None:
+                fh.write(json.dumps(self._pending_meta) + "\n")
+                self._pending_meta = None
             fh.write(json.dumps(record) + "\n")
 
 

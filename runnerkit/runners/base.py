@@ -220,7 +220,8 @@ class BaseRunner(CheckpointMixin, TrainingHooksMixin):
 
     def _log_start(self, workflow: list[tuple[str, int]], unit: str, total: int) -> None:
         self.logger.info("Start running, work_dir: %s", self.work_dir or "NONE")
-        self.logger.info("Hooks will be executed in the following order:\n%s", self.get_hook_info())
+        if self.logger.isEnabledFor(logging.DEBUG):  # 60 lines: shown with `--verbose`, not on every run
+            self.logger.debug("Hooks will be executed in the following order:\n%s", self.get_hook_info())
         self.logger.info("workflow: %s, max: %d %s", workflow, total, unit)
 
     # -- the loop (subclasses) ---------------------------------------------------------------
