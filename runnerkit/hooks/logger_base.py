@@ -68,13 +68,23 @@ class LoggerHook(Hook):
             return {f"learning_rate/{k}": v[0] for k, v in lrs.items()}
         return {"learning_rate": lrs[0]}
 
+    def get_momentum_tags(self, runner: BaseRunner) -> dict[str, float]:
+        if runner.optimizer is None:
+            return {}
+        momentums = runner.current_momentum()
+        if isinstance(momentums, dict):
+            return {f"momentum/{k}": v[0] for k, v in momentums.items() if v}
+        return {"momentum": momentums[0]} if momentums else {}
+
     def get_loggable_tags(self, runner: BaseRunner, add_mode: bool = True, tags_to_skip: tuple[str, ...] = ("time", "data_time")) -> dict[str, float]:
+        """The buffer's scalars (as ``<mode>/<name>`` with ``add_mode``), the learning rates and momentums (mmcv)."""
         tags: dict[str, float] = {}
         for name, val in runner.log_buffer.output.items():
             if name in tags_to_skip or not self.is_scalar(val):
                 continue
             tags[f"{self.get_mode(runner)}/{name}" if add_mode else name] = float(val)
         tags.update(self.get_lr_tags(runner))
+        tags.update(self.get_momentum_tags(runner))
         return tags
 
     def before_run(self, runner: BaseRunner) -> None:

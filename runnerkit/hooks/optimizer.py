@@ -42,6 +42,27 @@ def _loss(runner: BaseRunner) -> torch.Tensor:
     return loss
 
 
+def _window(runner: BaseRunner, cumulative_iters: int) -> int:
+    """The number of iterations in the accumulation window of the current one (the last may be shorter)."""
+    total = runner.max_iters or 0
+    remainder = total % cumulative_iters
+    if remainder and runner.iter >= total - remainder:
+        return remainder
+    return cumulative_iters
+
+
+def _should_step(runner: BaseRunner, cumulative_iters: int) -> bool:
+    return (runner.iter + 1) % cumulative_iters == 0 or runner.iter + 1 == runner.max_iters
+
+
+def _sync_gradients(runner: BaseRunner, sync: bool) -> None:
+    # Under DDP, only the iteration that steps all-reduces its gradients; the others accumulate
+    # locally (what `DistributedDataParallel.no_sync()` does, spread over the step's forward
+    # and the backward the hook runs later).
+    if isinstance(runner.model, torch.nn.parallel.DistributedDataParallel):
+        runner.model.require_backward_grad_sync = sync
+
+
 class OptimizerHook(Hook):
     """``zero_grad`` -> ``loss.backward()`` -> optional gradient clipping -> ``step`` (mmcv).
 
@@ -123,26 +144,16 @@ class GradientCumulativeOptimizerHook(OptimizerHook):
         self.cumulative_iters = cumulative_iters
 
     def _window(self, runner: BaseRunner) -> int:
-        total = runner.max_iters or 0
-        remainder = total % self.cumulative_iters
-        last_window_start = total - remainder
-        if remainder and runner.iter >= last_window_start:
-            return remainder
-        return self.cumulative_iters
+        return _window(runner, self.cumulative_iters)
 
     def _should_step(self, runner: BaseRunner) -> bool:
-        return self.every_n_iters(runner, self.cumulative_iters) or self.is_last_iter(runner)
+        return _should_step(runner, self.cumulative_iters)
 
     def before_train_iter(self, runner: BaseRunner) -> None:
-        # Under DDP, only the iteration that steps all-reduces its gradients; the others accumulate
-        # locally (what `DistributedDataParallel.no_sync()` does, spread over the step's forward
-        # and the backward this hook runs later).
-        if isinstance(runner.model, torch.nn.parallel.DistributedDataParallel):
-            runner.model.require_backward_grad_sync = self._should_step(runner)
+        _sync_gradients(runner, self._should_step(runner))
 
     def after_run(self, runner: BaseRunner) -> None:
-        if isinstance(runner.model, torch.nn.parallel.DistributedDataParallel):
-            runner.model.require_backward_grad_sync = True
+        _sync_gradients(runner, True)
 
     def after_train_iter(self, runner: BaseRunner) -> None:
         optimizers = _optimizers(runner)
@@ -209,15 +220,21 @@ class AmpOptimizerHook(OptimizerHook):
                 self._pending_state = None
         runner.step_context = functools.partial(_autocast, device_type, self.dtype)
 
+    def before_train_iter(self, runner: BaseRunner) -> None:
+        if self.cumulative_iters > 1:
+            _sync_gradients(runner, _should_step(runner, self.cumulative_iters))
+
     def after_run(self, runner: BaseRunner) -> None:
         runner.step_context = contextlib.nullcontext
+        if self.cumulative_iters > 1:
+            _sync_gradients(runner, True)
 
     def after_train_iter(self, runner: BaseRunner) -> None:
         optimizers = _optimizers(runner)
         loss = _loss(runner)
         if self.cumulative_iters > 1:
-            loss = loss / self.cumulative_iters
-            step = self.every_n_iters(runner, self.cumulative_iters) or self.is_last_iter(runner)
+            loss = loss / _window(runner, self.cumulative_iters)
+            step = _should_step(runner, self.cumulative_iters)
         else:
             for opt in optimizers:
                 opt.zero_grad()
@@ -277,6 +294,21 @@ class Fp16OptimizerHook(AmpOptimizerHook):
         if isinstance(loss_scale, Mapping):
             loss_scale = "dynamic"
         super().__init__(dtype="float16", loss_scale=loss_scale, grad_clip=grad_clip, **kwargs)
+
+
+class GradientCumulativeFp16OptimizerHook(Fp16OptimizerHook):
+    """mmcv's name: fp16 mixed precision with gradients accumulated over ``cumulative_iters`` iterations.
+
+    The loss is divided by the number of iterations in the accumulation window (the last
+    window of a run may be shorter) and the optimizer steps once per window, as
+    :class:`GradientCumulativeOptimizerHook`; loss scaling as :class:`Fp16OptimizerHook`.
+
+    Example:
+        >>> hook = GradientCumulativeFp16OptimizerHook(cumulative_iters=4, loss_scale="dynamic")
+    """
+
+    def __init__(self, cumulative_iters: int = 1, **kwargs: Any) -> None:
+        super().__init__(cumulative_iters=cumulative_iters, **kwargs)
 
 
 @contextlib.contextmanager
