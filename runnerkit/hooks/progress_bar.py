@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import numbers
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
@@ -22,6 +23,11 @@ class ProgressBarHook(LoggerHook):
     Only rank 0 shows a bar, and only when the stream is an interactive terminal unless
     ``enabled=True``. The postfix shows the latest logged loss, read from
     ``runner.log_buffer.output`` after a logger averaged it: the bar never reads a tensor.
+
+    Each epoch's bar starts at that epoch's first iteration, so its count and rate are the
+    epoch's own. While a bar is drawn, log lines of the runner's console handlers clear it,
+    print on a line of their own and redraw it below (on a terminal they would otherwise run on
+    from the bar's text).
 
     It takes part in the loggers' protocol (it is a :class:`LoggerHook` that never averages):
     registered after the loggers, it is the one that clears the averaged output once every
@@ -65,6 +71,8 @@ class ProgressBarHook(LoggerHook):
         self.loss: float | None = None
         self._active = False
         self._epochs = False
+        self._epoch_desc: str | None = None  # an epoch bar waiting for the epoch's first iteration
+        self._guarded: list[logging.Handler] = []
 
     def log(self, runner: BaseRunner) -> None:
         """Nothing to write: the bar shows the loss the other loggers averaged."""
@@ -105,6 +113,41 @@ class ProgressBarHook(LoggerHook):
             self.bar.close()
             self.bar = None
 
+    # -- log lines on their own lines ---------------------------------------------------------
+
+    def _guard_log_lines(self, runner: BaseRunner) -> None:
+        """Make the console handlers of ``runner.logger`` clear the bar before a line and redraw it after.
+
+        On a terminal the bar's line has no newline yet; a log line written there would run on
+        from the bar's text. File handlers are left alone.
+        """
+        logger: logging.Logger | None = runner.logger
+        while logger is not None:
+            for handler in logger.handlers:
+                if type(handler) is logging.StreamHandler and "emit" not in vars(handler):
+                    handler.emit = self._emitter(handler.emit)  # type: ignore[method-assign]
+                    self._guarded.append(handler)
+            logger = logger.parent if logger.propagate else None
+
+    def _emitter(self, emit: Any) -> Any:
+        def emit_between_bars(record: logging.LogRecord) -> None:
+            bar = self.bar
+            if bar is None:
+                emit(record)
+                return
+            bar.clear()
+            try:
+                emit(record)
+            finally:
+                bar.refresh()
+
+        return emit_between_bars
+
+    def _unguard_log_lines(self) -> None:
+        for handler in self._guarded:
+            vars(handler).pop("emit", None)
+        self._guarded = []
+
     def _position(self, runner: BaseRunner) -> int:
         return runner.inner_iter + 1 if self._epochs else runner.iter + 1
 
@@ -116,14 +159,19 @@ class ProgressBarHook(LoggerHook):
 
         self._active = runner.rank == 0 and (self.enabled if self.enabled is not None else self._is_terminal())
         self._epochs = self.per_epoch if self.per_epoch is not None else isinstance(runner, EpochBasedRunner)
+        if self._active:
+            self._guard_log_lines(runner)
         if self._active and not self._epochs:
             self._open(runner.max_iters, runner.iter, "train")
 
     def before_train_epoch(self, runner: BaseRunner) -> None:
         super().before_train_epoch(runner)
         if self._active and self._epochs:
+            # Opened at the epoch's first iteration: only then is `inner_iter` this epoch's (here it
+            # may still be the last index of the previous epoch, or a resumed epoch's position).
+            self._close()
             total = f"/{runner.max_epochs}" if runner.max_epochs else ""
-            self._open(runner.epoch_length or None, runner.inner_iter, f"Epoch {runner.epoch + 1}{total}")
+            self._epoch_desc = f"Epoch {runner.epoch + 1}{total}"
 
     def after_train_iter(self, runner: BaseRunner) -> None:
         buffer = runner.log_buffer
@@ -136,7 +184,11 @@ class ProgressBarHook(LoggerHook):
             if self.reset_flag:
                 buffer.clear_output()
         if self._active:
-            self._advance(self._position(runner), force=self.is_last_iter(runner) or self.end_of_epoch(runner))
+            position = self._position(runner)
+            if self._epoch_desc is not None:
+                self._open(runner.epoch_length or None, position - 1, self._epoch_desc)
+                self._epoch_desc = None
+            self._advance(position, force=self.is_last_iter(runner) or self.end_of_epoch(runner))
 
     def after_train_epoch(self, runner: BaseRunner) -> None:
         if runner.log_buffer.ready and self.reset_flag:
@@ -150,3 +202,5 @@ class ProgressBarHook(LoggerHook):
 
     def after_run(self, runner: BaseRunner) -> None:
         self._close()
+        self._epoch_desc = None
+        self._unguard_log_lines()
