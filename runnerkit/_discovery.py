@@ -82,10 +82,10 @@ def _scan_uncached(path: list[str]) -> list[EntryRecord]:
         if key in seen:
             continue
         seen.add(key)
-        if isinstance(info, str):
-            entries.extend(_from_folder(info))
-        else:
-            entries.extend(_from_distribution(info))
+        try:
+            entries.extend(_from_folder(info) if isinstance(info, str) else _from_distribution(info))
+        except Exception:  # unreadable metadata of one distribution must not stop discovery
+            continue
     return entries
 
 

@@ -79,17 +79,23 @@ def list_command(args: argparse.Namespace) -> int:
             print(f"runnerkit list: broken plugin: {problem}", file=sys.stderr)
         return 0
     rows = [
-        (r.kind, r.name + (" (!)" if r.incompatible else ""), r.target, r.distribution or r.provider, r.version or "-", r.source)
+        (r.kind, r.name + (" (!)" if r.incompatible else " (shadowed)" if r.shadowed else ""), r.target,
+         r.distribution or r.provider, r.version or "-", r.source)
         for r in records
     ]
     print(table(rows, ["KIND", "NAME", "TARGET", "DISTRIBUTION", "VERSION", "SOURCE"]))
     incompatible = [r for r in records if r.incompatible]
-    if incompatible or problems:
+    shadowed = [r for r in records if r.shadowed and not r.incompatible]
+    if incompatible or shadowed or problems:
         print("\nProblems (these components cannot be used; the rest work):")
         for r in incompatible:
             print(f"  (!) {r.kind} `{r.name}` from `{r.provider}`: {r.incompatible}")
+        for r in shadowed:
+            print(f"  (shadowed) {r.kind} `{r.name}` from `{r.provider}`: {r.shadowed}")
         for problem in problems:
             print(f"  broken plugin: {problem}")
+        print("`runnerkit list` imports no component; `runnerkit check-plugin DIST` imports a distribution's "
+              "components and reports their import problems too.")
     if args.kind is None:
         print(f"\n{len(records)} components. `runnerkit list --kind all` also shows models and datasets; "
               f"`runnerkit show NAME` describes one.")

@@ -54,6 +54,14 @@ def check_plugin_command(args: argparse.Namespace) -> int:
         )
     print(f"Checking {name} {dist.version}: {len(records)} component{'s' if len(records) != 1 else ''}")
     for record in records:
+        if record.shadowed:
+            problems.append(
+                f"{record.kind} `{record.name}` ({record.target}): runnerkit provides a {record.kind} of that name and "
+                f"its names are reserved, so configs naming `{record.name}` build runnerkit's, never this one (it is "
+                f"reached only as `{record.qualified_name}`); rename it, e.g. `{_prefix(name)}{record.name}`."
+            )
+            print(f"  FAIL  {record.kind:<11} {record.name} (shadowed by runnerkit's)")
+            continue
         try:
             obj = container.load(record)
             detail = _check_object(record.kind, obj)
@@ -70,6 +78,12 @@ def check_plugin_command(args: argparse.Namespace) -> int:
         return 1
     print(f"\n{name}: all {len(records)} components load and are of the right kind.")
     return 0
+
+
+def _prefix(dist: str) -> str:
+    """``acme-runners`` -> ``Acme`` (a suggested prefix for a renamed component)."""
+    head = dist.replace("_", "-").split("-")[0]
+    return head[:1].upper() + head[1:]
 
 
 def _check_object(kind: str, obj: Any) -> str:
