@@ -13,11 +13,13 @@ from runnerkit._build import DefaultRunnerConstructor, build, build_runner
 from runnerkit._container import Container, default_container, register_plugin, unregister_plugin
 from runnerkit._errors import (
     AmbiguousComponentError,
+    CheckpointError,
     ConfigError,
     NonFiniteLossError,
     PluginLoadError,
     RunnerkitError,
     UnknownComponentError,
+    WorkDirInUseError,
 )
 from runnerkit._version import __version__
 from runnerkit.hookspecs import hookimpl
@@ -61,6 +63,7 @@ __all__ = [
     "AmbiguousComponentError",
     "BaseRunner",
     "BaseRunnerArgs",
+    "CheckpointError",
     "ConfigError",
     "Container",
     "DefaultRunnerConstructor",
@@ -72,6 +75,7 @@ __all__ = [
     "Priority",
     "RunnerkitError",
     "UnknownComponentError",
+    "WorkDirInUseError",
     "__version__",
     "args_model",
     "args_schema",

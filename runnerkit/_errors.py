@@ -7,7 +7,9 @@ One small tree, rooted at :class:`RunnerkitError`::
     ├── AmbiguousComponentError (also a KeyError)   several distributions provide that name
     ├── PluginLoadError         (also an ImportError) a component or plugin could not be loaded
     ├── ConfigError             (also a ValueError)  a config file or section is unusable
-    └── NonFiniteLossError      (also a FloatingPointError) training produced a NaN/inf loss or weights
+    ├── NonFiniteLossError      (also a FloatingPointError) training produced a NaN/inf loss or weights
+    ├── CheckpointError         (also a ValueError)  a checkpoint file is damaged or does not fit
+    └── WorkDirInUseError                            a fresh run where another run's checkpoints are
 
 Argument validation errors are :class:`pydantic.ValidationError` (a ``ValueError``),
 so that every bad field is reported at once.
@@ -131,3 +133,44 @@ class NonFiniteLossError(RunnerkitError, FloatingPointError):
         self.values = dict(values or {})
         self.parameters = list(parameters)
         super().__init__(message)
+
+
+class CheckpointError(RunnerkitError, ValueError):
+    """A checkpoint file cannot be used: damaged, not a checkpoint, or made for another model.
+
+    Attributes:
+        path: the file.
+        reason: what is wrong with it, in words.
+    """
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"Checkpoint `{path}` {reason}")
+
+
+class WorkDirInUseError(RunnerkitError):
+    """A fresh run was asked for in a work dir that holds another run's checkpoints.
+
+    Starting it would mix the two runs (and checkpoint rotation could delete the earlier run's
+    files), so nothing is trained.
+
+    Attributes:
+        work_dir: the work dir.
+        files: the earlier run's files found there (names).
+    """
+
+    def __init__(self, work_dir: str, files: Sequence[str], *, command_line: bool = False) -> None:
+        self.work_dir = work_dir
+        self.files = list(files)
+        shown = ", ".join(self.files[:5]) + (f" and {len(self.files) - 5} more" if len(self.files) > 5 else "")
+        if command_line:
+            options = ("continue it with `--resume` (or `--resume auto`), train into another `--work-dir`, or "
+                       "start over with `--overwrite` (deletes those checkpoints)")
+        else:
+            options = ("continue it with `resume=True` (or `resume=\"auto\"`; config key `resume`), choose another "
+                       "`work_dir`, or start over with `overwrite=True` (config key `overwrite`; deletes those checkpoints)")
+        super().__init__(
+            f"The work dir `{work_dir}` holds the checkpoints of an earlier run ({shown}); a fresh run there "
+            f"would mix with it. Nothing was trained: {options}."
+        )

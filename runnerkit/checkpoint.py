@@ -8,30 +8,48 @@ A checkpoint is a dict with mmcv's keys ``meta``, ``state_dict`` and ``optimizer
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import os
 import pickle
 import random
+import re
 import tempfile
-from collections.abc import Mapping
+import warnings
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
 
-#: the file in a work dir that names the latest checkpoint (works where symlinks do not).
-LAST_CHECKPOINT = "last_checkpoint"
-LATEST_LINK = "latest.pth"
+from runnerkit._errors import CheckpointError
+from runnerkit.workdir import LAST_CHECKPOINT, LATEST_LINK, TMP_PREFIX, find_latest
 
+__all__ = [
+    "LAST_CHECKPOINT",
+    "LATEST_LINK",
+    "CheckpointError",
+    "atomic_save",
+    "find_latest",
+    "get_rng_state",
+    "load_file",
+    "load_optimizer_state",
+    "load_weights",
+    "plain",
+    "set_rng_state",
+    "to_cpu",
+    "write_latest",
+]
 
 def atomic_save(obj: Any, path: str) -> None:
     """Write ``obj`` to ``path`` so that a crash never leaves a half-written file at ``path``.
 
     The data goes to a temporary file in the same folder, is flushed to disk, then renamed over
-    ``path`` in one step.
+    ``path`` in one step. A kill in between leaves a ``.tmp-*`` file, which the next run in that
+    folder removes (:func:`runnerkit.workdir.clean_tmp_files`) and which is never a checkpoint.
     """
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".pth")
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=TMP_PREFIX, suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
             torch.save(obj, fh)
@@ -61,7 +79,7 @@ def _fsync_dir(directory: str) -> None:
 def write_latest(directory: str, filename: str) -> None:
     """Point ``last_checkpoint`` (and, where possible, the ``latest.pth`` symlink) at ``filename``."""
     pointer = os.path.join(directory, LAST_CHECKPOINT)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".txt")
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=TMP_PREFIX, suffix=".tmp")
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(filename + "\n")
     os.replace(tmp, pointer)
@@ -76,43 +94,157 @@ def write_latest(directory: str, filename: str) -> None:
         pass  # no symlinks here (Windows without privileges, some network file systems)
 
 
-def find_latest(directory: str) -> str | None:
-    """The latest checkpoint in ``directory`` (from ``last_checkpoint``, else ``latest.pth``), or None."""
-    pointer = os.path.join(directory, LAST_CHECKPOINT)
-    if os.path.isfile(pointer):
-        with open(pointer, encoding="utf-8") as fh:
-            name = fh.read().strip()
-        path = name if os.path.isabs(name) else os.path.join(directory, name)
-        if os.path.isfile(path):
-            return path
-    link = os.path.join(directory, LATEST_LINK)
-    if os.path.exists(link):
-        return os.path.realpath(link)
-    return None
-
-
 def load_file(path: str, map_location: Any = "cpu", weights_only: bool = True) -> dict[str, Any]:
     """Load a checkpoint, by default with ``weights_only=True`` (no code runs while loading).
 
     Raises:
         FileNotFoundError: ``path`` does not exist.
-        pickle.UnpicklingError: the file holds pickled Python objects and ``weights_only`` is True.
+        CheckpointError: the file is empty, truncated, not a checkpoint (text, random bytes, a
+            pickled list, ...) or, with ``weights_only``, a checkpoint holding pickled Python
+            objects (only then does the message mention ``weights_only=False``).
     """
     if not os.path.isfile(path):
         raise FileNotFoundError(f"Checkpoint `{path}` does not exist; check the path (or the work dir's `last_checkpoint`).")
+    if os.path.getsize(path) == 0:
+        raise CheckpointError(path, "is empty (0 bytes): the save that wrote it never finished, or a copy of it failed. "
+                              "Use another checkpoint.")
     try:
         ckpt = torch.load(path, map_location=map_location, weights_only=weights_only)
-    except pickle.UnpicklingError as err:
-        if not weights_only:
-            raise
-        raise pickle.UnpicklingError(
-            f"Checkpoint `{path}` holds pickled Python objects that `weights_only=True` refuses to load "
-            f"({str(err).splitlines()[0]}). Loading it would run code from the file: only if you trust "
-            f"its source, pass `weights_only=False` to `runner.resume` / `runner.load_checkpoint`."
-        ) from err
+    except (PermissionError, IsADirectoryError, FileNotFoundError):
+        raise
+    except Exception as err:
+        raise CheckpointError(path, _why_unreadable(path, err, weights_only)) from err
     if not isinstance(ckpt, Mapping):
-        raise ValueError(f"Checkpoint `{path}` holds a {type(ckpt).__name__}, expected a dict with `state_dict`.")
+        raise CheckpointError(
+            path, f"holds a {type(ckpt).__name__}, not a checkpoint: expected a dict with a `state_dict` (what "
+            "`runner.save_checkpoint` writes) or a model's state dict."
+        )
     return dict(ckpt)
+
+
+_LEGACY_MAGIC = b"\x80\x02\x8a\nl\xfc\x9cF\xf9 j\xa8P\x19"
+
+
+def _torch_format(path: str) -> str | None:
+    """``"zip"`` or ``"legacy"`` when the file starts like something ``torch.save`` writes, else None."""
+    with open(path, "rb") as fh:
+        head = fh.read(len(_LEGACY_MAGIC))
+    if head.startswith(b"PK\x03\x04"):
+        return "zip"
+    if head == _LEGACY_MAGIC:
+        return "legacy"
+    return None
+
+
+def _why_unreadable(path: str, err: BaseException, weights_only: bool) -> str:
+    first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+    form = _torch_format(path)
+    size = os.path.getsize(path)
+    if form is not None and weights_only and isinstance(err, pickle.UnpicklingError):
+        found = re.search(r"GLOBAL ([\w.]+)|global (?:\S+ )?`?([\w.]+)`? (?:was not|is not)", str(err))
+        if found or "global" in str(err).lower():
+            name = next((g for g in found.groups() if g), "") if found else ""
+            what = f" (`{name}`)" if name else ""
+            return (
+                f"holds pickled Python objects{what} that `weights_only=True` refuses to load. Loading it would run "
+                "code from the file: only if you trust its source, pass `weights_only=False` to `runner.resume` / "
+                "`runner.load_checkpoint` (the command line never does)."
+            )
+    if form is not None:
+        return (f"is damaged: it starts like a file `torch.save` wrote, but cannot be read ({size} bytes; {first}). "
+                "It was probably truncated by an interrupted copy or save; use another checkpoint.")
+    with open(path, "rb") as fh:
+        head = fh.read(256)
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None and all(c.isprintable() or c.isspace() for c in text):
+        start = " ".join(text.split())[:40]
+        return f"is a text file, not a checkpoint (it starts with `{start}`); give the `.pth` file `torch.save` wrote."
+    return (f"is not a checkpoint: it is neither a zip archive nor a legacy file written by `torch.save` ({size} bytes; "
+            f"{first}). Give the `.pth` file `torch.save` wrote.")
+
+
+def load_weights(
+    module: torch.nn.Module,
+    checkpoint: Mapping[str, Any],
+    path: str,
+    *,
+    strict: bool,
+    revise_keys: Sequence[tuple[str, str]] = (),
+) -> tuple[list[str], list[str]]:
+    """Load a checkpoint's ``state_dict`` (or the checkpoint itself, if it is one) into ``module``.
+
+    With ``strict=False`` tensors whose shape differs from the model's are skipped with a warning
+    that lists them (as mmcv); missing and unexpected keys are returned. With ``strict=True`` any
+    difference is a :class:`CheckpointError`.
+
+    Returns:
+        ``(missing_keys, unexpected_keys)``.
+
+    Raises:
+        CheckpointError: the checkpoint has no usable state dict, or (``strict``) does not fit.
+    """
+    state = checkpoint.get("state_dict", checkpoint)
+    if not isinstance(state, Mapping):
+        raise CheckpointError(path, f"has a `state_dict` that is a {type(state).__name__}, not a mapping of names to tensors.")
+    if "state_dict" not in checkpoint and not any(isinstance(v, torch.Tensor) for v in state.values()):
+        keys = ", ".join(f"`{k}`" for k in list(state)[:8]) or "no keys"
+        raise CheckpointError(path, f"has no `state_dict` and holds no tensors ({keys}): it is not a model checkpoint.")
+    metadata = getattr(state, "_metadata", None)
+    state = {str(k): v for k, v in state.items()}
+    for pattern, repl in revise_keys:
+        state = {re.sub(pattern, repl, k): v for k, v in state.items()}
+    own = module.state_dict()
+    skipped = [
+        k for k, v in state.items()
+        if k in own and isinstance(v, torch.Tensor) and isinstance(own[k], torch.Tensor) and v.shape != own[k].shape
+    ]
+    mismatched = [f"{k}: checkpoint {tuple(state[k].shape)}, model {tuple(own[k].shape)}" for k in skipped]
+    if strict:
+        missing = [k for k in own if k not in state]
+        unexpected = [k for k in state if k not in own]
+        problems = [f"different shapes for {'; '.join(mismatched)}"] if mismatched else []
+        problems += [f"missing keys {_listed(missing)}"] if missing else []
+        problems += [f"unexpected keys {_listed(unexpected)}"] if unexpected else []
+        if problems:
+            raise CheckpointError(path, f"does not fit the model ({type(module).__name__}): {'; '.join(problems)}. "
+                                  "It was saved from another model or configuration.")
+    if mismatched:
+        warnings.warn(
+            f"Checkpoint `{path}`: skipped {len(mismatched)} tensor(s) whose shape differs from the model's: "
+            f"{'; '.join(mismatched)}.",
+            UserWarning,
+            stacklevel=3,
+        )
+        state = {k: v for k, v in state.items() if k not in skipped}
+    if metadata is not None:
+        state = collections.OrderedDict(state)
+        state._metadata = metadata  # type: ignore[attr-defined]
+    try:
+        result = module.load_state_dict(state, strict=strict)
+    except RuntimeError as err:
+        detail = " ".join(str(err).split())
+        raise CheckpointError(path, f"does not fit the model ({type(module).__name__}): {detail}") from err
+    return list(result.missing_keys), list(result.unexpected_keys)
+
+
+def _listed(keys: Sequence[str], most: int = 6) -> str:
+    shown = ", ".join(keys[:most])
+    return shown + (f" and {len(keys) - most} more" if len(keys) > most else "")
+
+
+def load_optimizer_state(optimizer: Any, state: Any, path: str, name: str | None = None) -> None:
+    """``optimizer.load_state_dict(state)``; an unfitting state is a :class:`CheckpointError` naming ``path``."""
+    try:
+        optimizer.load_state_dict(state)
+    except (ValueError, KeyError, TypeError, IndexError, RuntimeError) as err:
+        which = f"optimizer `{name}`" if name else "optimizer"
+        raise CheckpointError(
+            path, f"holds an optimizer state that does not fit the {which} ({type(optimizer).__name__}): {err}. It was "
+            "saved with other parameters or another optimizer; resume without the optimizer state, or use another file."
+        ) from err
 
 
 def to_cpu(state: Any) -> Any:

@@ -160,7 +160,17 @@ class JobConfig(BaseModel):
         default=None, description="Where checkpoints and logs go; `runnerkit run` defaults to `./work_dirs/<config name>`."
     )
     load_from: str | None = Field(default=None, description="Checkpoint whose weights initialise the model.")
-    resume_from: str | None = Field(default=None, description="Checkpoint to resume training from exactly.")
+    resume_from: str | None = Field(
+        default=None, description="Checkpoint to resume training from exactly (`\"auto\"`: as `resume=\"auto\"`)."
+    )
+    resume: bool | str | None = Field(
+        default=None, description="Resume: a checkpoint path, `True` (the work dir's latest checkpoint, which must exist) "
+        "or `\"auto\"` (the latest when there is one, else start fresh). Overrides `resume_from`.",
+    )
+    overwrite: bool = Field(
+        default=False, description="Start a fresh run even in a work dir that holds another run's checkpoints, "
+        "deleting them first (without it, such a run is refused).",
+    )
     seed: int | None = Field(
         default=None, description="Seed for Python, NumPy and torch before anything is built (deterministic runs)."
     )
@@ -237,7 +247,8 @@ def build_job(
     cfg: Mapping[str, Any] | JobConfig,
     *,
     work_dir: str | os.PathLike[str] | None = None,
-    resume: str | bool | None = None,
+    resume: str | os.PathLike[str] | bool | None = None,
+    overwrite: bool | None = None,
     logger: logging.Logger | None = None,
     meta: dict[str, Any] | None = None,
     container: Container | None = None,
@@ -247,8 +258,11 @@ def build_job(
     Args:
         cfg: the config (a dict in mmcv's shape, see :class:`JobConfig`).
         work_dir: overrides ``cfg["work_dir"]``.
-        resume: a checkpoint path to resume from, or True for the latest in the work dir;
-            overrides ``resume_from``.
+        resume: a checkpoint path to resume from, True for the work dir's latest checkpoint, or
+            ``"auto"``: the latest when there is one, else a fresh start; overrides the config's
+            ``resume``/``resume_from``.
+        overwrite: start a fresh run even where another run's checkpoints are, deleting them
+            (default: the config's ``overwrite``). Without it such a run is refused.
         logger: the runner's logger (default: the ``runnerkit`` logger).
         meta: metadata saved in checkpoints (``seed`` is added when the config sets one).
         container: the component container (default: the current one).
@@ -256,7 +270,11 @@ def build_job(
     Raises:
         pydantic.ValidationError: a section has the wrong shape.
         ConfigError: something ``run`` needs is missing, or a component cannot be built from its
-            section (the message names the section and the fix).
+            section (the message names the section and the fix), or the checkpoint to resume from
+            does not exist.
+        WorkDirInUseError: a fresh run (no resume) in a work dir holding another run's
+            checkpoints, without ``overwrite`` (see :mod:`runnerkit.workdir`).
+        CheckpointError: the checkpoint to resume or load from is damaged or does not fit.
         UnknownComponentError, PluginLoadError: as :func:`runnerkit.build`.
     """
     import torch
@@ -270,6 +288,8 @@ def build_job(
             hint = ("\nA config with only a `runner` section is meant for Python: "
                     "`runnerkit.build(cfg[\"runner\"], default_args=dict(model=..., optimizer=...))`.")
         raise ConfigError(f"The config cannot be run yet:\n{lines}{hint}")
+    chosen_dir = work_dir if work_dir is not None else job.work_dir
+    resume_from = _prepare_work_dir(job, chosen_dir, resume, overwrite)
     container = container or current_container()
     if job.num_threads is not None:
         torch.set_num_threads(job.num_threads)
@@ -292,7 +312,6 @@ def build_job(
     if job.seed is not None:
         run_meta.setdefault("seed", job.seed)
     default_args: dict[str, Any] = {"model": model, "optimizer": optimizer, "meta": run_meta}
-    chosen_dir = work_dir if work_dir is not None else job.work_dir
     if chosen_dir is not None:
         default_args["work_dir"] = os.fspath(chosen_dir)
     if logger is not None:
@@ -319,23 +338,44 @@ def build_job(
             f"A hook section (`lr_config`, `momentum_config`, `optimizer_config`, `checkpoint_config`, "
             f"`log_config`, `custom_hooks`, `evaluation`) cannot be built: {err}"
         ) from err
-    resume_from: str | None = None
-    resume_key = "resume" if resume is not None else "resume_from"
-    if resume is True:
-        if runner.work_dir is None:
-            raise ConfigError("`--resume` without a checkpoint resumes from the work dir, but there is none; give `--work-dir`.")
-        resume_from = runner.work_dir
-    elif isinstance(resume, str):
-        resume_from = resume
-    elif job.resume_from is not None:
-        resume_from = job.resume_from
     if resume_from is not None:
-        _check_exists(resume_from, resume_key)
         runner.resume(resume_from)
     elif job.load_from is not None:
         _check_exists(job.load_from, "load_from")
         runner.load_checkpoint(job.load_from)
     return Job(runner, data_loaders, list(job.workflow), job)
+
+
+def _prepare_work_dir(
+    job: JobConfig, work_dir: str | os.PathLike[str] | None, resume: str | os.PathLike[str] | bool | None,
+    overwrite: bool | None,
+) -> str | None:
+    """Clean up the work dir, refuse to mix runs, and return the checkpoint to resume from (if any)."""
+    from runnerkit import workdir
+    from runnerkit.dist import get_dist_info
+
+    chosen: str | os.PathLike[str] | bool | None
+    if resume is not None:
+        key, chosen = "resume", resume
+    elif job.resume is not None:
+        key, chosen = "resume", job.resume
+    else:
+        key, chosen = "resume_from", job.resume_from
+    directory = os.fspath(work_dir) if work_dir is not None else None
+    try:
+        prepared = workdir.prepare(
+            directory, chosen, overwrite=job.overwrite if overwrite is None else overwrite,
+            keep=[job.load_from] if job.load_from else [], main_process=get_dist_info()[0] == 0,
+        )
+    except (FileNotFoundError, ValueError, TypeError) as err:
+        if isinstance(err, RunnerkitError):
+            raise
+        raise ConfigError(f"`{key}`: {err}") from err
+    if prepared.removed_previous:
+        logging.getLogger("runnerkit").warning(
+            "overwrite: deleted the earlier run's checkpoints from `%s`: %s", directory, ", ".join(prepared.removed_previous)
+        )
+    return prepared.resume_from
 
 
 def register_evaluation(runner: Any, container: Container, job: JobConfig) -> None:

@@ -199,7 +199,7 @@ def test_a_missing_checkpoint_is_named_with_the_key_that_asked_for_it(work_dir: 
 
 
 def test_resuming_the_latest_checkpoint_needs_a_work_dir() -> None:
-    with pytest.raises(ConfigError, match=r"`--resume` without a checkpoint resumes from the work dir, but there is none"):
+    with pytest.raises(ConfigError, match=r"`resume`: `resume=True` resumes from the work dir, but there is none; give a `work_dir`"):
         build_job(small_config(checkpoint_config=None), resume=True)
 
 

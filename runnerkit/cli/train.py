@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from runnerkit._errors import ConfigError
+from runnerkit._errors import ConfigError, WorkDirInUseError
 from runnerkit.cli._common import HelpFormatter
 from runnerkit.cli.validate import add_cfg_options, report
 
@@ -35,8 +35,12 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("config", help="the config file (.py, .json, .yaml, .toml)")
     p.add_argument("--work-dir", help="where checkpoints and logs go (overrides the config's `work_dir`)")
     p.add_argument("--resume", nargs="?", const=_LATEST, metavar="CKPT",
-                   help="resume exactly from CKPT, or, without a value, from the latest checkpoint in the work dir; a "
-                   "run that is already finished says so (finished at iteration N) and exits 0 without writing logs")
+                   help="resume exactly from CKPT; without a value, from the work dir's latest checkpoint; `auto`: from "
+                   "the latest when there is one, else start fresh (for jobs a scheduler or torchrun restarts). A run "
+                   "that is already finished says so (finished at iteration N) and exits 0 without writing logs")
+    p.add_argument("--overwrite", action="store_true",
+                   help="start a fresh run even in a work dir that holds another run's checkpoints, deleting them "
+                   "first (without it, such a run is refused)")
     add_cfg_options(p)
     p.add_argument("--launcher", choices=["none", "torchrun"], default=None,
                    help="`torchrun`: train data-parallel on every process torchrun started (the default under "
@@ -48,7 +52,8 @@ def add_parsers(sub: Any) -> None:
         "demo", help="train a small built-in model on built-in synthetic data",
         description="Train DemoModel (a small MLP) on DemoDataset (synthetic spirals, nothing to download) with "
         "IterBasedRunner and the standard hooks, then print where the checkpoints and the JSON log are. "
-        "It takes seconds on a laptop CPU.",
+        "It takes seconds on a laptop CPU. The demo starts its work dir over: a previous demo's checkpoints there are "
+        "deleted first, and it says so.",
         epilog=f"examples:\n  runnerkit demo\n  runnerkit demo --work-dir /tmp/demo --max-iters 200\n"
         f"  runnerkit plot {DEMO_WORK_DIR}",
         formatter_class=HelpFormatter,
@@ -95,24 +100,36 @@ def run_command(args: argparse.Namespace) -> int:
         resume = True
     elif args.resume is not None:
         resume = args.resume
-    if launcher == "torchrun":
-        from runnerkit.launch import distributed_session
+    overwrite = True if args.overwrite else None
+    try:
+        if launcher == "torchrun":
+            from runnerkit.launch import distributed_session
 
-        with distributed_session(cfg.get("dist_params"), work_dir):
-            train(cfg, work_dir=work_dir, name=name, resume=resume, verbose=args.verbose)
-    else:
-        train(cfg, work_dir=work_dir, name=name, resume=resume, verbose=args.verbose)
+            with distributed_session(cfg.get("dist_params"), work_dir):
+                train(cfg, work_dir=work_dir, name=name, resume=resume, overwrite=overwrite, verbose=args.verbose)
+        else:
+            train(cfg, work_dir=work_dir, name=name, resume=resume, overwrite=overwrite, verbose=args.verbose)
+    except WorkDirInUseError as err:  # say it in flags, not arguments
+        raise WorkDirInUseError(err.work_dir, err.files, command_line=True) from None
     return 0
 
 
 def demo_command(args: argparse.Namespace) -> int:
     from runnerkit.demo import demo_config
+    from runnerkit.workdir import previous_run_files
 
-    train(demo_config(args.max_iters), work_dir=args.work_dir, name="demo", verbose=args.verbose)
+    previous = previous_run_files(args.work_dir)
+    if previous:
+        print(f"Starting the demo in `{args.work_dir}` over: deleting the previous demo's checkpoints "
+              f"({', '.join(previous)}).")
+    train(demo_config(args.max_iters), work_dir=args.work_dir, name="demo", overwrite=True, verbose=args.verbose)
     return 0
 
 
-def train(cfg: dict[str, Any], *, work_dir: str, name: str, resume: str | bool | None = None, verbose: bool = False) -> None:
+def train(
+    cfg: dict[str, Any], *, work_dir: str, name: str, resume: str | bool | None = None, overwrite: bool | None = None,
+    verbose: bool = False,
+) -> None:
     """Build the job, save its config into the work dir, train, and say where everything went."""
     import logging
 
@@ -125,7 +142,8 @@ def train(cfg: dict[str, Any], *, work_dir: str, name: str, resume: str | bool |
     threads = torch.get_num_threads()  # a config's `num_threads` holds for this job only
     try:
         with job_logging(level=logging.DEBUG if verbose else logging.INFO) as logger:
-            job = build_job(cfg, work_dir=work_dir, resume=resume, logger=logger, meta={"exp_name": name, "config": text})
+            job = build_job(cfg, work_dir=work_dir, resume=resume, overwrite=overwrite, logger=logger,
+                            meta={"exp_name": name, "config": text})
             runner = job.runner
             finished = finished_message(runner)
             if finished is not None:  # a resumed run with nothing left to do: no new logs
@@ -151,10 +169,11 @@ def train(cfg: dict[str, Any], *, work_dir: str, name: str, resume: str | bool |
 
 def _summary(runner: Any, name: str, saved_config: str, seconds: float, progress: Any) -> None:
     from runnerkit._summary import closing_line
+    from runnerkit.workdir import is_tmp_file
 
     work_dir = Path(runner.work_dir)
     shown = os.path.relpath(work_dir) if not os.path.relpath(work_dir).startswith("..") else str(work_dir)
-    checkpoints = sorted(work_dir.glob("*.pth"), key=lambda p: p.stat().st_mtime)
+    checkpoints = sorted((p for p in work_dir.glob("*.pth") if not is_tmp_file(p.name)), key=lambda p: p.stat().st_mtime)
     logs = sorted(work_dir.glob("*.log.json"), key=lambda p: p.stat().st_mtime)
     print()
     print(closing_line(runner, progress, seconds))

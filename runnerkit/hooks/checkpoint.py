@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from runnerkit._args import Forwards, PositiveIntOrNever, checked
 from runnerkit.hooks.hook import Hook
+from runnerkit.workdir import clean_tmp_files, run_checkpoints
 
 if TYPE_CHECKING:
     from runnerkit.runners.base import BaseRunner
@@ -22,7 +24,10 @@ class CheckpointHook(Hook):
         save_optimizer: include the optimizer state.
         out_dir: where to save (default: the runner's ``work_dir``; a relative/other folder gets
             the work dir's name appended, as mmcv).
-        max_keep_ckpts: keep only this many recent interval checkpoints (-1: all).
+        max_keep_ckpts: keep only this many interval checkpoints (-1: all). They are counted on
+            disk (the files ``filename_tmpl`` names in ``out_dir``, by number), so the limit holds
+            across resumes and the file resumed from rotates like any other; best checkpoints
+            (``best_*.pth``) are kept apart and never rotated.
         save_last: always save at the end of training.
         sync_buffer: all-reduce the model's buffers before saving (distributed runs).
         filename_tmpl: the file name, formatted with the epoch (iteration) number (default
@@ -32,7 +37,7 @@ class CheckpointHook(Hook):
         **kwargs: more options of ``runner.save_checkpoint`` (``create_symlink``, ``meta``).
 
     Files are ``epoch_{n}.pth``/``iter_{n}.pth`` written atomically; ``last_checkpoint`` names
-    the latest.
+    the latest. At ``before_run`` the temporary files of killed saves in ``out_dir`` are removed.
     """
 
     priority = "NORMAL"
@@ -77,6 +82,10 @@ class CheckpointHook(Hook):
             self.out_dir = os.path.join(self.out_dir, os.path.basename(runner.work_dir.rstrip(os.sep)))
         if self.out_dir is None:
             raise ValueError("CheckpointHook has nowhere to save: give the runner a `work_dir` or the hook an `out_dir`.")
+        if runner.rank == 0:
+            removed = clean_tmp_files(self.out_dir)
+            if removed:
+                runner.logger.info("Removed %d temporary file(s) of interrupted saves from %s", len(removed), self.out_dir)
 
     def after_train_epoch(self, runner: BaseRunner) -> None:
         if not self.by_epoch:
@@ -110,10 +119,11 @@ class CheckpointHook(Hook):
         runner.meta = runner.meta if runner.meta is not None else {}
         runner.meta.setdefault("hook_msgs", {})["last_ckpt"] = path
         self.saved.append(filename)
+        self.saved = self.saved[-1:]  # only the last one matters (a save_last at an interval step)
         if self.max_keep_ckpts > 0:
-            while len(self.saved) > self.max_keep_ckpts:
-                old = os.path.join(self.out_dir, self.saved.pop(0))
-                if os.path.exists(old):
+            on_disk = run_checkpoints(self.out_dir, self.filename_tmpl)
+            for old in [p for p in on_disk if os.path.abspath(p) != os.path.abspath(path)][: max(0, len(on_disk) - self.max_keep_ckpts)]:
+                with contextlib.suppress(FileNotFoundError):
                     os.remove(old)
 
     def state_dict(self) -> dict[str, Any]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import time
 import warnings
 from collections.abc import Sequence
@@ -171,16 +170,12 @@ class CheckpointMixin:
         """
         self.logger.info("load checkpoint from %s", filename)
         checkpoint = ckpt_io.load_file(os.fspath(filename), map_location, weights_only)
-        state = checkpoint.get("state_dict", checkpoint)
-        if not isinstance(state, dict):
-            raise ValueError(f"Checkpoint `{filename}` has no usable `state_dict` (found {type(state).__name__}).")
-        for pattern, repl in revise_keys:
-            state = {re.sub(pattern, repl, k): v for k, v in state.items()}
-        result = unwrap_model(self.model).load_state_dict(state, strict=strict)
-        if result.missing_keys or result.unexpected_keys:
+        missing, unexpected = ckpt_io.load_weights(
+            unwrap_model(self.model), checkpoint, os.fspath(filename), strict=strict, revise_keys=revise_keys
+        )
+        if missing or unexpected:
             self.logger.warning(
-                "Checkpoint `%s` did not match the model: missing keys %s, unexpected keys %s",
-                filename, result.missing_keys, result.unexpected_keys,
+                "Checkpoint `%s` did not match the model: missing keys %s, unexpected keys %s", filename, missing, unexpected
             )
         return checkpoint
 
@@ -208,10 +203,11 @@ class CheckpointMixin:
         ckpt = self.load_checkpoint(path, map_location=map_location, strict=True, weights_only=weights_only)
         if resume_optimizer and "optimizer" in ckpt and self.optimizer is not None:
             if isinstance(self.optimizer, dict):
+                saved = ckpt["optimizer"] if isinstance(ckpt["optimizer"], dict) else {}
                 for name, opt in self.optimizer.items():
-                    opt.load_state_dict(ckpt["optimizer"][name])
+                    ckpt_io.load_optimizer_state(opt, saved.get(name), path, name)
             else:
-                self.optimizer.load_state_dict(ckpt["optimizer"])
+                ckpt_io.load_optimizer_state(self.optimizer, ckpt["optimizer"], path)
         meta: dict[str, Any] = ckpt.get("meta", {})
         runner_meta: dict[str, Any] = self.meta if self.meta is not None else {}
         runner_meta.setdefault("hook_msgs", {}).update(meta.get("hook_msgs", {}))
@@ -225,13 +221,19 @@ class CheckpointMixin:
             )
             self._resume_counters_from_meta(meta)
         else:
-            loop = state["loop"]
-            self._epoch = int(loop["epoch"])
-            self._iter = int(loop["iter"])
-            self._inner_iter = int(loop["inner_iter"])
+            try:
+                loop = state["loop"]
+                self._epoch = int(loop["epoch"])
+                self._iter = int(loop["iter"])
+                self._inner_iter = int(loop["inner_iter"])
+                if "flow" in loop:
+                    self._resume_flow = (int(loop["flow"][0]), int(loop["flow"][1]))
+            except (KeyError, TypeError, ValueError, IndexError) as err:
+                raise ckpt_io.CheckpointError(
+                    path, f"has a malformed `runnerkit` section ({type(err).__name__}: {err}); it was not written by "
+                    "runnerkit's `save_checkpoint`, or it is damaged."
+                ) from err
             self._pending_resume = state
-            if "flow" in loop:
-                self._resume_flow = (int(loop["flow"][0]), int(loop["flow"][1]))
             self._apply_hook_states(state.get("hooks", {}))
         self.logger.info("resumed epoch %d, iter %d", self.epoch, self.iter)
 

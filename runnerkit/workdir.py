@@ -1,0 +1,240 @@
+"""What a work dir holds, and the rules a run follows there.
+
+One run, one work dir: ``runnerkit run`` and :func:`runnerkit.job.build_job` call
+:func:`prepare` before they build anything, which
+
+- removes the temporary files of saves that were killed (``.tmp-*``; they are never checkpoints),
+- refuses to start a fresh run where another run's checkpoints are (:class:`WorkDirInUseError`),
+  unless the caller resumes, or asks to start over (``overwrite=True``: those checkpoints are
+  deleted first),
+- resolves ``resume="auto"`` (the work dir's latest checkpoint, or a fresh start when it has none).
+
+:func:`run_checkpoints` lists a run's interval checkpoints on disk, oldest first: what
+``CheckpointHook(max_keep_ckpts=...)`` rotates. :func:`find_latest` follows the ``last_checkpoint``
+pointer only to files inside the work dir.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from runnerkit._errors import WorkDirInUseError
+
+__all__ = [
+    "LAST_CHECKPOINT",
+    "LATEST_LINK",
+    "TMP_PREFIX",
+    "Prepared",
+    "WorkDirInUseError",
+    "clean_tmp_files",
+    "find_latest",
+    "is_tmp_file",
+    "prepare",
+    "previous_run_files",
+    "resolve_resume",
+    "run_checkpoints",
+]
+
+#: the file in a work dir that names the latest checkpoint (works where symlinks do not).
+LAST_CHECKPOINT = "last_checkpoint"
+#: the symlink to the latest checkpoint, where the file system allows symlinks.
+LATEST_LINK = "latest.pth"
+#: the name prefix of the temporary files atomic writes rename into place.
+TMP_PREFIX = ".tmp-"
+
+#: checkpoint names runnerkit writes: interval checkpoints and best checkpoints.
+_RUN_FILE = re.compile(r"^(?:(?:epoch|iter)_\d+|best_.+)\.pth$")
+
+
+def is_tmp_file(name: str) -> bool:
+    """Whether ``name`` (a file name) is the temporary file of an atomic write."""
+    return name.startswith(TMP_PREFIX) or name == LATEST_LINK + ".tmp"
+
+
+def clean_tmp_files(directory: str | os.PathLike[str]) -> list[str]:
+    """Remove the temporary files that killed saves left in ``directory``; return their names.
+
+    Call it only when no other process writes checkpoints there (a run starting).
+    """
+    directory = os.fspath(directory)
+    removed: list[str] = []
+    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+        for entry in os.scandir(directory):
+            if is_tmp_file(entry.name) and not entry.is_dir(follow_symlinks=False):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(entry.path)
+                    removed.append(entry.name)
+    return sorted(removed)
+
+
+def run_checkpoints(directory: str | os.PathLike[str], filename_tmpl: str) -> list[str]:
+    """The checkpoints named by ``filename_tmpl`` (e.g. ``"iter_{}.pth"``) in ``directory``, oldest first.
+
+    Files are ordered by the number in their name; temporary files and anything the template does
+    not match (best checkpoints, ``latest.pth``) are left out. Returns full paths.
+    """
+    directory = os.fspath(directory)
+    head, sep, tail = filename_tmpl.partition("{}")
+    if not sep:
+        return []
+    pattern = re.compile("^" + re.escape(head) + r"(\d+)" + re.escape(tail) + "$")
+    found: list[tuple[int, str]] = []
+    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+        for entry in os.scandir(directory):
+            match = pattern.match(entry.name)
+            if match and not is_tmp_file(entry.name) and entry.is_file():
+                found.append((int(match.group(1)), entry.path))
+    return [path for _, path in sorted(found)]
+
+
+def previous_run_files(directory: str | os.PathLike[str]) -> list[str]:
+    """The files in ``directory`` that show an earlier run: its checkpoints and latest pointers (names)."""
+    directory = os.fspath(directory)
+    names: list[str] = []
+    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+        for entry in os.scandir(directory):
+            if is_tmp_file(entry.name):
+                continue
+            if entry.name in (LAST_CHECKPOINT, LATEST_LINK) or (_RUN_FILE.match(entry.name) and entry.is_file()):
+                names.append(entry.name)
+    return sorted(names, key=_natural)
+
+
+def _natural(name: str) -> list[object]:
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+
+
+def _inside(path: str, directory: str) -> bool:
+    real, root = os.path.realpath(path), os.path.realpath(directory)
+    return os.path.commonpath([real, root]) == root and real != root
+
+
+def find_latest(directory: str | os.PathLike[str]) -> str | None:
+    """The latest checkpoint in ``directory``, or None.
+
+    From ``last_checkpoint``, else the ``latest.pth`` symlink, else the interval checkpoint with
+    the highest number. A pointer to a file outside ``directory`` is ignored with a warning: a
+    work dir copied from elsewhere, or written by someone else, cannot send a resume to any file.
+    """
+    directory = os.fspath(directory)
+    pointer = os.path.join(directory, LAST_CHECKPOINT)
+    if os.path.isfile(pointer):
+        with open(pointer, encoding="utf-8", errors="replace") as fh:
+            name = fh.read().strip()
+        if name:
+            path = os.path.join(directory, name)  # an absolute name stays absolute
+            if not _inside(path, directory):
+                warnings.warn(
+                    f"`{pointer}` points outside the work dir (to `{name}`); ignoring it. To resume from that file, "
+                    "name it explicitly (`--resume PATH`, `resume=PATH`).",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+            elif os.path.isfile(path):
+                return path
+    link = os.path.join(directory, LATEST_LINK)
+    if os.path.islink(link) and os.path.isfile(link):
+        if _inside(link, directory):
+            return os.path.realpath(link)
+        warnings.warn(
+            f"`{link}` points outside the work dir (to `{os.path.realpath(link)}`); ignoring it.",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    numbered = [p for tmpl in ("iter_{}.pth", "epoch_{}.pth") for p in run_checkpoints(directory, tmpl)[-1:]]
+    if numbered:
+        return max(numbered, key=os.path.getmtime)
+    return None
+
+
+def resolve_resume(resume: str | os.PathLike[str] | bool | None, work_dir: str | None) -> str | None:
+    """The checkpoint to resume from: ``resume`` is a path, True (the work dir's latest, which must exist),
+    ``"auto"`` (the work dir's latest, or None when it has none) or None/False (no resume).
+
+    Raises:
+        FileNotFoundError: ``resume`` is True or a path and there is no such checkpoint.
+        ValueError: ``resume`` is True or ``"auto"`` and there is no work dir.
+    """
+    if resume is None or resume is False:
+        return None
+    if resume is True or resume == "auto":
+        if work_dir is None:
+            raise ValueError(f"`resume={resume!r}` resumes from the work dir, but there is none; give a `work_dir`.")
+        latest = find_latest(work_dir) if os.path.isdir(work_dir) else None
+        if latest is None and resume is True:
+            raise FileNotFoundError(
+                f"No checkpoint to resume from in `{work_dir}` (no `{LAST_CHECKPOINT}`, `{LATEST_LINK}` or "
+                "`iter_N.pth`/`epoch_N.pth`); resume=\"auto\" starts fresh when there is none."
+            )
+        return latest
+    path = os.fspath(resume)
+    if not isinstance(path, str):
+        raise TypeError(f"`resume` must be a path, True, \"auto\" or None, got {type(resume).__name__} `{resume!r}`.")
+    if os.path.isdir(path):
+        latest = find_latest(path)
+        if latest is None:
+            raise FileNotFoundError(f"No checkpoint to resume from in `{path}` (no `{LAST_CHECKPOINT}` or `{LATEST_LINK}`).")
+        return latest
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"the checkpoint `{path}` does not exist; check the path (relative to `{os.getcwd()}`).")
+    return path
+
+
+@dataclass
+class Prepared:
+    """What :func:`prepare` found and did.
+
+    Attributes:
+        resume_from: the checkpoint to resume from (None: a fresh run).
+        removed_tmp: temporary files of killed saves that were removed.
+        removed_previous: an earlier run's files deleted because of ``overwrite=True``.
+    """
+
+    resume_from: str | None
+    removed_tmp: list[str]
+    removed_previous: list[str]
+
+
+def prepare(
+    work_dir: str | os.PathLike[str] | None,
+    resume: str | os.PathLike[str] | bool | None = None,
+    *,
+    overwrite: bool = False,
+    keep: Sequence[str | os.PathLike[str]] = (),
+    main_process: bool = True,
+) -> Prepared:
+    """Make ``work_dir`` ready for a run: clean up, refuse to mix runs, resolve ``resume``.
+
+    Args:
+        work_dir: the run's work dir (None: nothing to check; ``resume`` must then be a path).
+        resume: see :func:`resolve_resume`.
+        overwrite: start a fresh run even where another run's checkpoints are, deleting them first.
+        keep: files never deleted by ``overwrite`` (e.g. the ``load_from`` checkpoint).
+        main_process: whether this process cleans up and deletes (rank 0); the others only check.
+
+    Raises:
+        WorkDirInUseError: a fresh run (no checkpoint to resume from) in a work dir that holds
+            another run's checkpoints, without ``overwrite``.
+        FileNotFoundError, ValueError: as :func:`resolve_resume`.
+    """
+    directory = os.fspath(work_dir) if work_dir is not None else None
+    removed_tmp = clean_tmp_files(directory) if directory is not None and main_process else []
+    resume_from = resolve_resume(resume, directory)
+    removed: list[str] = []
+    if resume_from is None and directory is not None:
+        previous = previous_run_files(directory)
+        kept = {os.path.realpath(os.fspath(k)) for k in keep}
+        previous = [n for n in previous if os.path.realpath(os.path.join(directory, n)) not in kept]
+        if previous and not overwrite:
+            raise WorkDirInUseError(directory, previous)
+        if previous and main_process:
+            for name in previous:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(os.path.join(directory, name))
+            removed = previous
+    return Prepared(resume_from, removed_tmp, removed)
