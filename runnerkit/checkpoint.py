@@ -109,7 +109,9 @@ def load_file(path: str, map_location: Any = "cpu", weights_only: bool = True) -
         raise CheckpointError(path, "is empty (0 bytes): the save that wrote it never finished, or a copy of it failed. "
                               "Use another checkpoint.")
     try:
-        ckpt = torch.load(path, map_location=map_location, weights_only=weights_only)
+        with warnings.catch_warnings():  # torch's note on a foreign pickle protocol: the error below says more
+            warnings.filterwarnings("ignore", message="Detected pickle protocol", category=UserWarning)
+            ckpt = torch.load(path, map_location=map_location, weights_only=weights_only)
     except (PermissionError, IsADirectoryError, FileNotFoundError):
         raise
     except Exception as err:
