@@ -159,7 +159,8 @@ def test_cli_run_refuses_in_flags_and_overwrite_or_resume_go_on(tmp_path: Path, 
     code, out, err = main(capsys, "run", "job.py", "--work-dir", "w", "--resume", "auto",
                           "--cfg-options", "runner.max_iters=6")
     assert code == 0, err
-    assert "resumed epoch" in out and "Trained 6 iterations" in out
+    assert "load checkpoint from w/iter_4.pth" in out and "Trained 2 iterations in " in out
+    assert ", resumed: iteration 4 to 6" in out
     code, out, err = main(capsys, "run", "job.py", "--work-dir", "w", "--overwrite")
     assert code == 0, err
     assert "Trained 4 iterations" in out and names(tmp_path / "w") == ["iter_2.pth", "iter_4.pth", "latest.pth"]
