@@ -420,19 +420,27 @@ def plain_errors(model: type[BaseModel], exc: ValidationError, owner: str,
         loc = tuple(err["loc"])
         if err["type"] == "missing" and loc and loc[0] in supplied:
             continue
-        if err["type"] == "extra_forbidden" and len(loc) == 1:
-            merged[loc] = ("unknown_argument", [], err.get("input"))
+        if err["type"] == "extra_forbidden":
+            merged[loc] = ("extra_forbidden", [], err.get("input"))
             continue
         # a union's members add their tags to the location (`interval.literal[-1]`); keep the field's
-        top = loc[:1] if len(loc) > 1 and loc[0] in model.model_fields and not _is_model_field(model, str(loc[0])) else loc
+        top = tuple(part for part in loc if not _is_union_tag(part))
         message = str(err["msg"]).removeprefix("Value error, ")
         kind, messages, value = merged.setdefault(top, (err["type"], [], err.get("input")))
         if message not in messages:
             messages.append(message)
     errors: list[InitErrorDetails] = []
     for loc, (kind, messages, value) in merged.items():
-        if kind == "unknown_argument":
-            errors.append(unknown_argument_error(model, str(loc[0]), owner, value))
+        if kind == "extra_forbidden":
+            if len(loc) == 1:
+                errors.append(unknown_argument_error(model, str(loc[0]), owner, value))
+                continue
+            inner = _owner(model, loc[:-1])
+            accepted = list(inner.model_fields) if inner is not None else []
+            hint = suggestion(closest(str(loc[-1]), accepted))
+            text = f"unknown key `{loc[-1]}`. {hint + ' ' if hint else ''}Accepted keys: {', '.join(accepted)}"
+            errors.append(InitErrorDetails(type=PydanticCustomError("unknown_key", "{message}", {"message": text}),
+                                           loc=loc, input=value))
             continue
         text = messages[0]
         if len(messages) > 1:
@@ -443,10 +451,24 @@ def plain_errors(model: type[BaseModel], exc: ValidationError, owner: str,
     return errors
 
 
-def _is_model_field(model: type[BaseModel], name: str) -> bool:
-    """Whether field ``name`` holds a nested model (whose own keys may follow in a location)."""
-    annotation = model.model_fields[name].annotation
-    return any(isinstance(a, type) and issubclass(a, BaseModel) for a in (annotation, *typing.get_args(annotation)))
+def _owner(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The nested model that holds the value at ``loc`` inside ``model`` (for unknown-key hints)."""
+    current: Any = model
+    for part in loc:
+        if not (isinstance(current, type) and issubclass(current, BaseModel)) or part not in current.model_fields:
+            return None
+        annotation = current.model_fields[part].annotation
+        inner = [a for a in (annotation, *typing.get_args(annotation)) if isinstance(a, type) and issubclass(a, BaseModel)]
+        current = inner[0] if inner else None
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+_TAGS = {"str", "int", "float", "bool", "bytes", "list", "dict", "tuple", "set", "none", "callable", "any"}
+
+
+def _is_union_tag(part: Any) -> bool:
+    """Whether a location part names a union member (``constrained-int``, ``literal['a']``), not a key."""
+    return isinstance(part, str) and ("[" in part or "-" in part or part in _TAGS)
 
 
 def checked(init: F) -> F:

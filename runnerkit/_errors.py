@@ -18,6 +18,7 @@ so that every bad field is reported at once.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 
 class RunnerkitError(Exception):
@@ -109,7 +110,16 @@ class PluginLoadError(RunnerkitError, ImportError):
 
 
 class ConfigError(RunnerkitError, ValueError):
-    """A config (file, section or value) cannot be used as given."""
+    """A config (file, section or value) cannot be used as given.
+
+    Attributes:
+        problems: when raised by the config check, every problem found
+            (:class:`runnerkit.check.Problem`, each with its key, message and ``file:line``).
+    """
+
+    def __init__(self, *args: object, problems: Sequence[Any] = ()) -> None:
+        super().__init__(*args)
+        self.problems = list(problems)
 
 
 class NonFiniteLossError(RunnerkitError, FloatingPointError):

@@ -1,7 +1,9 @@
-"""A whole training job from one config: model, data, optimizers, runner, hooks, workflow.
+"""The job builder: a whole training job from one config (model, data, optimizers, runner, hooks, workflow).
 
 This is what ``runnerkit run CONFIG`` and ``runnerkit demo`` do, for use from Python too.
-The config has mmcv 1.x's shape; :class:`JobConfig` documents (and validates) every section.
+The config has mmcv 1.x's shape; :class:`~runnerkit.job_config.JobConfig` documents every section,
+:func:`runnerkit.check.check_config` checks it (every problem at once) before anything is built,
+and :mod:`runnerkit.factories` builds each section.
 Components are named by ``type`` and found through the container: models and datasets in the
 ``runnerkit.models`` / ``runnerkit.datasets`` entry-point groups (or a ``"module:attr"`` path),
 optimizers in ``torch.optim`` (the model's parameters are passed in), runners and hooks as
@@ -20,206 +22,32 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import inspect
 import logging
 import os
-import sys
-from collections.abc import Iterator, Mapping
-from typing import Annotated, Any, Literal
-
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from runnerkit._build import build, copy_plain, current_container
-from runnerkit._container import Container, resolve
+from runnerkit._container import Container
 from runnerkit._errors import ConfigError, RunnerkitError
+from runnerkit.check import check_config, format_problems
+from runnerkit.factories import build_component, build_data_loader, build_optimizers, optimizer_class
+from runnerkit.job_config import DataConfig, JobConfig, LogConfig
 from runnerkit.seed import seed_everything
 
-
-def _has_type(value: dict[str, Any]) -> dict[str, Any]:
-    if "type" not in value:
-        keys = ", ".join(f"`{k}`" for k in value) or "no keys"
-        raise ValueError(f"needs a `type` key naming the component (it has {keys}), e.g. `dict(type=\"Name\", ...)`")
-    return value
-
-
-#: ``dict(type=<name, "module:attr" or class>, **arguments)``
-ComponentConfig = Annotated[dict[str, Any], AfterValidator(_has_type)]
-
-
-def _optimizer_shape(value: dict[str, Any]) -> dict[str, Any]:
-    if "type" in value:
-        return value
-    if value and all(isinstance(v, Mapping) and "type" in v for v in value.values()):
-        return value
-    raise ValueError(
-        "needs a `type` key naming a `torch.optim` class (`dict(type=\"SGD\", lr=0.01)`), or one such dict per "
-        "model submodule for a multi-optimizer model (`dict(generator=dict(type=\"Adam\", lr=1e-4), ...)`)"
-    )
-
-
-class DataConfig(BaseModel):
-    """The ``data`` section: datasets and how to load them (mmcv's ``data=dict(...)``)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    train: ComponentConfig | None = Field(
-        default=None, description="The training dataset, `dict(type=..., **args)`; needed by a `train` workflow phase."
-    )
-    val: ComponentConfig | None = Field(
-        default=None, description="The validation dataset; needed by a `val` workflow phase."
-    )
-    test: ComponentConfig | None = Field(default=None, description="The test dataset (kept for mmcv configs; unused by `run`).")
-    samples_per_gpu: PositiveInt | None = Field(
-        default=None, description="Batch size per process (mmcv's name; `batch_size` is accepted too). Default 1."
-    )
-    batch_size: PositiveInt | None = Field(default=None, description="Alias of `samples_per_gpu`; give only one of the two.")
-    workers_per_gpu: NonNegativeInt = Field(
-        default=0, description="DataLoader worker processes per process; 0 loads in the main process."
-    )
-    shuffle: bool = Field(default=True, description="Shuffle the training set each epoch (validation is never shuffled).")
-    drop_last: bool = Field(default=False, description="Drop the last incomplete training batch of each epoch.")
-    pin_memory: bool = Field(default=False, description="Use pinned host memory (faster copies to a GPU).")
-    persistent_workers: bool = Field(default=False, description="Keep workers alive between epochs (needs workers_per_gpu > 0).")
-
-    @property
-    def per_batch(self) -> int:
-        """The batch size (``samples_per_gpu`` or ``batch_size``, default 1)."""
-        return self.samples_per_gpu or self.batch_size or 1
-
-
-class LogConfig(BaseModel):
-    """The ``log_config`` section: the logger hooks and how often they log."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    interval: PositiveInt = Field(default=10, description="Log every this many iterations (passed to each logger hook).")
-    hooks: list[ComponentConfig] = Field(
-        default_factory=lambda: [{"type": "TextLoggerHook"}],
-        description="Logger hooks, e.g. `[dict(type=\"TextLoggerHook\"), dict(type=\"TensorboardLoggerHook\")]`.",
-    )
-
-
-class JobConfig(BaseModel):
-    """A whole job. Keys runnerkit does not use (``dist_params``, ``log_level``, ...) are kept and ignored."""
-
-    model_config = ConfigDict(extra="allow")
-
-    model: ComponentConfig | None = Field(
-        default=None,
-        description="The model, `dict(type=..., **args)`: a `runnerkit.models` entry point name, `\"module:attr\"` "
-        "or a class. It must define `train_step` (and `val_step` for `val` phases).",
-    )
-    data: DataConfig | None = Field(default=None, description="Datasets and data loading (see `DataConfig`).")
-    optimizer: Annotated[dict[str, Any], AfterValidator(_optimizer_shape)] | None = Field(
-        default=None,
-        description="`dict(type=\"SGD\", lr=0.01, ...)` naming a `torch.optim` class (or `\"module:attr\"`); the "
-        "model's parameters are passed in. For several optimizers, one such dict per model submodule name.",
-    )
-    optimizer_config: dict[str, Any] | None = Field(
-        default=None,
-        description="The optimizer hook, e.g. `dict(grad_clip=dict(max_norm=35))` (`type` defaults to "
-        "`OptimizerHook`). Without it nothing calls `optimizer.step()` unless the model's `train_step` does.",
-    )
-    lr_config: dict[str, Any] | None = Field(
-        default=None, description="The lr schedule, mmcv style: `dict(policy=\"step\", step=[8, 11], warmup=\"linear\")`."
-    )
-    momentum_config: dict[str, Any] | None = Field(
-        default=None, description="The momentum schedule, mmcv style: `dict(policy=\"cyclic\", ...)`."
-    )
-    checkpoint_config: dict[str, Any] | None = Field(
-        default=None, description="The checkpoint hook, e.g. `dict(interval=1000, max_keep_ckpts=3)`."
-    )
-    log_config: LogConfig | None = Field(default=None, description="Logger hooks (see `LogConfig`).")
-    timer_config: dict[str, Any] | None = Field(
-        default_factory=lambda: {"type": "IterTimerHook"}, description="The iteration timer hook (None: no timer)."
-    )
-    evaluation: dict[str, Any] | None = Field(
-        default=None,
-        description="Evaluate on `data.val` during training (mmdet/mmseg style): `dict(interval=1000, save_best=\"acc\")` "
-        "builds an `EvalHook` (`type` to use another) over a loader of `data.val`; `by_epoch` follows the runner.",
-    )
-    custom_hooks: list[ComponentConfig] = Field(
-        default_factory=list, description="More hooks: `[dict(type=\"EMAHook\", priority=\"NORMAL\", ...)]`."
-    )
-    runner: ComponentConfig | None = Field(
-        default=None,
-        description="The runner: `dict(type=\"IterBasedRunner\", max_iters=...)` or `EpochBasedRunner` with "
-        "`max_epochs`; its arguments are checked against the runner's argument model.",
-    )
-    total_epochs: PositiveInt | None = Field(
-        default=None, description="Legacy mmcv key: with no `runner` section, means `EpochBasedRunner(max_epochs=...)`."
-    )
-    workflow: list[tuple[Literal["train", "val"], PositiveInt]] = Field(
-        default_factory=lambda: [("train", 1)], min_length=1,  # type: ignore[arg-type]
-        description="Phases in turn, e.g. `[(\"train\", 1), (\"val\", 1)]` (epochs for EpochBasedRunner, "
-        "iterations for IterBasedRunner).",
-    )
-    work_dir: str | None = Field(
-        default=None, description="Where checkpoints and logs go; `runnerkit run` defaults to `./work_dirs/<config name>`."
-    )
-    load_from: str | None = Field(default=None, description="Checkpoint whose weights initialise the model.")
-    resume_from: str | None = Field(
-        default=None, description="Checkpoint to resume training from exactly (`\"auto\"`: as `resume=\"auto\"`)."
-    )
-    resume: bool | str | None = Field(
-        default=None, description="Resume: a checkpoint path, `True` (the work dir's latest checkpoint, which must exist) "
-        "or `\"auto\"` (the latest when there is one, else start fresh). Overrides `resume_from`.",
-    )
-    overwrite: bool = Field(
-        default=False, description="Start a fresh run even in a work dir that holds another run's checkpoints, "
-        "deleting them first (without it, such a run is refused).",
-    )
-    seed: int | None = Field(
-        default=None, description="Seed for Python, NumPy and torch before anything is built (deterministic runs)."
-    )
-    deterministic: bool = Field(
-        default=False, description="With `seed`: make torch use deterministic algorithms (`runnerkit.seed_everything`)."
-    )
-    num_threads: PositiveInt | None = Field(
-        default=None, description="`torch.set_num_threads` for the run; 1 is fastest for small models on a busy CPU "
-        "(None: torch's default, one thread per core).",
-    )
-    device: str | None = Field(
-        default=None, description="Move the model there before building the optimizer (`\"cuda\"`, `\"cpu\"`); "
-        "the model's `train_step` moves each batch.",
-    )
-    check_finite: bool = Field(
-        default=True, description="Stop with `NonFiniteLossError` at the first log interval or checkpoint after a "
-        "logged loss became NaN/inf, and never write a checkpoint with non-finite weights; `false` turns the guard "
-        "off (`runner.check_finite`).",
-    )
-
-    def runner_config(self) -> dict[str, Any] | None:
-        """The ``runner`` section, or the one the legacy ``total_epochs`` key implies."""
-        if self.runner is not None:
-            return self.runner
-        if self.total_epochs is not None:
-            return {"type": "EpochBasedRunner", "max_epochs": self.total_epochs}
-        return None
-
-    def missing_for_run(self) -> list[tuple[tuple[str | int, ...], str]]:
-        """What ``runnerkit run`` still needs, as ``(location, message)`` pairs (empty: nothing)."""
-        missing: list[tuple[tuple[str | int, ...], str]] = []
-        if self.model is None:
-            missing.append((("model",), "`run` needs a `model` section, e.g. `model=dict(type=\"DemoModel\")`"))
-        if self.runner_config() is None:
-            missing.append((("runner",), "`run` needs a `runner` section, e.g. `runner=dict(type=\"IterBasedRunner\", max_iters=1000)`"))
-        for index, (mode, _) in enumerate(self.workflow):
-            if self.data is None or getattr(self.data, mode) is None:
-                missing.append((
-                    ("data", mode),
-                    f"workflow phase {index} is `{mode}`, so `run` needs `data.{mode}=dict(type=...)` naming a dataset",
-                ))
-        if self.evaluation is not None and (self.data is None or self.data.val is None):
-            missing.append((("data", "val"), "`evaluation` is set, so `run` needs `data.val=dict(type=...)` to evaluate on"))
-        if self.optimizer_config is not None and self.optimizer is None:
-            missing.append((("optimizer",), "`optimizer_config` is set but there is no `optimizer` to step; add "
-                            "`optimizer=dict(type=\"SGD\", lr=0.01)` or drop `optimizer_config`"))
-        if self.data is not None and self.data.samples_per_gpu and self.data.batch_size:
-            missing.append((("data", "batch_size"), "give `samples_per_gpu` or `batch_size`, not both"))
-        return missing
+__all__ = [
+    "DataConfig",
+    "Job",
+    "JobConfig",
+    "LogConfig",
+    "build_component",
+    "build_data_loader",
+    "build_job",
+    "build_optimizers",
+    "optimizer_class",
+    "register_evaluation",
+]
 
 
 @dataclasses.dataclass
@@ -252,6 +80,7 @@ def build_job(
     logger: logging.Logger | None = None,
     meta: dict[str, Any] | None = None,
     container: Container | None = None,
+    sources: Sequence[str | os.PathLike[str]] = (),
 ) -> Job:
     """Build everything ``cfg`` describes, ready to :meth:`Job.run`.
 
@@ -266,12 +95,12 @@ def build_job(
         logger: the runner's logger (default: the ``runnerkit`` logger).
         meta: metadata saved in checkpoints (``seed`` is added when the config sets one).
         container: the component container (default: the current one).
+        sources: the config's files (``read_config(path).sources``), so that problems name their lines.
 
     Raises:
-        pydantic.ValidationError: a section has the wrong shape.
-        ConfigError: something ``run`` needs is missing, or a component cannot be built from its
-            section (the message names the section and the fix), or the checkpoint to resume from
-            does not exist.
+        ConfigError: the config check found problems (all of them are in the message and in
+            ``problems``), something ``run`` needs is missing, a component refused its values, or
+            the checkpoint to resume from does not exist.
         WorkDirInUseError: a fresh run (no resume) in a work dir holding another run's
             checkpoints, without ``overwrite`` (see :mod:`runnerkit.workdir`).
         CheckpointError: the checkpoint to resume or load from is damaged or does not fit.
@@ -279,6 +108,14 @@ def build_job(
     """
     import torch
 
+    container = container or current_container()
+    if not isinstance(cfg, JobConfig):
+        problems = check_config(cfg, sources=[os.fspath(s) for s in sources], container=container)
+        if len(problems) == 1 and problems[0].error is not None:
+            raise problems[0].error  # one failed lookup: its own error (UnknownComponentError, PluginLoadError, ...)
+        if problems:
+            count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
+            raise ConfigError(f"The config has {count}:\n{format_problems(problems)}", problems=problems)
     job = cfg if isinstance(cfg, JobConfig) else JobConfig.model_validate(copy_plain(cfg))
     missing = job.missing_for_run()
     if missing:
@@ -290,7 +127,6 @@ def build_job(
         raise ConfigError(f"The config cannot be run yet:\n{lines}{hint}")
     chosen_dir = work_dir if work_dir is not None else job.work_dir
     resume_from = _prepare_work_dir(job, chosen_dir, resume, overwrite)
-    container = container or current_container()
     if job.num_threads is not None:
         torch.set_num_threads(job.num_threads)
     if job.seed is not None:
@@ -404,125 +240,3 @@ def _distributed() -> bool:
 def _check_exists(path: str, key: str) -> None:
     if not os.path.exists(path):
         raise ConfigError(f"`{key}`: the checkpoint `{path}` does not exist; check the path (relative to `{os.getcwd()}`).")
-
-
-def build_component(container: Container, kind: str, cfg: Mapping[str, Any], section: str, **extra: Any) -> Any:
-    """``cfg["type"](**rest, **extra)`` with ``type`` found as a component of ``kind``.
-
-    Raises:
-        ConfigError: the arguments do not fit the component, or it refuses their values with a
-            ``TypeError``/``ValueError`` (the message names ``section``; the cause is chained).
-    """
-    args = copy_plain(cfg, section)
-    spec = args.pop("type")
-    factory = resolve(kind, spec, f"{section}.type", container)
-    name = spec if isinstance(spec, str) else getattr(spec, "__name__", repr(spec))
-    try:
-        inspect.signature(factory).bind(**extra, **args)
-    except TypeError as err:
-        raise ConfigError(
-            f"`{section}`: the {kind} `{name}` does not take the arguments {sorted(args)}: {err}. "
-            f"`runnerkit show {name}` lists the arguments it takes."
-        ) from err
-    except ValueError:  # no signature (a builtin); let the call itself speak
-        pass
-    try:
-        return factory(**extra, **args)
-    except RunnerkitError:
-        raise
-    except (TypeError, ValueError) as err:  # the component refused its arguments' values
-        raise ConfigError(f"`{section}`: building the {kind} `{name}` failed: {err}") from err
-
-
-def build_data_loader(container: Container, data: DataConfig, mode: str, seed: int | None = None) -> Any:
-    """A ``torch.utils.data.DataLoader`` over ``data.<mode>`` (training data shuffled when ``data.shuffle``)."""
-    import torch
-    from torch.utils.data import DataLoader
-
-    dataset = build_component(container, "dataset", getattr(data, mode), f"data.{mode}")
-    train = mode == "train"
-    generator = None
-    if seed is not None:
-        generator = torch.Generator()
-        generator.manual_seed(seed)
-    return DataLoader(
-        dataset,
-        batch_size=data.per_batch,
-        shuffle=data.shuffle and train,
-        num_workers=data.workers_per_gpu,
-        drop_last=data.drop_last and train,
-        pin_memory=data.pin_memory,
-        persistent_workers=data.persistent_workers and data.workers_per_gpu > 0,
-        generator=generator,
-    )
-
-
-def build_optimizers(model: Any, cfg: Mapping[str, Any]) -> Any:
-    """One optimizer over ``model``'s parameters, or a dict of them (mmcv's ``build_optimizers``).
-
-    ``dict(type="SGD", lr=0.1)`` -> ``torch.optim.SGD(model.parameters(), lr=0.1)``;
-    ``dict(gen=dict(type="Adam"), disc=dict(type="Adam"))`` -> one optimizer per submodule.
-    """
-    if "type" in cfg:
-        return _build_optimizer(model, cfg, "optimizer")
-    optimizers = {}
-    for name, sub_cfg in cfg.items():
-        sub = getattr(model, name, None)
-        if sub is None or not hasattr(sub, "parameters"):
-            raise ConfigError(
-                f"`optimizer.{name}`: a multi-optimizer config builds one optimizer per model submodule, but the "
-                f"model ({type(model).__name__}) has no submodule `{name}`; use the submodule names as keys."
-            )
-        optimizers[name] = _build_optimizer(sub, sub_cfg, f"optimizer.{name}")
-    return optimizers
-
-
-def optimizer_class(spec: Any, section: str = "optimizer") -> Any:
-    """The optimizer class ``spec`` names: a ``torch.optim`` name, ``"module:attr"`` or a class."""
-    return resolve("optimizer", spec, f"{section}.type")
-
-
-def _build_optimizer(module: Any, cfg: Mapping[str, Any], section: str) -> Any:
-    args = copy_plain(cfg)
-    for key in ("paramwise_cfg", "constructor"):
-        if key in args:
-            raise ConfigError(
-                f"`{section}.{key}`: mmcv's optimizer constructors are not supported by configs; build the "
-                f"optimizer in Python and pass it to `runnerkit.build(..., default_args=dict(optimizer=...))`."
-            )
-    cls = optimizer_class(args.pop("type"), section)
-    try:
-        return cls(module.parameters(), **args)
-    except (TypeError, ValueError) as err:
-        raise ConfigError(f"`{section}`: cannot build `{cls.__name__}` with {sorted(args)}: {err}.") from err
-
-
-@contextlib.contextmanager
-def job_logging(logger: logging.Logger | None = None, stream: Any = None, level: int = logging.INFO) -> Iterator[logging.Logger]:
-    """Send ``logger`` (default ``runnerkit``) records of ``level`` and above to ``stream`` (default stdout) inside the block."""
-    logger = logger or logging.getLogger("runnerkit")
-    handler = logging.StreamHandler(stream or sys.stdout)
-    handler.setFormatter(logging.Formatter("%(asctime)s - %(name)s - %(levelname)s - %(message)s"))
-    old_level, old_propagate = logger.level, logger.propagate
-    logger.addHandler(handler)
-    logger.setLevel(level)
-    logger.propagate = False
-    try:
-        yield logger
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(old_level)
-        logger.propagate = old_propagate
-
-
-@contextlib.contextmanager
-def log_file(logger: logging.Logger, path: str) -> Iterator[None]:
-    """Also write ``logger``'s records to ``path`` inside the block (mmcv's ``<timestamp>.log``)."""
-    handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s - %(name)s - %(levelname)s - %(message)s"))
-    logger.addHandler(handler)
-    try:
-        yield
-    finally:
-        logger.removeHandler(handler)
-        handler.close()

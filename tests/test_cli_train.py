@@ -104,7 +104,7 @@ def test_run_of_a_bad_config_lists_the_problems_and_trains_nothing(job_file: Pat
     code, out, err = main(capsys, "run", "job.py", "--cfg-options", "model.hiden=3", "runner.max_epochs=1")
     assert code == 1
     assert out.splitlines() == [
-        "job.py:2: model.hiden: `DemoModel` takes no argument `hiden`; did you mean `hidden`? it takes: "
+        "job.py:2: model.hiden: unknown argument `hiden` for `DemoModel`. Did you mean `hidden`? It takes: "
         "in_features, hidden, num_classes",
         "job.py:9: runner: `max_iters` and `max_epochs` are mutually exclusive, got max_iters=10 and "
         "max_epochs=1; keep only one of them",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from runnerkit.cli._locate import find_line, format_loc
+from runnerkit._locate import find_line, format_loc
 from tests.cli_helpers import main, runnerkit
 from tests.plugin_helpers import fake_site
 
@@ -64,10 +64,10 @@ def test_every_problem_of_a_python_config_is_printed_with_its_line(tmp_path: Pat
     ]
     text = "\n".join(lines)
     assert "model.type: Unknown model `DemoModl`. Did you mean `DemoModel`?" in text
-    assert "data.sample_per_gpu: unknown key `sample_per_gpu`; did you mean `samples_per_gpu`" in text
-    assert "data.train.num_sample: `DemoDataset` takes no argument `num_sample`; did you mean `num_samples`" in text
+    assert "data.sample_per_gpu: unknown key `sample_per_gpu`. Did you mean `samples_per_gpu`?" in text
+    assert "data.train.num_sample: unknown argument `num_sample` for `DemoDataset`. Did you mean `num_samples`?" in text
     assert "optimizer.type: `SDG` is not an optimizer in `torch.optim`. Did you mean `SGD`" in text
-    assert "lr_config.policy: unknown policy `stepp` (no hook `SteppLrUpdaterHook` is installed); known policies: " in text
+    assert "lr_config.policy: unknown policy `stepp` (no hook `SteppLrUpdaterHook` is installed). Did you mean `step`? Known policies: " in text
     assert "runner: `max_iters` and `max_epochs` are mutually exclusive, got max_iters=100 and max_epochs=2" in text
     assert "runner.max_iter: unknown argument `max_iter` for BaseRunnerArgs; did you mean `max_iters`" in text
     assert "custom_hooks[0].priority: Unknown priority `SUPER`" in text

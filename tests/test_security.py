@@ -230,6 +230,6 @@ def test_validate_applies_the_same_rules_and_calls_nothing(tmp_path: Path, capsy
                              "max_iters": 2}, model={"type": "builtins:exec", "source": "open('pwned2', 'w')"})
     code, out, err = main(capsys, "validate", str(write(tmp_path, "cfg.json", cfg)))
     assert code == 1
-    assert "runner.constructor: `runner.constructor`: `subprocess:Popen` cannot be used as a constructor" in out + err
-    assert "model.type: `model.type`: `builtins:exec` cannot be used as a model" in out + err
+    assert "runner.constructor: `subprocess:Popen` cannot be used as a constructor" in out + err
+    assert "model.type: `builtins:exec` cannot be used as a model" in out + err
     assert sorted(os.listdir(tmp_path)) == ["cfg.json"]

@@ -12,7 +12,7 @@ from typing import Any
 
 from runnerkit._errors import ConfigError, WorkDirInUseError
 from runnerkit.cli._common import HelpFormatter
-from runnerkit.cli.validate import add_cfg_options, report
+from runnerkit.cli.validate import add_cfg_options
 
 DEMO_WORK_DIR = os.path.join("work_dirs", "demo")
 _LATEST = "latest"
@@ -80,18 +80,16 @@ def _positive_int(text: str) -> int:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    from runnerkit._build import current_container
-    from runnerkit.cli._checks import check_config
+    from runnerkit.check import check_config, format_problems
     from runnerkit.config import merge_options, read_config
     from runnerkit.launch import resolve_launcher
 
     launcher = resolve_launcher(args.launcher)
     cfg_file = read_config(args.config)
     cfg = merge_options(cfg_file.data, args.cfg_options)
-    problems = check_config(cfg, current_container())
+    problems = check_config(cfg, sources=cfg_file.sources)
     if problems:
-        for line in report(problems, cfg_file.sources):
-            print(line)
+        print(format_problems(problems))
         raise ConfigError(f"`{args.config}` has {len(problems)} problem(s), listed above; nothing was trained.")
     name = Path(args.config).stem
     work_dir = args.work_dir or cfg.get("work_dir") or os.path.join("work_dirs", name)
@@ -136,7 +134,8 @@ def train(
     import torch
 
     from runnerkit._summary import Progress, finished_message
-    from runnerkit.job import build_job, job_logging, log_file
+    from runnerkit.cli._logging import job_logging, log_file
+    from runnerkit.job import build_job
 
     text = json.dumps(cfg, indent=2, default=repr)
     threads = torch.get_num_threads()  # a config's `num_threads` holds for this job only

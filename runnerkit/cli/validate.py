@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
+from runnerkit._locate import format_loc
 from runnerkit.cli._common import HelpFormatter
-from runnerkit.cli._locate import format_loc, locate
 from runnerkit.config import parse_option
 
 
@@ -46,32 +44,16 @@ def add_parsers(sub: Any) -> None:
     p.set_defaults(handler=validate_command)
 
 
-def report(problems: Sequence[Any], sources: Sequence[Path]) -> list[str]:
-    """``file:line: key: message`` for each problem, in the order of the files and lines."""
-    order = {str(path): n for n, path in enumerate(sources)}
-
-    def key(item: tuple[str, Any]) -> tuple[int, int]:
-        path, _, line = item[0].rpartition(":")
-        if not line.isdigit():
-            return (order.get(item[0], len(order)), 0)
-        return (order.get(path, len(order)), int(line))
-
-    located = sorted(((locate(sources, p.loc), p) for p in problems), key=key)
-    return [f"{where}: {format_loc(p.loc)}: {p.message}" for where, p in located]
-
-
 def validate_command(args: argparse.Namespace) -> int:
-    from runnerkit._build import current_container
-    from runnerkit.cli._checks import check_config
+    from runnerkit.check import check_config, format_problems
     from runnerkit.config import merge_options, read_config
-    from runnerkit.job import JobConfig
+    from runnerkit.job_config import JobConfig
 
     cfg_file = read_config(args.config)
     cfg = merge_options(cfg_file.data, args.cfg_options)
-    problems = check_config(cfg, current_container())
+    problems = check_config(cfg, sources=cfg_file.sources)
     if problems:
-        for line in report(problems, cfg_file.sources):
-            print(line)
+        print(format_problems(problems))
         count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
         print(f"\n{args.config}: {count}. Fix them and run `runnerkit validate {args.config}` again.")
         return 1

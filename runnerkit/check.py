@@ -1,0 +1,272 @@
+"""The one config checker: every problem of a config at once, each with its key and line.
+
+``runnerkit validate`` prints its report, ``runnerkit run`` and :func:`runnerkit.job.build_job`
+refuse a config that has problems. Every section is checked against the argument model of the
+component it names (:func:`runnerkit.args_model`): runner, model, datasets, optimizer(s) and every
+hook section. Only the sections a config has are checked, so a config with only a ``runner``
+section (model and optimizer come from Python) is valid. Nothing is called: names are looked up
+(a ``"module:attr"`` path is imported, and must name a class of the expected kind), arguments are
+checked against signatures and annotations.
+
+Example:
+    >>> from runnerkit.check import check_config
+    >>> [p.message for p in check_config({"lr_confg": {"policy": "step"}})]  # doctest: +ELLIPSIS
+    ['unknown top-level key `lr_confg`. Did you mean `lr_config`? ...']
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from runnerkit._args import model_of, runtime_fields, validate_args
+from runnerkit._container import Container, resolve
+from runnerkit._errors import AmbiguousComponentError, ConfigError, PluginLoadError, UnknownComponentError
+from runnerkit._locate import Loc, format_loc, locate
+from runnerkit._suggest import closest, did_you_mean, edit_distance, suggestion
+
+__all__ = ["Problem", "check_config", "format_problems"]
+
+_LOOKUP_ERRORS = (UnknownComponentError, AmbiguousComponentError, PluginLoadError, ConfigError)
+
+
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a config.
+
+    Attributes:
+        loc: the key path (``("custom_hooks", 0, "momentum")``).
+        message: what is wrong and how to fix it.
+        where: ``file:line`` of the key (or the file alone) when the config's files are known.
+    """
+
+    loc: tuple[str | int, ...]
+    message: str
+    where: str = ""
+    #: the exception a failed lookup raised (unknown name, plugin that cannot load, refused import path)
+    error: BaseException | None = dataclasses.field(default=None, compare=False, repr=False)
+
+    @property
+    def key(self) -> str:
+        """The key path as written in a config: ``custom_hooks[0].momentum``."""
+        return format_loc(self.loc)
+
+    def __str__(self) -> str:
+        return f"{self.where + ': ' if self.where else ''}{self.key}: {self.message}"
+
+
+def check_config(cfg: Mapping[str, Any], *, sources: Sequence[str | Path] = (),
+                 container: Container | None = None) -> list[Problem]:
+    """Every problem in ``cfg``, in file order when ``sources`` are given.
+
+    Args:
+        cfg: the config as a mapping (``read_config(path).data``).
+        sources: the config file, then the ``_base_`` files it inherits from (for ``file:line``).
+        container: where component names are looked up (default: the current container).
+    """
+    from runnerkit._build import current_container
+    from runnerkit.job_config import JobConfig
+
+    checker = _Checker(container or current_container())
+    checker.top_level(cfg)
+    checker.extend(model_problems(JobConfig, cfg, ()))
+    checker.run(cfg)
+    unique: dict[tuple[Loc, str], Problem] = {}
+    for p in checker.problems:
+        unique.setdefault((p.loc, p.message), p)
+    problems = list(unique.values())
+    if not sources:
+        return problems
+    paths = [Path(s) for s in sources]
+    located = [dataclasses.replace(p, where=locate(paths, p.loc)) for p in problems]
+    order = {str(path): n for n, path in enumerate(paths)}
+
+    def file_order(p: Problem) -> tuple[int, int]:
+        path, _, line = p.where.rpartition(":")
+        if not line.isdigit():
+            return (order.get(p.where, len(order)), 0)
+        return (order.get(path, len(order)), int(line))
+
+    return sorted(located, key=file_order)
+
+
+def format_problems(problems: Sequence[Problem]) -> str:
+    """``file:line: key: message``, one problem a line."""
+    return "\n".join(str(p) for p in problems)
+
+
+def model_problems(model: type[BaseModel], data: Any, prefix: tuple[str | int, ...], owner: str | None = None,
+                   supplied: Sequence[str] = ()) -> list[Problem]:
+    """``data`` checked against ``model``, as problems under ``prefix``.
+
+    Arguments in ``supplied`` (run-time objects code passes in) are not missing when absent.
+    """
+    try:
+        validate_args(model, data if isinstance(data, Mapping) else {}, owner or model.__name__, supplied=supplied)
+    except ValidationError as exc:
+        return [Problem((*prefix, *_clean(tuple(err["loc"]))), str(err["msg"])) for err in exc.errors()]
+    return []
+
+
+def _clean(loc: tuple[Any, ...]) -> tuple[str | int, ...]:
+    # A validator's location ends with the validator's name for Annotated types; drop it.
+    return tuple(part for part in loc if not (isinstance(part, str) and part.startswith("function-")))
+
+
+class _Checker:
+    """Looks up every named component and checks the arguments each section gives it."""
+
+    def __init__(self, container: Container) -> None:
+        self.container = container
+        self.problems: list[Problem] = []
+
+    def add(self, loc: Loc, message: str, error: BaseException | None = None) -> None:
+        prefix = f"`{format_loc(loc)}`: "
+        self.problems.append(Problem(tuple(loc), message.removeprefix(prefix), error=error))
+
+    def extend(self, problems: Sequence[Problem]) -> None:
+        self.problems.extend(problems)
+
+    def top_level(self, cfg: Mapping[str, Any]) -> None:
+        """A key one or two edits from a known one is a typo (``lr_confg``); other unknown keys are helper variables."""
+        from runnerkit.job_config import known_keys
+
+        known = known_keys()
+        for key in cfg:
+            if not isinstance(key, str) or key.startswith("_") or key in known:
+                continue
+            near = [k for k in closest(key, known) if edit_distance(key, k) <= 2]
+            if near:
+                self.add((key,), f"unknown top-level key `{key}`. {suggestion(near)} (A helper variable must "
+                                 f"not look like a section name; rename it, or start it with `_`.)")
+
+    def run(self, cfg: Mapping[str, Any]) -> None:
+        runner = cfg.get("runner")
+        if isinstance(runner, Mapping):
+            self.runner(runner)
+        if isinstance(cfg.get("model"), Mapping):
+            self.component("model", cfg["model"], ("model",))
+        data = cfg.get("data")
+        datasets: dict[str, Any] = {}
+        if isinstance(data, Mapping):
+            for mode in ("train", "val", "test"):
+                if isinstance(data.get(mode), Mapping):
+                    datasets[mode] = self.component("dataset", data[mode], ("data", mode))
+        if isinstance(cfg.get("optimizer"), Mapping):
+            self.optimizer(cfg["optimizer"])
+        self.hook_section(cfg, "optimizer_config", "OptimizerHook")
+        self.hook_section(cfg, "checkpoint_config", "CheckpointHook")
+        self.hook_section(cfg, "timer_config", None)
+        if isinstance(cfg.get("evaluation"), Mapping):
+            context = {"dataset": datasets["val"]} if datasets.get("val") is not None else None
+            self.hook(cfg["evaluation"], ("evaluation",), "EvalHook", supplied=("dataloader", "by_epoch"), context=context)
+        for key, suffix in (("lr_config", "LrUpdaterHook"), ("momentum_config", "MomentumUpdaterHook")):
+            if isinstance(cfg.get(key), Mapping):
+                self.schedule(cfg[key], key, suffix)
+        log_config = cfg.get("log_config")
+        if isinstance(log_config, Mapping) and isinstance(log_config.get("hooks"), list):
+            for i, hook in enumerate(log_config["hooks"]):
+                if isinstance(hook, Mapping):
+                    self.hook(hook, ("log_config", "hooks", i), supplied=("interval", "by_epoch"))
+        custom = cfg.get("custom_hooks")
+        if isinstance(custom, list):
+            for i, hook in enumerate(custom):
+                if isinstance(hook, Mapping):
+                    self.hook(hook, ("custom_hooks", i))
+
+    # -- components -------------------------------------------------------------------------
+
+    def load(self, kind: str, spec: Any, loc: Loc) -> Any:
+        from runnerkit import requires
+
+        try:
+            found = resolve(kind, spec, format_loc(loc), self.container)
+        except _LOOKUP_ERRORS as err:
+            self.add(loc, str(err), err)
+            return None
+        except TypeError as err:
+            self.add(loc, f"{err} Name the {kind} with a string or give the class itself.", err)
+            return None
+        absent = requires.message(found)
+        if absent is not None:
+            self.add(loc, absent)
+        return found
+
+    def component(self, kind: str, cfg: Mapping[str, Any], loc: Loc, supplied: Sequence[str] = (),
+                  context: Mapping[str, Any] | None = None, skip: Sequence[str] = ("type", "priority")) -> Any:
+        """Look up ``cfg["type"]`` and check the other keys against its argument model; the component or None."""
+        if "type" not in cfg:
+            return None  # reported by the shape check
+        found = self.load(kind, cfg["type"], (*loc, "type"))
+        if found is not None:
+            model = model_of(found, kind, context)
+            args = {k: v for k, v in cfg.items() if k not in skip}
+            name = str(cfg["type"]) if isinstance(cfg["type"], str) else getattr(found, "__name__", "component")
+            self.extend(model_problems(model, args, tuple(loc), name, supplied=(*supplied, *runtime_fields(model))))
+        return found
+
+    def runner(self, cfg: Mapping[str, Any]) -> None:
+        if "constructor" in cfg:
+            self.load("constructor", cfg["constructor"], ("runner", "constructor"))
+        self.component("runner", cfg, ("runner",), skip=("type", "constructor"))
+
+    def optimizer(self, cfg: Mapping[str, Any]) -> None:
+        if "type" in cfg:
+            self.one_optimizer(cfg, ("optimizer",))
+            return
+        for name, sub in cfg.items():
+            if isinstance(sub, Mapping) and "type" in sub:
+                self.one_optimizer(sub, ("optimizer", name))
+
+    def one_optimizer(self, cfg: Mapping[str, Any], loc: Loc) -> None:
+        for key in ("paramwise_cfg", "constructor"):
+            if key in cfg:
+                self.add((*loc, key), "mmcv's optimizer constructors are not supported in configs; build the "
+                                      "optimizer in Python and pass it to `runnerkit.build(..., default_args=...)`")
+        self.component("optimizer", cfg, loc, skip=("type", "paramwise_cfg", "constructor"))
+
+    # -- hooks ------------------------------------------------------------------------------
+
+    def hook(self, cfg: Mapping[str, Any], loc: Loc, default_type: str | None = None, supplied: Sequence[str] = (),
+             context: Mapping[str, Any] | None = None) -> None:
+        if "priority" in cfg:
+            from runnerkit.hooks.hook import get_priority
+
+            try:
+                get_priority(cfg["priority"])
+            except (TypeError, ValueError) as err:
+                self.add((*loc, "priority"), str(err))
+        if "type" not in cfg and default_type is None:
+            self.add(loc, "needs a `type` key naming a hook, e.g. `dict(type=\"CheckpointHook\", interval=1)`")
+            return
+        self.component("hook", {"type": default_type, **cfg}, loc, supplied, context)
+
+    def hook_section(self, cfg: Mapping[str, Any], key: str, default_type: str | None) -> None:
+        section = cfg.get(key)
+        if isinstance(section, Mapping):
+            self.hook(section, (key,), default_type)
+
+    def schedule(self, cfg: Mapping[str, Any], key: str, suffix: str) -> None:
+        """``lr_config``/``momentum_config``: ``policy="step"`` names ``StepLrUpdaterHook`` (mmcv's rule)."""
+        if "type" in cfg:
+            self.hook(cfg, (key,))
+            return
+        policy = cfg.get("policy")
+        if not isinstance(policy, str):
+            self.add((key,), "needs `policy` (e.g. `policy=\"step\"`) naming the schedule, or `type` naming a hook")
+            return
+        hook_name = (policy.title() if policy == policy.lower() else policy) + suffix
+        try:
+            self.container.lookup("hook", hook_name)
+        except UnknownComponentError:
+            known = sorted(r.name[: -len(suffix)] for r in self.container.records("hook") if r.name.endswith(suffix))
+            hint = did_you_mean(policy, [k.lower() for k in known] if policy == policy.lower() else known)
+            self.add((key, "policy"), f"unknown policy `{policy}` (no hook `{hook_name}` is installed). "
+                                      f"{hint + ' ' if hint else ''}Known policies: {', '.join(known) or 'none'}")
+            return
+        args = {k: v for k, v in cfg.items() if k != "policy"}
+        self.component("hook", {"type": hook_name, **args}, (key,), ("by_epoch",))
