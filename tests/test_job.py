@@ -200,11 +200,7 @@ def test_a_missing_checkpoint_is_named_with_the_key_that_asked_for_it(work_dir: 
 
 
 def test_resuming_the_latest_checkpoint_needs_a_work_dir() -> None:
-<<<<<<< HEAD
     with pytest.raises(ConfigError, match=r"`resume`: `resume=True` resumes from the work dir, but there is none; give a `work_dir`"):
-=======
-    with pytest.raises(ConfigError, match=r"`resume=True` resumes from the latest checkpoint in the work dir, but no work dir is set; give `work_dir`"):
->>>>>>> a155e8a (One config checker in the library (runnerkit.check): every section against its component's argument model, top-level key typos, file:line: key: message; validate, run and build_job call it. job.py split into job_config (schema), factories and the job builder; CLI logging moves to cli/_logging; library messages speak of arguments, not flags)
         build_job(small_config(checkpoint_config=None), resume=True)
 
 
