@@ -235,7 +235,6 @@ def test_the_parser_knows_exactly_the_documented_commands() -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        ((), "the following arguments are required: COMMAND"),
         (("lst",), "argument COMMAND: invalid choice: 'lst'"),
         (("list", "--kind", "runners"), "argument --kind: invalid choice: 'runners'"),
         (("show",), "the following arguments are required: name"),

@@ -195,7 +195,7 @@ def test_an_unknown_name_is_a_key_error_with_the_closest_names(probe: Callable[.
     runner, hook = out
     assert (runner["error"], runner["key_error"]) == ("UnknownComponentError", True)
     assert runner["suggestions"][0] == "FastRunner"
-    assert runner["message"].startswith("Unknown runner `FastRuner`. Did you mean `FastRunner` or ")
+    assert runner["message"].startswith("Unknown runner `FastRuner`. Did you mean `FastRunner`")
     assert hook["message"].startswith("Unknown hook `GamaHook`. Did you mean `GammaHook`")
 
 
