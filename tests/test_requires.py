@@ -120,3 +120,20 @@ def test_a_stop_request_ends_the_epoch_runner_after_the_current_epoch(tmp_path: 
     loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.randn(8, 4), torch.randn(8)), batch_size=2)
     runner.run([loader], [("train", 1)])
     assert (runner.epoch, runner.iter, runner.stop_reason) == (1, 4, "stop requested")
+
+
+def test_validate_refuses_tensorboard_logging_without_tensorboard(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "tensorboard", None)  # as if it were not installed
+    path = tmp_path / "tb.json"
+    path.write_text(json.dumps({
+        "model": {"type": "DemoModel"},
+        "data": {"train": {"type": "DemoDataset"}},
+        "runner": {"type": "IterBasedRunner", "max_iters": 4},
+        "log_config": {"interval": 1, "hooks": [{"type": "TextLoggerHook"}, {"type": "TensorboardLoggerHook"}]},
+    }, indent=1))
+    code, out, _ = main(capsys, "validate", str(path))
+    assert code == 1
+    assert "log_config.hooks[1].type: `TensorboardLoggerHook` needs `tensorboard`, which is not installed; install it " \
+           "with `pip install \"runnerkit[tensorboard]\"`" in out
