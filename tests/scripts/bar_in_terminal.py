@@ -13,7 +13,7 @@ import torch
 
 import runnerkit
 from runnerkit.hooks import ProgressBarHook
-from runnerkit.job import job_logging
+from runnerkit.cli._logging import job_logging
 
 
 class SlowNet(torch.nn.Module):
