@@ -12,8 +12,8 @@ from typing import Any
 import torch
 
 import runnerkit
-from runnerkit.hooks import ProgressBarHook
 from runnerkit.cli._logging import job_logging
+from runnerkit.hooks import ProgressBarHook
 
 
 class SlowNet(torch.nn.Module):
