@@ -70,3 +70,13 @@ def test_the_job_builder_seeds_with_it(monkeypatch: pytest.MonkeyPatch, restore_
     build_job(cfg)
     assert calls == [(5, True)]
     assert torch.are_deterministic_algorithms_enabled()
+
+
+@pytest.mark.cuda
+def test_cuda_draws_are_seeded_and_deterministic_mode_runs_cublas(restore_determinism: None) -> None:
+    runnerkit.seed_everything(3, deterministic=True)
+    a = torch.randn(64, 64, device="cuda")
+    runnerkit.seed_everything(3, deterministic=True)
+    b = torch.randn(64, 64, device="cuda")
+    assert torch.equal(a, b)
+    assert torch.equal(a @ a, b @ b)  # cuBLAS under deterministic algorithms: the workspace is configured
