@@ -18,6 +18,7 @@ from runnerkit._errors import (
     NonFiniteLossError,
     PluginLoadError,
     RunnerkitError,
+    TrainingInterrupted,
     UnknownComponentError,
     WorkDirInUseError,
 )
@@ -74,6 +75,7 @@ __all__ = [
     "PluginLoadError",
     "Priority",
     "RunnerkitError",
+    "TrainingInterrupted",
     "UnknownComponentError",
     "WorkDirInUseError",
     "__version__",

@@ -11,6 +11,9 @@ One small tree, rooted at :class:`RunnerkitError`::
     ├── CheckpointError         (also a ValueError)  a checkpoint file is damaged or does not fit
     └── WorkDirInUseError                            a fresh run where another run's checkpoints are
 
+Outside the tree, :class:`TrainingInterrupted` (a ``SystemExit``) ends a run stopped by SIGTERM or
+SIGINT after its checkpoint is written, so the process exits 143 / 130 unless it is caught.
+
 Argument validation errors are :class:`pydantic.ValidationError` (a ``ValueError``),
 so that every bad field is reported at once.
 """
@@ -184,3 +187,24 @@ class WorkDirInUseError(RunnerkitError):
             f"The work dir `{work_dir}` holds the checkpoints of an earlier run ({shown}); a fresh run there "
             f"would mix with it. Nothing was trained: {options}."
         )
+
+
+class TrainingInterrupted(SystemExit):
+    """A run stopped by a signal, after finishing its iteration and writing a checkpoint there.
+
+    A ``SystemExit`` (not an ``Exception``): uncaught, the process exits with :attr:`code`, 143
+    for SIGTERM and 130 for SIGINT, as a process killed by them would. Catch it to do something
+    else; ``runnerkit run`` prints the command that resumes.
+
+    Attributes:
+        signal: the signal number (``signal.SIGTERM`` or ``signal.SIGINT``).
+        checkpoint: the checkpoint written at that iteration (None without a work dir).
+        iteration: the training iterations finished, the checkpoint's position.
+        code: the exit status, ``128 + signal``.
+    """
+
+    def __init__(self, signal: int, checkpoint: str | None, iteration: int) -> None:
+        self.signal = signal
+        self.checkpoint = checkpoint
+        self.iteration = iteration
+        super().__init__(128 + signal)

@@ -50,6 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exit_:  # --help, --version and usage errors (code 2)
         return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
+    args.argv = list(argv) if argv is not None else sys.argv[1:]  # `run` repeats it in its resume command
     try:
         return int(args.handler(args))
     except KeyboardInterrupt:

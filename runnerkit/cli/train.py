@@ -6,11 +6,13 @@ import argparse
 import contextlib
 import json
 import os
+import shlex
+import signal
 import time
 from pathlib import Path
 from typing import Any
 
-from runnerkit._errors import ConfigError, WorkDirInUseError
+from runnerkit._errors import ConfigError, TrainingInterrupted, WorkDirInUseError
 from runnerkit.cli._common import HelpFormatter
 from runnerkit.cli.validate import add_cfg_options
 
@@ -109,6 +111,8 @@ def run_command(args: argparse.Namespace) -> int:
             train(cfg, work_dir=work_dir, name=name, resume=resume, overwrite=overwrite, verbose=args.verbose)
     except WorkDirInUseError as err:  # say it in flags, not arguments
         raise WorkDirInUseError(err.work_dir, err.files, command_line=True) from None
+    except TrainingInterrupted as stop:
+        return report_interrupted(stop, getattr(args, "argv", None))
     return 0
 
 
@@ -120,8 +124,50 @@ def demo_command(args: argparse.Namespace) -> int:
     if previous:
         print(f"Starting the demo in `{args.work_dir}` over: deleting the previous demo's checkpoints "
               f"({', '.join(previous)}).")
-    train(demo_config(args.max_iters), work_dir=args.work_dir, name="demo", overwrite=True, verbose=args.verbose)
+    try:
+        train(demo_config(args.max_iters), work_dir=args.work_dir, name="demo", overwrite=True, verbose=args.verbose)
+    except TrainingInterrupted as stop:
+        return report_interrupted(stop, None)
     return 0
+
+
+def report_interrupted(stop: TrainingInterrupted, argv: list[str] | None) -> int:
+    """Say where a run stopped by a signal saved its work and the command that resumes it; the exit status."""
+    if int(os.environ.get("RANK", "0")) != 0:  # every rank saved its part; one prints
+        return int(stop.code or 1)
+    name = signal.Signals(stop.signal).name
+    print(f"\nTraining stopped by {name} after iteration {stop.iteration}.", flush=True)
+    if stop.checkpoint is None:
+        print("  No work dir, so no checkpoint was saved.", flush=True)
+    elif argv is None:
+        print(f"  checkpoint: {stop.checkpoint}", flush=True)
+    else:
+        print(f"  checkpoint: {stop.checkpoint}\nResume with:\n  {resume_command(argv, stop.checkpoint)}", flush=True)
+    return int(stop.code or 1)
+
+
+def resume_command(argv: list[str], checkpoint: str) -> str:
+    """The command line that resumes ``runnerkit ARGV`` from ``checkpoint`` (under torchrun: as torchrun started it)."""
+    kept: list[str] = []
+    skip_value = False
+    for token in argv:
+        if skip_value:
+            skip_value = False
+            if not token.startswith("-"):
+                continue
+        if token == "--resume":
+            skip_value = True
+            continue
+        if token.startswith("--resume=") or token == "--overwrite":  # resuming never starts over
+            continue
+        kept.append(token)
+    command = ["runnerkit", *kept, "--resume", checkpoint]
+    local = os.environ.get("LOCAL_WORLD_SIZE")
+    if local is not None and "TORCHELASTIC_RUN_ID" in os.environ:
+        nodes = max(1, int(os.environ.get("WORLD_SIZE", local)) // max(1, int(local)))
+        where = ["--standalone"] if nodes == 1 else [f"--nnodes={nodes}", "--rdzv-endpoint=HOST:PORT"]
+        command = ["torchrun", *where, f"--nproc-per-node={local}", "-m", *command]
+    return shlex.join(command)
 
 
 def train(

@@ -26,6 +26,7 @@ from runnerkit.runners.args import BaseRunnerArgs
 from runnerkit.runners.checkpointing import CheckpointMixin
 from runnerkit.runners.data import PassIterator
 from runnerkit.runners.finite import FiniteGuard
+from runnerkit.runners.interrupt import Interrupt
 from runnerkit.runners.training_hooks import TrainingHooksMixin
 
 
@@ -114,6 +115,8 @@ class BaseRunner(CheckpointMixin, TrainingHooksMixin):
         self.epoch_length = 0
         self.log_buffer = LogBuffer(across_ranks=True)
         self.finite_guard = FiniteGuard(self)
+        #: set while a signal's stop is due (or, distributed, while ``run`` is active): checked each iteration
+        self._interrupt: Interrupt | None = None
         self.log_buffer.after_average = self.finite_guard.after_average
         self.log_buffer.before_clear = self.finite_guard.before_clear
         self.outputs: dict[str, Any] = {}

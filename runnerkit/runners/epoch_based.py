@@ -9,6 +9,7 @@ import torch
 from runnerkit.rng import forked_rng
 from runnerkit.runners.base import BaseRunner
 from runnerkit.runners.data import PassIterator
+from runnerkit.runners.interrupt import stop_on_signals
 from runnerkit.runners.workflow import check_workflow, deprecated_max
 
 
@@ -47,17 +48,18 @@ class EpochBasedRunner(BaseRunner):
             i: PassIterator(loader, epoch=self._epoch, set_epoch=False) for i, loader in enumerate(data_loaders)
         }
         self._restore_run_state()
-        self.call_hook("before_run")
-        while self._epoch < self._max_epochs and self._stop_reason is None:
-            for i, (mode, epochs), done in self._flow_positions(flows):
-                step = getattr(self, mode)
-                with forked_rng(enabled=mode != "train"):  # validation never moves training's RNGs
-                    for n in range(done, epochs):
-                        if (mode == "train" and self._epoch >= self._max_epochs) or self._stop_reason is not None:
-                            break
-                        self._flow_cursor = (i, n)
-                        step(self._pass_iterators[i], **kwargs)
-        self.call_hook("after_run")
+        with stop_on_signals(self):  # SIGTERM / SIGINT: finish the iteration, save, exit 143 / 130
+            self.call_hook("before_run")
+            while self._epoch < self._max_epochs and self._stop_reason is None:
+                for i, (mode, epochs), done in self._flow_positions(flows):
+                    step = getattr(self, mode)
+                    with forked_rng(enabled=mode != "train"):  # validation never moves training's RNGs
+                        for n in range(done, epochs):
+                            if (mode == "train" and self._epoch >= self._max_epochs) or self._stop_reason is not None:
+                                break
+                            self._flow_cursor = (i, n)
+                            step(self._pass_iterators[i], **kwargs)
+            self.call_hook("after_run")
 
     def _iterate(self, loader: Any) -> Any:
         """Yield the pass's batches; a resumed pass continues where the checkpoint left it."""
@@ -94,6 +96,8 @@ class EpochBasedRunner(BaseRunner):
             self._iter_done = True
             for hook in dispatch["after_train_iter"]:
                 hook.after_train_iter(self)
+            if self._interrupt is not None:  # a signal asked to stop (distributed: the ranks agree on when)
+                self._interrupt.iteration_done()
             self._iter_done = False
             self.data_batch = None
             self._iter += 1

@@ -9,6 +9,7 @@ import torch
 from runnerkit.rng import forked_rng
 from runnerkit.runners.base import BaseRunner
 from runnerkit.runners.data import PassIterator
+from runnerkit.runners.interrupt import stop_on_signals
 from runnerkit.runners.workflow import check_workflow, deprecated_max
 
 
@@ -51,20 +52,21 @@ class IterBasedRunner(BaseRunner):
         self._log_start(flows, "iters", self._max_iters)
         self._pass_iterators = {i: PassIterator(loader, epoch=self._epoch) for i, loader in enumerate(data_loaders)}
         self._restore_run_state()
-        self.call_hook("before_run")
-        self.call_hook("before_train_epoch")
-        while self._iter < self._max_iters and self._stop_reason is None:
-            for i, (mode, iters), done in self._flow_positions(flows):
-                self._inner_iter = done
-                step = getattr(self, mode)
-                with forked_rng(enabled=mode != "train"):  # validation never moves training's RNGs
-                    for n in range(done, iters):
-                        if (mode == "train" and self._iter >= self._max_iters) or self._stop_reason is not None:
-                            break
-                        self._flow_cursor = (i, n)
-                        step(self._pass_iterators[i], **kwargs)
-        self.call_hook("after_train_epoch")
-        self.call_hook("after_run")
+        with stop_on_signals(self):  # SIGTERM / SIGINT: finish the iteration, save, exit 143 / 130
+            self.call_hook("before_run")
+            self.call_hook("before_train_epoch")
+            while self._iter < self._max_iters and self._stop_reason is None:
+                for i, (mode, iters), done in self._flow_positions(flows):
+                    self._inner_iter = done
+                    step = getattr(self, mode)
+                    with forked_rng(enabled=mode != "train"):  # validation never moves training's RNGs
+                        for n in range(done, iters):
+                            if (mode == "train" and self._iter >= self._max_iters) or self._stop_reason is not None:
+                                break
+                            self._flow_cursor = (i, n)
+                            step(self._pass_iterators[i], **kwargs)
+            self.call_hook("after_train_epoch")
+            self.call_hook("after_run")
 
     def _next_batch(self, loader: PassIterator, train: bool) -> Any:
         try:
@@ -96,6 +98,8 @@ class IterBasedRunner(BaseRunner):
         self._iter_done = True
         for hook in dispatch["after_train_iter"]:
             hook.after_train_iter(self)
+        if self._interrupt is not None:  # a signal asked to stop (distributed: the ranks agree on when)
+            self._interrupt.iteration_done()
         self._iter_done = False
         self.data_batch = None
         self._inner_iter += 1

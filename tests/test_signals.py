@@ -1,0 +1,110 @@
+"""SIGTERM and a first SIGINT finish the iteration, save a checkpoint there and exit 143 / 130; real signals."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+import runnerkit
+from runnerkit import TrainingInterrupted
+
+
+class Noisy(torch.nn.Module):
+    """Draws noise every step; sends this process the given signals at the given steps."""
+
+    def __init__(self, signals: tuple[tuple[int, int], ...] = ()) -> None:
+        super().__init__()
+        self.fc = torch.nn.Linear(4, 1)
+        self.signals = signals
+        self.calls = 0
+        self.handlers_seen: list[Any] = []
+
+    def train_step(self, batch: Any, optimizer: Any, **kwargs: Any) -> dict[str, Any]:
+        self.calls += 1
+        self.handlers_seen.append(signal.getsignal(signal.SIGTERM))
+        for at, signum in self.signals:
+            if at == self.calls:
+                os.kill(os.getpid(), signum)  # delivered to the main thread right away
+        x, y = batch
+        loss = (self.fc(x + 0.1 * torch.randn_like(x)).squeeze(-1) - y).pow(2).mean()
+        return {"loss": loss, "log_vars": {"loss": loss.detach()}, "num_samples": len(x)}
+
+
+def _loader() -> DataLoader:
+    g = torch.Generator().manual_seed(2)
+    return DataLoader(TensorDataset(torch.randn(20, 4, generator=g), torch.randn(20, generator=g)), batch_size=4, shuffle=True)
+
+
+def _train(work_dir: Path, signals: tuple[tuple[int, int], ...] = (), resume: Path | None = None,
+           by_epoch: bool = False) -> tuple[runnerkit.BaseRunner, Noisy]:
+    torch.manual_seed(0)
+    model = Noisy(signals)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    runner: runnerkit.BaseRunner
+    if by_epoch:
+        runner = runnerkit.EpochBasedRunner(model=model, optimizer=optimizer, work_dir=work_dir, max_epochs=3)
+    else:
+        runner = runnerkit.IterBasedRunner(model=model, optimizer=optimizer, work_dir=work_dir, max_iters=14)
+    runner.register_training_hooks(lr_config=dict(policy="step", step=[8]), optimizer_config=dict(grad_clip=None),
+                                   checkpoint_config=dict(interval=100, by_epoch=by_epoch))
+    if resume is not None:
+        runner.resume(resume)
+    runner.run([_loader()], [("train", 1)])
+    return runner, model
+
+
+def _equal(a: torch.nn.Module, b: torch.nn.Module) -> bool:
+    sa, sb = a.state_dict(), b.state_dict()
+    return all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+@pytest.mark.parametrize(("signum", "code", "by_epoch"), [(signal.SIGTERM, 143, False), (signal.SIGINT, 130, True)])
+def test_a_signal_saves_the_iteration_in_flight_and_the_run_resumes_exactly(
+    tmp_path: Path, signum: int, code: int, by_epoch: bool
+) -> None:
+    before = signal.getsignal(signum)
+    with pytest.raises(TrainingInterrupted) as info:
+        _train(tmp_path / "cut", signals=((7, signum),), by_epoch=by_epoch)  # mid-epoch: 5 batches per epoch
+    stop = info.value
+    assert (stop.code, stop.signal, stop.iteration) == (code, signum, 7)
+    assert stop.checkpoint == str(tmp_path / "cut" / "iter_7.pth") and os.path.isfile(stop.checkpoint)
+    assert (tmp_path / "cut" / "last_checkpoint").read_text().strip().endswith("iter_7.pth")
+    assert signal.getsignal(signum) is before  # the handlers are run's only
+    _, full = _train(tmp_path / "full", by_epoch=by_epoch)
+    _, resumed = _train(tmp_path / "cut", resume=Path(stop.checkpoint), by_epoch=by_epoch)
+    assert resumed.calls == full.calls - 7
+    assert _equal(full, resumed)
+
+
+def test_a_second_sigint_aborts_at_once(tmp_path: Path) -> None:
+    with pytest.raises(KeyboardInterrupt):
+        _train(tmp_path, signals=((3, signal.SIGINT), (3, signal.SIGINT)))
+    assert not list(tmp_path.glob("iter_*.pth"))  # not even the iteration in flight finished
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_signal_ignored_before_the_run_stays_ignored(tmp_path: Path) -> None:
+    previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        runner, model = _train(tmp_path, signals=((3, signal.SIGTERM),))
+        assert runner.iter == 14 and model.handlers_seen[0] is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def test_handlers_are_installed_only_while_run_is_active_in_the_main_thread(tmp_path: Path) -> None:
+    _, model = _train(tmp_path / "main")
+    assert callable(model.handlers_seen[0]) and model.handlers_seen[0] not in (signal.SIG_DFL, signal.SIG_IGN)
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    found: list[Noisy] = []
+    thread = threading.Thread(target=lambda: found.append(_train(tmp_path / "thread")[1]))
+    thread.start()
+    thread.join()
+    assert found and set(found[0].handlers_seen) == {signal.SIG_DFL}
