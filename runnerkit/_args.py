@@ -136,10 +136,21 @@ def _type_name(annotation: Any) -> str:
     return re.sub(r"\b(?:[a-z_]\w*\.)+([A-Za-z_]\w*)", r"\1", text)
 
 
+def _can_iterate(value: Any) -> Any:
+    if not hasattr(value, "__iter__"):
+        raise PydanticCustomError("iterable_type", "Input should be iterable")  # pydantic's own wording
+    return value
+
+
 def _field_type(annotation: Any) -> Any:
     """``annotation`` as a pydantic field type with the JSON Schema that describes it."""
     if annotation is inspect.Parameter.empty or annotation is Any:
         return Any
+    if typing.get_origin(annotation) in (Iterable, Iterator) or annotation in (Iterable, Iterator):
+        # pydantic checks an Iterable by calling iter() on it: that would start a DataLoader's pass
+        # (drawing from the RNG, starting workers) just to validate. Check the protocol only.
+        return Annotated[Any, AfterValidator(_can_iterate),
+                         WithJsonSchema({"x-runtime-only": True, "x-python-type": _type_name(annotation)})]
     if any(a in _DUCK_TYPES for a in (annotation, *typing.get_args(annotation))):
         # typing's IO classes are not real base classes of files: nothing to check, a run-time object
         return Annotated[Any, WithJsonSchema({"x-runtime-only": True, "x-python-type": _type_name(annotation)})]
