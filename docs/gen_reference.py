@@ -87,12 +87,13 @@ def render_config_reference() -> str:
     from runnerkit._container import Container
     from runnerkit.cli._common import model_arguments
     from runnerkit.demo import DEMO_CONFIG
-    from runnerkit.job import DataConfig, JobConfig, LogConfig
+    from runnerkit.job_config import DataConfig, JobConfig, LogConfig
 
     out = [HEADER, "# Config reference\n\n"]
     out.append(
         "A config file describes a whole job in mmcv 1.x's shape. `runnerkit validate CONFIG` checks it,\n"
-        "`runnerkit run CONFIG` trains it, and `runnerkit.job.build_job(cfg)` does the same from Python.\n\n"
+        "`runnerkit run CONFIG` trains it, and `runnerkit.job.build_job(cfg)` does the same from Python. "
+        "`runnerkit schema` prints the JSON Schema of a whole config for editors ([schemas.md](schemas.md)).\n\n"
         "## Files\n\n"
         "| suffix | read with | note |\n|---|---|---|\n"
         "| `.py` | executing the file | module-level variables are the config; **the file is executed, so only load "

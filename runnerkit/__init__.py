@@ -27,7 +27,8 @@ from runnerkit.hookspecs import hookimpl
 from runnerkit.seed import seed_everything
 
 if TYPE_CHECKING:
-    from runnerkit._schema import args_model, args_schema
+    from runnerkit._schema import args_model, args_schema, config_schema
+    from runnerkit.check import check_config
     from runnerkit.hooks.hook import Hook, Priority
     from runnerkit.runners.args import BaseRunnerArgs
     from runnerkit.runners.base import BaseRunner
@@ -38,6 +39,8 @@ if TYPE_CHECKING:
 _LAZY = {
     "args_model": "runnerkit._schema",
     "args_schema": "runnerkit._schema",
+    "check_config": "runnerkit.check",
+    "config_schema": "runnerkit._schema",
     "BaseRunner": "runnerkit.runners.base",
     "BaseRunnerArgs": "runnerkit.runners.args",
     "EpochBasedRunner": "runnerkit.runners.epoch_based",
@@ -83,6 +86,8 @@ __all__ = [
     "args_schema",
     "build",
     "build_runner",
+    "check_config",
+    "config_schema",
     "default_container",
     "hookimpl",
     "register_plugin",

@@ -1,9 +1,15 @@
-"""``runnerkit.args_model(kind, name)`` and ``runnerkit.args_schema(name)``: any component's arguments.
+"""``runnerkit.args_model(kind, name)``, ``runnerkit.args_schema(name)`` and the schema of a whole config.
 
-Both take a component of any kind: runner, constructor, hook, model, dataset, or optimizer (a
+They take a component of any kind: runner, constructor, hook, model, dataset, or optimizer (a
 ``torch.optim`` name, ``"module:attr"`` or a class). The model is the one :mod:`runnerkit._args`
 gives (declared by a runner, derived from ``__init__`` otherwise), so building, ``validate``,
 ``show``, ``schema`` and the reference docs all use the same rules.
+
+A component's JSON Schema describes its config *section*: its ``type`` (and ``constructor`` for a
+runner, ``priority`` for a hook) and its arguments, with those that only exist at run time (model,
+optimizer, logger, a hook's data loader) marked ``"x-runtime-only": true`` and never required.
+:func:`config_schema` is the schema of a whole config file; each section refers to the schemas of
+the components installed now (``runnerkit schema`` prints it, for editors: docs/schemas.md).
 """
 
 from __future__ import annotations
@@ -16,7 +22,13 @@ from runnerkit._args import model_of
 from runnerkit._build import current_container
 from runnerkit._container import Container, resolve
 
-__all__ = ["args_model", "args_schema", "component"]
+__all__ = ["args_model", "args_schema", "component", "config_schema", "section_schema"]
+
+_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+_PRIORITY = {
+    "description": "When the hook runs among the others: 0 (first) to 100, or a name such as `\"NORMAL\"`, `\"LOW\"`.",
+    "anyOf": [{"type": "integer", "minimum": 0, "maximum": 100}, {"type": "string"}],
+}
 
 
 def component(kind: str, name: Any, container: Container | None = None) -> Any:
@@ -41,17 +53,173 @@ def args_model(kind: str, name: Any, *, container: Container | None = None) -> t
 
 
 def args_schema(name: Any, kind: str = "runner") -> dict[str, Any]:
-    """The JSON Schema of the arguments of component ``name`` (a runner unless ``kind`` says otherwise).
+    """The JSON Schema of a config section naming component ``name`` (a runner unless ``kind`` says otherwise).
 
-    Objects that only exist at run time (model, optimizer, logger, ...) carry
-    ``"x-runtime-only": true``.
+    The section's ``type`` and the component's arguments; objects that only exist at run time
+    (model, optimizer, logger, ...) carry ``"x-runtime-only": true`` and are not required.
 
     Example:
         >>> schema = runnerkit.args_schema("IterBasedRunner")
         >>> sorted(schema["properties"])[:3]
-        ['batch_processor', 'logger', 'max_epochs']
+        ['batch_processor', 'constructor', 'logger']
     """
-    obj = component(kind, name)
+    schema = section_schema(kind, component(kind, name))
+    return {"$schema": _DIALECT, **schema}
+
+
+def section_schema(kind: str, obj: Any, name: str | None = None) -> dict[str, Any]:
+    """The JSON Schema of a config section building ``obj``, a component of ``kind``."""
+    label = name or getattr(obj, "__name__", str(obj))
     schema: dict[str, Any] = model_of(obj, kind).model_json_schema()
-    schema.setdefault("title", f"{getattr(obj, '__name__', name)} arguments")
+    props: dict[str, Any] = schema.get("properties", {})
+    runtime = {n for n, p in props.items() if isinstance(p, dict) and p.get("x-runtime-only")}
+    required = [r for r in schema.get("required", []) if r not in runtime]
+    head: dict[str, Any] = {"type": {"type": "string", "description": f"The {kind} to build: an installed name, "
+                                     f"`\"distribution:Name\"` or `\"module:attr\"`."}}
+    if kind == "runner":
+        head["constructor"] = {"type": "string", "description": "The constructor that builds the runner (default "
+                               "`DefaultRunnerConstructor`)."}
+    if kind == "hook":
+        head["priority"] = _PRIORITY
+    schema["properties"] = {**head, **props}
+    if required:
+        schema["required"] = required
+    else:
+        schema.pop("required", None)
+    schema["title"] = f"{label} ({kind})"
     return schema
+
+
+def config_schema(container: Container | None = None) -> dict[str, Any]:
+    """The JSON Schema of a whole config file, its sections referring to the installed components' schemas.
+
+    A section whose ``type`` names an installed component is checked against that component's
+    schema; a qualified name or an import path is accepted as it is (``runnerkit validate`` checks it).
+
+    Example:
+        >>> schema = config_schema()
+        >>> schema["properties"]["runner"]["allOf"][0]["then"]["$ref"]  # doctest: +ELLIPSIS
+        '#/$defs/runner.EpochBasedRunner'
+    """
+    from runnerkit._errors import RunnerkitError
+    from runnerkit.job_config import JobConfig
+
+    container = container or current_container()
+    schema: dict[str, Any] = JobConfig.model_json_schema()
+    defs: dict[str, Any] = schema.setdefault("$defs", {})
+    names: dict[str, list[str]] = {}
+    for kind in ("runner", "model", "dataset", "hook"):
+        names[kind] = []
+        for record in container.records(kind):
+            if record.shadowed or record.incompatible:
+                continue
+            try:
+                obj = container.load(record)
+                defs[f"{kind}.{record.name}"] = _hoist(section_schema(kind, obj, record.name), f"{kind}.{record.name}", defs)
+            except (RunnerkitError, TypeError, ValueError, ImportError):  # a broken plugin: its sections stay unchecked
+                continue
+            names[kind].append(record.name)
+    names["optimizer"] = _optimizers(defs)
+    props = schema["properties"]
+    for key, kind in (("runner", "runner"), ("model", "model")):
+        props[key] = _section(props[key], kind, names[kind])
+    data = defs["DataConfig"]["properties"]
+    for mode in ("train", "val", "test"):
+        data[mode] = _section(data[mode], "dataset", names["dataset"])
+    single = _by_type("optimizer", names["optimizer"])
+    props["optimizer"] = _keep(props["optimizer"], {"anyOf": [
+        {"type": "null"}, {**single, "required": ["type"]},
+        {"type": "object", "not": {"required": ["type"]}, "additionalProperties": {**single, "required": ["type"]}},
+    ]})
+    for key, default in (("optimizer_config", "OptimizerHook"), ("checkpoint_config", "CheckpointHook"),
+                         ("evaluation", "EvalHook"), ("timer_config", None)):
+        props[key] = _section(props[key], "hook", names["hook"], default)
+    for key, suffix in (("lr_config", "LrUpdaterHook"), ("momentum_config", "MomentumUpdaterHook")):
+        props[key] = _schedule(props[key], suffix, names["hook"], defs)
+    props["custom_hooks"] = _keep(props["custom_hooks"], {"type": "array", "items": _by_type("hook", names["hook"])})
+    logs = defs["LogConfig"]["properties"]
+    logs["hooks"] = _keep(logs["hooks"], {"type": "array", "items": _by_type("hook", names["hook"])})
+    schema["title"] = "runnerkit config"
+    schema["description"] = ("A runnerkit (mmcv 1.x-shaped) config file. Keys not listed are allowed (helper variables "
+                             "such as `data_root`); `runnerkit validate` also reports misspelt section names.")
+    return {"$schema": _DIALECT, **schema}
+
+
+# -- building blocks ---------------------------------------------------------------------------------
+
+
+def _keep(original: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """``new`` with ``original``'s title, description and default."""
+    return {**{k: original[k] for k in ("title", "description", "default") if k in original}, **new}
+
+
+def _by_type(kind: str, names: list[str], default: str | None = None) -> dict[str, Any]:
+    """An object whose ``type`` picks the schema it must meet (``default`` when it has no ``type``)."""
+    rules: list[dict[str, Any]] = [
+        {"if": {"properties": {"type": {"const": name}}, "required": ["type"]}, "then": {"$ref": f"#/$defs/{kind}.{name}"}}
+        for name in names
+    ]
+    if default is not None and default in names:
+        rules.append({"if": {"not": {"required": ["type"]}}, "then": {"$ref": f"#/$defs/{kind}.{default}"}})
+    block: dict[str, Any] = {"type": "object", "properties": {"type": {"type": "string"}}}
+    if default is None or default not in names:
+        block["required"] = ["type"]
+    if rules:
+        block["allOf"] = rules
+    return block
+
+
+def _section(original: dict[str, Any], kind: str, names: list[str], default: str | None = None) -> dict[str, Any]:
+    return _keep(original, {"anyOf": [{"type": "null"}, _by_type(kind, names, default)]})
+
+
+def _schedule(original: dict[str, Any], suffix: str, hooks: list[str], defs: dict[str, Any]) -> dict[str, Any]:
+    """``lr_config``/``momentum_config``: ``policy`` names the hook (``step`` -> ``StepLrUpdaterHook``), or ``type`` does."""
+    rules: list[dict[str, Any]] = []
+    policies: list[str] = []
+    for name in hooks:
+        if not name.endswith(suffix) or name == suffix:
+            continue
+        policy = name[: -len(suffix)]
+        spellings = [policy] + ([policy.lower()] if policy.lower().title() == policy else [])
+        policies += spellings
+        hook = defs[f"hook.{name}"]
+        key = f"policy.{name}"
+        defs[key] = {**hook, "properties": {"policy": {"enum": spellings}, **hook["properties"]}}
+        rules.append({"if": {"properties": {"policy": {"enum": spellings}}, "required": ["policy"]},
+                      "then": {"$ref": f"#/$defs/{key}"}})
+    by_type = _by_type("hook", hooks)
+    with_policy = {"type": "object", "required": ["policy"], "not": {"required": ["type"]},
+                   "properties": {"policy": {"type": "string", "description": f"One of: {', '.join(policies)}."}},
+                   "allOf": rules}
+    return _keep(original, {"anyOf": [{"type": "null"}, with_policy, by_type]})
+
+
+def _optimizers(defs: dict[str, Any]) -> list[str]:
+    import torch
+
+    names = []
+    for name, cls in sorted(vars(torch.optim).items()):
+        if isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer) and cls is not torch.optim.Optimizer:
+            defs[f"optimizer.{name}"] = section_schema("optimizer", cls, name)
+            names.append(name)
+    return names
+
+
+def _hoist(schema: dict[str, Any], prefix: str, defs: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` with its own ``$defs`` moved into ``defs`` under ``prefix``, references rewritten."""
+    own = schema.pop("$defs", {})
+    if not own:
+        return schema
+
+    def rewrite(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {k: (f"#/$defs/{prefix}.{v.rsplit('/', 1)[-1]}" if k == "$ref" and isinstance(v, str) else rewrite(v))
+                    for k, v in node.items()}
+        if isinstance(node, list):
+            return [rewrite(v) for v in node]
+        return node
+
+    for name, sub in own.items():
+        defs[f"{prefix}.{name}"] = rewrite(sub)
+    return dict(rewrite(schema))

@@ -27,7 +27,7 @@ from runnerkit._args import model_of, runtime_fields, validate_args
 from runnerkit._container import Container, resolve
 from runnerkit._errors import AmbiguousComponentError, ConfigError, PluginLoadError, UnknownComponentError
 from runnerkit._locate import Loc, format_loc, locate
-from runnerkit._suggest import closest, did_you_mean, edit_distance, suggestion
+from runnerkit._suggest import closest, edit_distance, suggestion
 
 __all__ = ["Problem", "check_config", "format_problems"]
 
@@ -264,7 +264,8 @@ class _Checker:
             self.container.lookup("hook", hook_name)
         except UnknownComponentError:
             known = sorted(r.name[: -len(suffix)] for r in self.container.records("hook") if r.name.endswith(suffix))
-            hint = did_you_mean(policy, [k.lower() for k in known] if policy == policy.lower() else known)
+            spelling = {k.lower(): (k.lower() if k.lower().title() == k else k) for k in known}  # mmcv title-cases
+            hint = suggestion(spelling[k] for k in closest(policy.lower(), spelling, cutoff=0.5))
             self.add((key, "policy"), f"unknown policy `{policy}` (no hook `{hook_name}` is installed). "
                                       f"{hint + ' ' if hint else ''}Known policies: {', '.join(known) or 'none'}")
             return

@@ -299,8 +299,8 @@ def test_a_subclass_model_adds_its_own_field_and_keeps_every_rule() -> None:
 @pytest.mark.parametrize("name", ["IterBasedRunner", "EpochBasedRunner", "runnerkit:IterBasedRunner"])
 def test_the_schema_of_a_built_in_runner_holds_exactly_mmcv_arguments(name: str) -> None:
     schema = runnerkit.args_schema(name)
-    assert list(schema["properties"]) == FIELDS
-    assert schema["required"] == ["model"]
+    assert list(schema["properties"]) == ["type", "constructor", *FIELDS]
+    assert "required" not in schema  # the model comes from code, never from the runner section
     assert schema["additionalProperties"] is False
     assert all(prop["description"] for prop in schema["properties"].values())
 
@@ -315,7 +315,7 @@ def test_the_schema_marks_objects_that_only_exist_at_run_time() -> None:
 
 def test_the_schema_of_a_runner_class_shows_its_own_field() -> None:
     schema = runnerkit.args_schema(WarmupRunner)
-    assert list(schema["properties"]) == [*FIELDS, "warmup_iters"]
+    assert list(schema["properties"]) == ["type", "constructor", *FIELDS, "warmup_iters"]
     assert schema["properties"]["warmup_iters"] == {
         "default": 0, "description": "Iterations of warm-up.", "minimum": 0, "title": "Warmup Iters", "type": "integer",
     }

@@ -208,11 +208,21 @@ def test_schema_prints_the_runners_json_schema_with_run_time_markers(capsys: pyt
     assert "x-runtime-only" not in schema["properties"]["max_iters"]
 
 
-def test_schema_of_a_component_without_an_argument_model_says_what_to_use(capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = main(capsys, "schema", "DemoModel")
-    assert code == 1
-    assert err == ("runnerkit schema: error: `DemoModel` is a model without an argument model, so it has no JSON "
-                   "Schema; schemas describe runner arguments. `runnerkit show DemoModel` lists its arguments.\n")
+def test_schema_of_a_model_comes_from_its_signature(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = main(capsys, "schema", "DemoModel")
+    assert code == 0
+    schema = json.loads(out)
+    assert schema["title"] == "DemoModel (model)"
+    assert schema["properties"]["hidden"] == {"default": 64, "description": "the hidden layer's width.",
+                                              "title": "Hidden", "type": "integer"}
+
+
+def test_schema_without_a_name_prints_the_whole_config_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = main(capsys, "schema")
+    assert code == 0
+    schema = json.loads(out)
+    assert schema["title"] == "runnerkit config"
+    assert "hook.CheckpointHook" in schema["$defs"] and "optimizer.SGD" in schema["$defs"]
 
 
 # -- help and usage errors ---------------------------------------------------------------------------

@@ -14,7 +14,6 @@ from typing import Any
 
 from runnerkit._records import CORE_KINDS, KINDS
 from runnerkit.cli._common import (
-    CommandError,
     HelpFormatter,
     find_component,
     model_arguments,
@@ -52,13 +51,18 @@ def add_parsers(sub: Any) -> None:
     p.set_defaults(handler=show_command)
 
     p = sub.add_parser(
-        "schema", help="the JSON Schema of a runner's arguments",
-        description="Print the JSON Schema of a runner's arguments, for editors and CI checks of configs. "
-        "Arguments that only exist at run time (model, optimizer, logger, ...) carry `\"x-runtime-only\": true`.",
-        epilog="example:\n  runnerkit schema IterBasedRunner > iter_runner.schema.json",
+        "schema", help="the JSON Schema of a whole config file, or of one component's section",
+        description="Without NAME: print the JSON Schema of a whole config file; each section refers to the schema of "
+        "the component its `type` names, among those installed now. With NAME: the schema of a config section "
+        "building that component (a runner, constructor, hook, model, dataset, or a `torch.optim` optimizer). "
+        "Arguments that only exist at run time (model, optimizer, logger, ...) carry `\"x-runtime-only\": true` and "
+        "are never required. Editors use the schema to complete and check YAML/JSON/TOML configs: see docs/schemas.md.",
+        epilog="examples:\n  runnerkit schema > runnerkit.schema.json\n  runnerkit schema IterBasedRunner\n"
+        "  runnerkit schema CheckpointHook\n  runnerkit schema SGD --kind optimizer",
         formatter_class=HelpFormatter,
     )
-    p.add_argument("name", help="a runner name, bare or `distribution:Name`")
+    p.add_argument("name", nargs="?", help="a component name, bare or `distribution:Name` (default: the whole config)")
+    p.add_argument("--kind", choices=[*KINDS, "optimizer"], help="the kind, when several kinds share the name")
     p.set_defaults(handler=schema_command)
 
 
@@ -134,18 +138,27 @@ def show_command(args: argparse.Namespace) -> int:
 
 
 def schema_command(args: argparse.Namespace) -> int:
+    from runnerkit._schema import args_schema, config_schema
+
     container = _container()
-    records = find_component(container, args.name, list(KINDS))
-    for record in records:
-        obj = container.load(record)
-        args_model = getattr(obj, "args_model", None)
-        if args_model is not None and hasattr(args_model, "model_json_schema"):
-            schema: dict[str, Any] = args_model.model_json_schema()
-            schema.setdefault("title", f"{obj.__name__} arguments")
-            print(json.dumps(schema, indent=2))
-            return 0
-    kinds = " and ".join(f"a {r.kind}" for r in records)
-    raise CommandError(
-        f"`{args.name}` is {kinds} without an argument model, so it has no JSON Schema; schemas describe runner "
-        f"arguments. `runnerkit show {args.name}` lists its arguments."
-    )
+    if args.name is None:
+        print(json.dumps(config_schema(container), indent=2))
+        return 0
+    kinds = [args.kind] if args.kind else [*KINDS, "optimizer"]
+    if kinds == ["optimizer"] or (args.kind is None and _is_optimizer(args.name)):
+        print(json.dumps(args_schema(args.name, kind="optimizer"), indent=2))
+        return 0
+    records = find_component(container, args.name, [k for k in kinds if k != "optimizer"])
+    for n, record in enumerate(records):
+        if n:
+            print()
+        print(json.dumps(args_schema(record.qualified_name if record.distribution else record.name, kind=record.kind), indent=2))
+    return 0
+
+
+def _is_optimizer(name: str) -> bool:
+    """Whether ``name`` is a ``torch.optim`` optimizer (and no installed component is called so)."""
+    import torch
+
+    value = getattr(torch.optim, name, None)
+    return isinstance(value, type) and issubclass(value, torch.optim.Optimizer) and value is not torch.optim.Optimizer
