@@ -130,3 +130,23 @@ def test_the_check_finite_config_key_reaches_the_runner(tmp_path: Path) -> None:
     assert job.runner.check_finite is False
     cfg.pop("check_finite")
     assert build_job(cfg, work_dir=tmp_path / "b").runner.check_finite is True
+
+
+@pytest.mark.cuda
+def test_losses_and_weights_on_the_gpu_are_checked_before_a_save(tmp_path: Path) -> None:
+    model = Spiky().cuda()
+    runner = runnerkit.IterBasedRunner(model=model, work_dir=tmp_path, max_iters=1)
+    runner.log_buffer.update({"loss": torch.tensor(1.0, device="cuda")})
+    runner.save_checkpoint(tmp_path, "fine.pth")  # finite values on the device: written
+    runner.log_buffer.update({"loss": torch.tensor(math.nan, device="cuda")})
+    with pytest.raises(NonFiniteLossError, match=r"`loss` = nan"):
+        runner.save_checkpoint(tmp_path, "bad.pth")
+    runner.log_buffer.clear_output()
+    runner.check_finite = False
+    runner.log_buffer.clear()
+    runner.check_finite = True
+    with torch.no_grad():
+        model.fc.weight.fill_(math.inf)
+    with pytest.raises(NonFiniteLossError, match=r"parameters hold NaN or infinite values \(`fc.weight`\)"):
+        runner.save_checkpoint(tmp_path, "bad.pth")
+    assert (tmp_path / "fine.pth").exists() and not (tmp_path / "bad.pth").exists()

@@ -145,3 +145,13 @@ def test_run_resumed_between_evaluations_ends_bit_identical(tmp_path: Path) -> N
     # must be those training continues with
     resumed = run(tmp_path / "cut", 14, resume=tmp_path / "cut" / "iter_6.pth")
     assert _equal(full, resumed)
+
+
+@pytest.mark.cuda
+def test_forked_rng_restores_the_cuda_generators() -> None:
+    torch.cuda.manual_seed_all(0)
+    expected = torch.rand(4, device="cuda")
+    torch.cuda.manual_seed_all(0)
+    with forked_rng():
+        torch.rand(100, device="cuda")
+    assert torch.equal(torch.rand(4, device="cuda"), expected)
