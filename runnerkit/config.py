@@ -261,7 +261,7 @@ def parse_option(text: str) -> tuple[str, Any]:
 
 
 def merge_options(cfg: Mapping[str, Any], options: Iterable[tuple[str, Any]] | Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of ``cfg`` with each dotted ``key`` set to its value (``--cfg-options``).
+    """A copy of ``cfg`` with each dotted ``key`` set to its value (the CLI's ``--cfg-options``).
 
     Missing dicts on the way are created; a number indexes into a list or tuple (``workflow.0.1=5``).
 
@@ -279,13 +279,13 @@ def merge_options(cfg: Mapping[str, Any], options: Iterable[tuple[str, Any]] | M
             if isinstance(node, list):
                 if not part.lstrip("-").isdigit() or not -len(node) <= int(part) < len(node):
                     raise ConfigError(
-                        f"`--cfg-options {dotted}=...`: `{parent}` is a list of {len(node)} items, "
+                        f"override `{dotted}=...`: `{parent}` is a list of {len(node)} items, "
                         f"so `{part}` must be an index from 0 to {len(node) - 1}."
                     )
                 key = int(part)
             elif not isinstance(node, dict):
                 raise ConfigError(
-                    f"`--cfg-options {dotted}=...`: `{parent}` is {type(node).__name__} `{node!r:.40}`, not a dict, "
+                    f"override `{dotted}=...`: `{parent}` is {type(node).__name__} `{node!r:.40}`, not a dict, "
                     f"so it has no key `{part}`; set `{parent}` itself instead."
                 )
             if depth == len(parts) - 1:

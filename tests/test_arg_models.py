@@ -140,3 +140,17 @@ def test_checked_validates_before_the_body_runs_and_passes_values_unchanged() ->
     with pytest.raises(ValidationError, match=r"every\n  Input should be a valid integer"):
         Hook(every=True)
     assert len(seen) == 1
+
+
+def test_a_hook_built_from_a_config_is_checked_against_the_same_model() -> None:
+    from runnerkit.hooks.builder import build_hook
+
+    class Plain(runnerkit.Hook):  # a third-party hook: annotations only, no check of its own
+        def __init__(self, every: int = 1) -> None:
+            self.every = every
+
+    with pytest.raises(ValidationError, match=r"every\n  Input should be a valid integer \(got `'often'`\)"):
+        build_hook({"type": Plain, "every": "often"})
+    with pytest.raises(ValidationError, match=r"unknown argument `evry` for `Plain`. Did you mean `every`\?"):
+        build_hook({"type": Plain, "evry": 2})
+    assert build_hook({"type": Plain, "every": 3, "priority": "LOW"}).every == 3  # type: ignore[attr-defined]

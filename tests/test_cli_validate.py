@@ -204,3 +204,11 @@ def test_a_key_inherited_from_a_base_file_is_located_there(tmp_path: Path, capsy
     code, lines = validate(capsys, path)
     assert code == 1
     assert lines[0].startswith(f"{tmp_path / 'base.py'}:3: runner.max_iters: ")
+
+
+def test_a_bad_override_is_named_as_the_flag_that_gave_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, "job.py", "runner = dict(type='IterBasedRunner', max_iters=10)\n")
+    code, out, err = main(capsys, "validate", str(path), "--cfg-options", "runner.max_iters.x=3")
+    assert code == 1 and out == ""
+    assert err == ("runnerkit validate: error: `--cfg-options`: `runner.max_iters.x=...`: `runner.max_iters` is int `10`, "
+                   "not a dict, so it has no key `x`; set `runner.max_iters` itself instead.\n")

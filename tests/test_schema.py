@@ -102,3 +102,15 @@ def test_the_config_schema_rejects_ill_typed_sections(whole: dict[str, Any], sec
 
 def test_the_broken_example_is_rejected(whole: dict[str, Any]) -> None:
     assert errors(whole, read_config(EXAMPLES / "broken.py").data) != []
+
+
+def test_every_installed_component_has_a_section_schema() -> None:
+    from runnerkit._build import current_container
+
+    container = current_container()
+    for kind in ("runner", "constructor", "hook", "model", "dataset"):
+        for record in container.records(kind):
+            if record.distribution == "runnerkit":
+                schema = runnerkit.args_schema(record.name, kind=kind)
+                jsonschema.Draft202012Validator.check_schema(schema)
+                assert schema["properties"]["type"]["type"] == "string", record.name

@@ -14,7 +14,7 @@ from typing import Any
 
 from runnerkit._errors import ConfigError, TrainingInterrupted, WorkDirInUseError
 from runnerkit.cli._common import HelpFormatter
-from runnerkit.cli.validate import add_cfg_options
+from runnerkit.cli.validate import add_cfg_options, with_options
 
 DEMO_WORK_DIR = os.path.join("work_dirs", "demo")
 _LATEST = "latest"
@@ -83,12 +83,12 @@ def _positive_int(text: str) -> int:
 
 def run_command(args: argparse.Namespace) -> int:
     from runnerkit.check import check_config, format_problems
-    from runnerkit.config import merge_options, read_config
+    from runnerkit.config import read_config
     from runnerkit.launch import resolve_launcher
 
     launcher = resolve_launcher(args.launcher)
     cfg_file = read_config(args.config)
-    cfg = merge_options(cfg_file.data, args.cfg_options)
+    cfg = with_options(cfg_file.data, args.cfg_options)
     problems = check_config(cfg, sources=cfg_file.sources)
     if problems:
         print(format_problems(problems))

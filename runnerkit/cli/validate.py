@@ -27,6 +27,18 @@ def add_cfg_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def with_options(cfg: dict[str, Any], options: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``cfg`` with the ``--cfg-options`` overrides applied; a bad one is named as the flag that gave it."""
+    from runnerkit._errors import ConfigError
+    from runnerkit.cli._common import CommandError
+    from runnerkit.config import merge_options
+
+    try:
+        return merge_options(cfg, options)
+    except ConfigError as err:
+        raise CommandError(f"`--cfg-options`: {str(err).removeprefix('override ')}") from err
+
+
 def add_parsers(sub: Any) -> None:
     """Register ``validate``."""
     p = sub.add_parser(
@@ -46,11 +58,11 @@ def add_parsers(sub: Any) -> None:
 
 def validate_command(args: argparse.Namespace) -> int:
     from runnerkit.check import check_config, format_problems
-    from runnerkit.config import merge_options, read_config
+    from runnerkit.config import read_config
     from runnerkit.job_config import JobConfig
 
     cfg_file = read_config(args.config)
-    cfg = merge_options(cfg_file.data, args.cfg_options)
+    cfg = with_options(cfg_file.data, args.cfg_options)
     problems = check_config(cfg, sources=cfg_file.sources)
     if problems:
         print(format_problems(problems))

@@ -6,13 +6,20 @@ from collections.abc import Mapping
 from typing import Any
 
 from runnerkit import requires
+from runnerkit._args import model_of, runtime_fields, validate_args
 from runnerkit._build import current_container, require_type
 from runnerkit._container import Container
 from runnerkit.hooks.hook import Hook
 
 
 def build_hook(cfg: Mapping[str, Any] | Hook, container: Container | None = None) -> Hook:
-    """A hook instance from a config dict (``type`` names a hook component) or a hook itself."""
+    """A hook instance from a config dict (``type`` names a hook component) or a hook itself.
+
+    The arguments are checked against the hook's argument model first (:func:`runnerkit.args_model`).
+
+    Raises:
+        pydantic.ValidationError: an argument the hook does not take, or of the wrong type.
+    """
     if isinstance(cfg, Hook):
         return cfg
     if not isinstance(cfg, Mapping):
@@ -23,6 +30,8 @@ def build_hook(cfg: Mapping[str, Any] | Hook, container: Container | None = None
     args.pop("priority", None)
     cls = (container or current_container()).get("hook", hook_type)
     requires.check(cls)  # before building: a missing optional package is named with its install command
+    model = model_of(cls, "hook")
+    validate_args(model, args, getattr(cls, "__name__", str(hook_type)), supplied=runtime_fields(model))
     try:
         return cls(**args)  # type: ignore[no-any-return]
     except TypeError as err:
