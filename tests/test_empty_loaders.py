@@ -90,3 +90,15 @@ def test_an_eval_hook_with_its_own_test_fn_needs_no_val_step(tmp_path: Path) -> 
     runner.register_hook(EvalHook(make_loader(), interval=2, by_epoch=False, test_fn=test_fn))
     runner.run([make_loader()], [("train", 1)])
     assert len(seen) == 2
+
+
+class Nothing(torch.utils.data.IterableDataset):  # type: ignore[type-arg]
+    def __iter__(self) -> Any:
+        return iter(())
+
+
+def test_a_loader_without_length_that_yields_nothing_is_named_at_its_first_pass(tmp_path: Path) -> None:
+    runner = _runner(tmp_path)
+    with pytest.raises(ValueError, match=r"workflow phase 0 \(`train`, `data_loaders\[0\]`\) yielded no batch in a whole pass"):
+        runner.run([DataLoader(Nothing(), batch_size=2)], [("train", 1)])
+    assert runner.iter == 0 and not list(tmp_path.glob("*.pth"))

@@ -10,7 +10,7 @@ from runnerkit.rng import forked_rng
 from runnerkit.runners.base import BaseRunner
 from runnerkit.runners.data import PassIterator
 from runnerkit.runners.interrupt import stop_on_signals
-from runnerkit.runners.workflow import check_workflow, deprecated_max
+from runnerkit.runners.workflow import check_workflow, deprecated_max, empty_pass_error
 
 
 class IterBasedRunner(BaseRunner):
@@ -72,7 +72,8 @@ class IterBasedRunner(BaseRunner):
         try:
             return loader.next_in_pass()
         except StopIteration:
-            pass
+            if loader.consumed == 0:  # a whole pass without a batch (a loader without a length)
+                raise empty_pass_error(self._pass_iterators, loader, "train" if train else "val") from None
         if train:  # the training loader wraps: one epoch ends, the next begins
             self.call_hook("after_train_epoch")
             loader.end_pass()

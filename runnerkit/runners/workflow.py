@@ -83,3 +83,13 @@ def deprecated_max(value: int | None, name: str, current: int | None) -> int | N
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise ValueError(f"`{name}` must be a positive int, got `{value!r}`.")
     return value
+
+
+def empty_pass_error(passes: dict[int, Any], loader: Any, mode: str) -> ValueError:
+    """The error for a loader (one without a length, so not caught by ``check_workflow``) whose pass yielded nothing."""
+    index = next((i for i, it in passes.items() if it is loader), None)
+    where = f"workflow phase {index} (`{mode}`, `data_loaders[{index}]`)" if index is not None else f"`{mode}` phase"
+    return ValueError(
+        f"The data loader of {where} yielded no batch in a whole pass, so the `{mode}` phase could never run. "
+        "Check its dataset (an iterable-style dataset that yields nothing?) and `batch_size`/`drop_last`."
+    )
