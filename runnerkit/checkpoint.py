@@ -194,10 +194,11 @@ def load_weights(
     if "state_dict" not in checkpoint and not any(isinstance(v, torch.Tensor) for v in state.values()):
         keys = ", ".join(f"`{k}`" for k in list(state)[:8]) or "no keys"
         raise CheckpointError(path, f"has no `state_dict` and holds no tensors ({keys}): it is not a model checkpoint.")
+    revised = revise_state_keys({str(k): v for k, v in state.items()}, revise_keys)
     metadata = getattr(state, "_metadata", None)
-    state = {str(k): v for k, v in state.items()}
-    for pattern, repl in revise_keys:
-        state = {re.sub(pattern, repl, k): v for k, v in state.items()}
+    if metadata is not None:  # the per-module versions, under the revised module names
+        metadata = revise_state_keys(_with_metadata({}, metadata), revise_keys)._metadata  # type: ignore[attr-defined]
+    state = dict(revised)
     own = module.state_dict()
     skipped = [
         k for k, v in state.items()
@@ -230,6 +231,29 @@ def load_weights(
         detail = " ".join(str(err).split())
         raise CheckpointError(path, f"does not fit the model ({type(module).__name__}): {detail}") from err
     return list(result.missing_keys), list(result.unexpected_keys)
+
+
+_URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+
+
+def local_dir(path: str | os.PathLike[str], name: str = "out_dir") -> str:
+    """``path`` as a str, or a ValueError when it is a URL (``s3://...``): checkpoints go to local folders.
+
+    Example:
+        >>> local_dir("s3://bucket/work")
+        Traceback (most recent call last):
+        ...
+        ValueError: `out_dir` is the URL `s3://bucket/work`, but runnerkit writes checkpoints to local folders only (mmcv's file clients for `s3://` are not supported). Give a local folder and copy the files to remote storage afterwards (docs/migration.md, 'Checkpoints on remote storage').
+    """
+    text = os.fspath(path)
+    found = _URL.match(text)
+    if found:
+        raise ValueError(
+            f"`{name}` is the URL `{text}`, but runnerkit writes checkpoints to local folders only (mmcv's file "
+            f"clients for `{found.group(1)}://` are not supported). Give a local folder and copy the files to "
+            "remote storage afterwards (docs/migration.md, 'Checkpoints on remote storage')."
+        )
+    return text
 
 
 def _listed(keys: Sequence[str], most: int = 6) -> str:
@@ -266,6 +290,43 @@ def to_cpu(state: Any) -> Any:
         return tuple(to_cpu(v) for v in state)
     return state
 
+
+def revise_state_keys(state: Mapping[str, Any], patterns: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """``state`` with ``re.sub(pattern, repl, key)`` applied to every key, for each pair in ``patterns``.
+
+    The per-module versions in a state dict's ``_metadata`` are kept, their module names revised
+    the same way (``module.backbone`` -> ``backbone``), so that ``load_state_dict`` does not take
+    current-version weights for old ones and run version conversions on them.
+
+    Example:
+        >>> import collections
+        >>> sd = collections.OrderedDict([("module.fc.weight", 1)])
+        >>> sd._metadata = {"module": {"version": 1}, "module.fc": {"version": 1}}
+        >>> out = revise_state_keys(sd, [(r"^module\\.", "")])
+        >>> list(out), dict(out._metadata)
+        (['fc.weight'], {'': {'version': 1}, 'fc': {'version': 1}})
+    """
+    out: Any = collections.OrderedDict(state.items())
+    metadata = getattr(state, "_metadata", None)
+    for pattern, repl in patterns:
+        out = collections.OrderedDict((re.sub(pattern, repl, k), v) for k, v in out.items())
+        if metadata is not None:
+            metadata = collections.OrderedDict((_revise_module_name(k, pattern, repl), v) for k, v in metadata.items())
+    if metadata is not None:
+        out._metadata = metadata
+    return out  # type: ignore[no-any-return]
+
+
+def _with_metadata(state: dict[str, Any], metadata: Any) -> collections.OrderedDict[str, Any]:
+    out: collections.OrderedDict[str, Any] = collections.OrderedDict(state)
+    out._metadata = metadata  # type: ignore[attr-defined]
+    return out
+
+
+def _revise_module_name(name: str, pattern: str, repl: str) -> str:
+    # a module name is its keys' prefix without the trailing dot: revise it as one
+    revised = re.sub(pattern, repl, f"{name}.")
+    return revised[:-1] if revised.endswith(".") else revised
 
 _PLAIN = (str, int, float, bool, type(None), torch.Tensor, torch.dtype, torch.device, torch.Size)
 

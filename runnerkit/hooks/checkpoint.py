@@ -6,6 +6,7 @@ import contextlib
 import os
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from runnerkit import checkpoint as ckpt_io
 from runnerkit._args import Forwards, PositiveIntOrNever, checked
 from runnerkit.hooks.hook import Hook
 from runnerkit.workdir import clean_tmp_files, run_checkpoints
@@ -66,7 +67,7 @@ class CheckpointHook(Hook):
         self.interval = interval
         self.by_epoch = by_epoch
         self.save_optimizer = save_optimizer
-        self.out_dir = out_dir
+        self.out_dir = ckpt_io.local_dir(out_dir, "out_dir") if out_dir is not None else None
         self.max_keep_ckpts = max_keep_ckpts
         self.save_last = save_last
         self.sync_buffer = sync_buffer

@@ -24,6 +24,7 @@ import torch.distributed as dist
 from pydantic import NonNegativeInt, PositiveInt
 
 from runnerkit._args import Forwards, checked
+from runnerkit.checkpoint import local_dir
 from runnerkit.dist import unwrap_model
 from runnerkit.hooks.hook import Hook
 from runnerkit.log_buffer import LogBuffer
@@ -124,7 +125,7 @@ class EvalHook(Hook):
         rule: ``"greater"`` or ``"less"``; inferred from the metric name when None.
         test_fn: ``test_fn(model, dataloader) -> results``.
         greater_keys, less_keys: metric names (or parts of names) for which greater (less) is
-            better, used to infer ``rule``.
+            better, used to infer ``rule``; a given list replaces the defaults (as mmcv).
         out_dir: where the best checkpoint goes (default: the runner's work_dir; a given
             ``out_dir`` gets the work_dir's name appended, as mmcv).
         **eval_kwargs: passed to ``dataset.evaluate``.
@@ -187,7 +188,7 @@ class EvalHook(Hook):
         self.test_fn: TestFn = test_fn or single_process_test
         self.greater_keys = _key_list(greater_keys, "greater_keys", self._default_greater_keys)
         self.less_keys = _key_list(less_keys, "less_keys", self._default_less_keys)
-        self._out_dir_arg = os.fspath(out_dir) if out_dir is not None else None
+        self._out_dir_arg = local_dir(out_dir, "out_dir") if out_dir is not None else None
         #: where the best checkpoint goes (worked out at ``before_run``).
         self.out_dir: str | None = self._out_dir_arg
         self.initial_flag = True
@@ -460,7 +461,7 @@ def _key_list(keys: str | Sequence[str] | None, name: str, default: list[str]) -
         keys = [keys]
     if not all(isinstance(k, str) for k in keys):
         raise TypeError(f"`{name}` must be a metric name or a list of them, got `{keys!r}`.")
-    return list(keys) + list(default)
+    return list(keys)  # given keys replace the defaults (mmcv): `greater_keys=[], less_keys=["acc"]` means less
 
 
 def _plain(value: Any) -> Any:

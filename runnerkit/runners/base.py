@@ -100,7 +100,7 @@ class BaseRunner(CheckpointMixin, TrainingHooksMixin):
         if self.work_dir is not None:
             os.makedirs(self.work_dir, exist_ok=True)
         self._model_name = type(unwrap_model(self.model)).__name__
-        self._step_owner: tuple[torch.nn.Module, torch.nn.Module] = (self.model, unwrap_model(self.model))
+        self._step_owner: tuple[torch.nn.Module, torch.nn.Module] = (self.model, _step_owner(self.model))
         self._rank, self._world_size = dist_utils.get_dist_info()
         self.timestamp = time.strftime("%Y%m%d_%H%M%S", time.localtime())
         self.mode: str | None = None
@@ -266,7 +266,7 @@ class BaseRunner(CheckpointMixin, TrainingHooksMixin):
         if isinstance(model, torch.nn.parallel.DistributedDataParallel):
             return _ddp_step(model, name, data_batch, self.optimizer, kwargs)
         if model is not self._step_owner[0]:
-            self._step_owner = (model, unwrap_model(model))
+            self._step_owner = (model, _step_owner(model))
         return getattr(self._step_owner[1], name)(data_batch, self.optimizer, **kwargs)
 
     # -- hooks -------------------------------------------------------------------------------
@@ -358,6 +358,12 @@ class BaseRunner(CheckpointMixin, TrainingHooksMixin):
 
 
 _NO_ATTR = object()
+
+
+def _step_owner(model: torch.nn.Module) -> torch.nn.Module:
+    """Whose ``train_step``/``val_step`` the runner calls: a wrapper that defines its own (mmcv's
+    ``MMDataParallel`` moves the batch to the device there), else the model inside the wrapper."""
+    return model if callable(getattr(type(model), "train_step", None)) else unwrap_model(model)
 
 
 def _ddp_step(model: torch.nn.parallel.DistributedDataParallel, name: str, data_batch: Any, optimizer: Any,

@@ -8,6 +8,7 @@ import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from runnerkit import _mmcv_checkpoint as mmcv_checkpoint
 from runnerkit import checkpoint as ckpt_io
 from runnerkit import dist as dist_utils
 from runnerkit._version import __version__
@@ -79,10 +80,13 @@ class CheckpointMixin:
         self.finite_guard.check_before_save()  # never write non-finite weights
         tmpl = filename_tmpl or self.default_filename_tmpl
         filename = tmpl.format(self._filename_number())
-        out_dir = os.fspath(out_dir)
+        out_dir = ckpt_io.local_dir(out_dir, "out_dir")
         path = os.path.join(out_dir, filename)
         full_meta: dict[str, Any] = dict(self.meta or {})
         full_meta.update(meta or {})
+        classes = getattr(unwrap_model(self.model), "CLASSES", None)
+        if classes is not None:  # mmcv stores the model's class names with its weights
+            full_meta["CLASSES"] = classes
         full_meta.update(self._progress_meta())
         full_meta.update(runnerkit_version=__version__, time=time.asctime())
         checkpoint: dict[str, Any] = {
@@ -170,6 +174,7 @@ class CheckpointMixin:
         """
         self.logger.info("load checkpoint from %s", filename)
         checkpoint = ckpt_io.load_file(os.fspath(filename), map_location, weights_only)
+        checkpoint = mmcv_checkpoint.split_ema(checkpoint, unwrap_model(self.model))  # mmcv's EMA buffers
         missing, unexpected = ckpt_io.load_weights(
             unwrap_model(self.model), checkpoint, os.fspath(filename), strict=strict, revise_keys=revise_keys
         )
@@ -215,11 +220,12 @@ class CheckpointMixin:
         state = ckpt.get("runnerkit")
         if state is None:  # an mmcv-era checkpoint: counters only
             warnings.warn(
-                f"`{path}` has no runnerkit state (an mmcv checkpoint?): resuming counters and weights only, "
-                "not the data position or RNG states.",
+                f"`{path}` has no runnerkit state (an mmcv 1.x checkpoint?): resuming weights, optimizer, epoch and "
+                "iteration, but exact continuation is not possible (it holds no data position or RNG states).",
                 stacklevel=2,
             )
             self._resume_counters_from_meta(meta)
+            mmcv_checkpoint.resume_ema(self, ckpt)
         else:
             try:
                 loop = state["loop"]

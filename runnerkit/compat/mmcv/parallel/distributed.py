@@ -1,0 +1,50 @@
+"""``MMDistributedDataParallel``: DDP whose ``train_step``/``val_step`` go through DDP's forward (mmcv 1.x)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch.nn.parallel import DistributedDataParallel
+
+from runnerkit.compat.mmcv.parallel.utils import MODULE_WRAPPERS
+
+__all__ = ["MMDistributedDataParallel"]
+
+_MISSING = object()
+
+
+@MODULE_WRAPPERS.register_module()
+class MMDistributedDataParallel(DistributedDataParallel):
+    """DDP with mmcv's ``train_step``/``val_step``.
+
+    A step runs through DDP's ``forward`` (which moves the inputs to the device and prepares the
+    gradient all-reduce), standing in for the wrapped model's ``forward`` for that one call, so the
+    ranks stay in step. The runners treat it as any DDP model.
+    """
+
+    def _step(self, name: str, inputs: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        inner = self.module
+        step = getattr(inner, name)
+        saved = inner.__dict__.get("forward", _MISSING)
+
+        def restore() -> None:
+            if saved is _MISSING:
+                inner.__dict__.pop("forward", None)
+            else:
+                inner.__dict__["forward"] = saved
+
+        def step_once(*args: Any, **kw: Any) -> Any:
+            restore()  # the model's own `self(x)` inside the step reaches its real forward
+            return step(*args, **kw)
+
+        inner.__dict__["forward"] = step_once
+        try:
+            return self(*inputs, **kwargs)
+        finally:
+            restore()
+
+    def train_step(self, *inputs: Any, **kwargs: Any) -> Any:
+        return self._step("train_step", inputs, kwargs)
+
+    def val_step(self, *inputs: Any, **kwargs: Any) -> Any:
+        return self._step("val_step", inputs, kwargs)

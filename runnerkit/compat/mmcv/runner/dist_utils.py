@@ -1,0 +1,109 @@
+"""mmcv 1.x's distributed helpers: ``init_dist`` for the pytorch/slurm/mpi launchers, rank info, all-reduces."""
+
+from __future__ import annotations
+
+import functools
+import os
+import subprocess
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import torch
+import torch.distributed as dist
+
+from runnerkit.dist import get_dist_info
+
+__all__ = ["allreduce_grads", "allreduce_params", "get_dist_info", "init_dist", "master_only"]
+
+
+def init_dist(launcher: str, backend: str = "nccl", **kwargs: Any) -> None:
+    """Join the process group the launcher set up (mmcv).
+
+    - ``pytorch`` (``torchrun``): reads ``RANK``/``LOCAL_RANK``/``WORLD_SIZE``/``MASTER_*``.
+    - ``slurm``: reads ``SLURM_PROCID``/``SLURM_NTASKS``/``SLURM_NODELIST``; the first node is the
+      master (``scontrol show hostname``), the port is ``port=``, ``MASTER_PORT`` or 29500.
+    - ``mpi``: reads ``OMPI_COMM_WORLD_RANK``/``_SIZE``/``_LOCAL_RANK``; ``MASTER_ADDR`` must be set.
+
+    With CUDA each process uses the GPU of its local rank. ``kwargs`` (except ``port``) go to
+    ``torch.distributed.init_process_group``.
+
+    Raises:
+        ValueError: an unknown launcher.
+    """
+    if launcher == "pytorch":
+        local_rank = int(os.environ.get("LOCAL_RANK", os.environ["RANK"]))
+        _set_device(local_rank)
+        dist.init_process_group(backend=backend, **kwargs)
+    elif launcher == "mpi":
+        local_rank = int(os.environ["OMPI_COMM_WORLD_LOCAL_RANK"])
+        _set_device(local_rank)
+        os.environ.setdefault("MASTER_PORT", "29500")
+        if "MASTER_ADDR" not in os.environ:
+            raise KeyError("The environment variable MASTER_ADDR is not set (the mpi launcher needs it).")
+        os.environ["WORLD_SIZE"] = os.environ["OMPI_COMM_WORLD_SIZE"]
+        os.environ["RANK"] = os.environ["OMPI_COMM_WORLD_RANK"]
+        dist.init_process_group(backend=backend, **kwargs)
+    elif launcher == "slurm":
+        port = kwargs.pop("port", None)
+        proc_id = int(os.environ["SLURM_PROCID"])
+        ntasks = int(os.environ["SLURM_NTASKS"])
+        num_gpus = torch.cuda.device_count()
+        local_rank = proc_id % num_gpus if num_gpus else 0
+        _set_device(local_rank)
+        if port is not None:
+            os.environ["MASTER_PORT"] = str(port)
+        else:
+            os.environ.setdefault("MASTER_PORT", "29500")
+        if "MASTER_ADDR" not in os.environ:
+            node_list = os.environ["SLURM_NODELIST"]
+            os.environ["MASTER_ADDR"] = subprocess.getoutput(f"scontrol show hostname {node_list} | head -n1")
+        os.environ["WORLD_SIZE"] = str(ntasks)
+        os.environ["LOCAL_RANK"] = str(local_rank)
+        os.environ["RANK"] = str(proc_id)
+        dist.init_process_group(backend=backend, **kwargs)
+    else:
+        raise ValueError(f"Invalid launcher type: {launcher}; expected 'pytorch', 'slurm' or 'mpi'.")
+
+
+def _set_device(local_rank: int) -> None:
+    if torch.cuda.is_available() and torch.cuda.device_count() > 0:
+        torch.cuda.set_device(local_rank % torch.cuda.device_count())
+
+
+def master_only(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Call ``func`` on rank 0 only (other ranks get None)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        rank, _ = get_dist_info()
+        if rank == 0:
+            return func(*args, **kwargs)
+        return None
+
+    return wrapper
+
+
+def _allreduce(tensors: list[torch.Tensor], coalesce: bool) -> None:
+    _, world_size = get_dist_info()
+    if world_size == 1 or not tensors:
+        return
+    if coalesce:
+        flat = torch.cat([t.reshape(-1) for t in tensors])
+        dist.all_reduce(flat.div_(world_size))
+        offset = 0
+        for t in tensors:
+            t.copy_(flat[offset:offset + t.numel()].view_as(t))
+            offset += t.numel()
+    else:
+        for t in tensors:
+            dist.all_reduce(t.div_(world_size))
+
+
+def allreduce_params(params: Iterable[torch.Tensor], coalesce: bool = True, bucket_size_mb: int = -1) -> None:
+    """Average parameters (or buffers) over all ranks in place; a no-op in one process."""
+    _allreduce([p.data for p in params], coalesce)
+
+
+def allreduce_grads(params: Iterable[torch.nn.Parameter], coalesce: bool = True, bucket_size_mb: int = -1) -> None:
+    """Average the gradients of ``params`` over all ranks in place; a no-op in one process."""
+    _allreduce([p.grad.data for p in params if p.requires_grad and p.grad is not None], coalesce)
