@@ -8,6 +8,7 @@ A state dict's ``_metadata`` (the per-module versions) is kept when keys are rev
 from __future__ import annotations
 
 import glob
+import inspect
 import logging
 import os
 import re
@@ -124,6 +125,14 @@ def load_state_dict(module: torch.nn.Module, state_dict: dict[str, Any], strict:
 # -- loading files by scheme ------------------------------------------------------------------
 
 
+def _takes_weights_only(loader: Loader) -> bool:
+    try:
+        params = inspect.signature(loader).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.name == "weights_only" or p.kind is p.VAR_KEYWORD for p in params)
+
+
 def _hub_checkpoints() -> str:
     return os.path.join(torch.hub.get_dir(), "checkpoints")
 
@@ -187,7 +196,9 @@ class CheckpointLoader:
         """Load ``filename`` with the loader registered for its scheme."""
         loader = cls._get_checkpoint_loader(filename)
         (logger or logging.getLogger("runnerkit")).info("load checkpoint from %s path: %s", loader.__name__, filename)
-        return loader(filename, map_location, weights_only=weights_only)
+        if _takes_weights_only(loader):
+            return loader(filename, map_location, weights_only=weights_only)
+        return loader(filename, map_location)  # an mmcv-style loader: (filename, map_location)
 
 
 def load_from_local(filename: str, map_location: Any = None, weights_only: bool = True) -> Any:
