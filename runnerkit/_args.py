@@ -142,14 +142,24 @@ def _can_iterate(value: Any) -> Any:
     return value
 
 
+def _can_iterate_or_none(value: Any) -> Any:
+    return value if value is None else _can_iterate(value)
+
+
+def _is_iterable_type(annotation: Any) -> bool:
+    return typing.get_origin(annotation) in (Iterable, Iterator) or annotation in (Iterable, Iterator)
+
+
 def _field_type(annotation: Any) -> Any:
     """``annotation`` as a pydantic field type with the JSON Schema that describes it."""
     if annotation is inspect.Parameter.empty or annotation is Any:
         return Any
-    if typing.get_origin(annotation) in (Iterable, Iterator) or annotation in (Iterable, Iterator):
+    members = typing.get_args(annotation) if typing.get_origin(annotation) in (Union, types.UnionType) else ()
+    if any(_is_iterable_type(a) for a in (annotation, *members)):
         # pydantic checks an Iterable by calling iter() on it: that would start a DataLoader's pass
         # (drawing from the RNG, starting workers) just to validate. Check the protocol only.
-        return Annotated[Any, AfterValidator(_can_iterate),
+        optional = type(None) in members
+        return Annotated[Any, AfterValidator(_can_iterate_or_none if optional else _can_iterate),
                          WithJsonSchema({"x-runtime-only": True, "x-python-type": _type_name(annotation)})]
     if any(a in _DUCK_TYPES for a in (annotation, *typing.get_args(annotation))):
         # typing's IO classes are not real base classes of files: nothing to check, a run-time object

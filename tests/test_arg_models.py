@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import pytest
@@ -154,3 +155,18 @@ def test_a_hook_built_from_a_config_is_checked_against_the_same_model() -> None:
     with pytest.raises(ValidationError, match=r"unknown argument `evry` for `Plain`. Did you mean `every`\?"):
         build_hook({"type": Plain, "evry": 2})
     assert build_hook({"type": Plain, "every": 3, "priority": "LOW"}).every == 3  # type: ignore[attr-defined]
+
+
+def test_an_iterable_argument_is_never_iterated_to_be_checked() -> None:
+    class Loader:
+        def __iter__(self) -> Any:
+            raise AssertionError("iterated while checking")
+
+    def make(loader: Iterable[Any] | None = None) -> None: ...
+
+    model = derive_model(make)
+    model.model_validate({"loader": Loader()})
+    model.model_validate({"loader": None})
+    with pytest.raises(ValidationError, match=r"loader\n  Input should be iterable"):
+        model.model_validate({"loader": 3})
+    assert "loader" in runtime_fields(model)

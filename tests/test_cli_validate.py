@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from runnerkit._locate import find_line, format_loc
 from tests.cli_helpers import main, runnerkit
 from tests.plugin_helpers import fake_site
 
@@ -177,25 +176,6 @@ def test_a_config_naming_a_broken_plugin_component_gets_one_located_message(tmp_
 
 
 # -- locating keys ---------------------------------------------------------------------------------
-
-
-def test_keys_are_shown_as_paths_with_indices() -> None:
-    assert format_loc(("workflow", 0, 1)) == "workflow[0][1]"
-    assert format_loc(("log_config", "hooks", 1, "type")) == "log_config.hooks[1].type"
-    assert format_loc(()) == "(top level)"
-
-
-def test_a_key_built_by_code_falls_back_to_the_deepest_spelled_out_part(tmp_path: Path) -> None:
-    path = write(tmp_path, "cfg.py", """
-        base = dict(type="DemoModel")
-        model = {**base, "hidden": 8}
-        runner = dict(
-            type="IterBasedRunner",
-        )
-    """)
-    assert find_line(path, ("model", "type")) == (1, 2)
-    assert find_line(path, ("runner", "max_iters")) == (1, 3)
-    assert find_line(path, ("nope",)) == (0, 0)
 
 
 def test_a_key_inherited_from_a_base_file_is_located_there(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
-import pydantic
 import pytest
 import torch
 
 from runnerkit import ConfigError, PluginLoadError, UnknownComponentError
 from runnerkit._container import default_container
-from runnerkit.cli._logging import job_logging
 from runnerkit.demo import DEMO_CONFIG, DemoDataset, DemoModel, demo_config
-from runnerkit.job import JobConfig, build_component, build_job, build_optimizers
+from runnerkit.job import build_component, build_job
 
 
 def small_config(**overrides: Any) -> dict[str, Any]:
@@ -38,98 +35,7 @@ def weights(model: torch.nn.Module) -> list[torch.Tensor]:
 # -- the config model ------------------------------------------------------------------------
 
 
-def test_the_demo_config_is_a_valid_job_with_nothing_missing() -> None:
-    job = JobConfig.model_validate(DEMO_CONFIG)
-    assert job.missing_for_run() == []
-    assert job.workflow == [("train", 1)]
-
-
-def test_a_runner_only_config_is_valid_but_run_says_what_it_still_needs() -> None:
-    job = JobConfig.model_validate({"runner": {"type": "IterBasedRunner", "max_iters": 10}})
-    assert [loc for loc, _ in job.missing_for_run()] == [("model",), ("data", "train")]
-
-
-def test_run_needs_a_dataset_for_every_workflow_phase_and_for_evaluation() -> None:
-    job = JobConfig.model_validate(small_config(workflow=[("train", 1), ("val", 1)], evaluation={"interval": 2}))
-    messages = dict(job.missing_for_run())
-    assert messages[("data", "val")].startswith("`evaluation` is set, so `run` needs `data.val")
-    assert [loc for loc, _ in job.missing_for_run()] == [("data", "val"), ("data", "val")]
-
-
-def test_an_optimizer_hook_without_an_optimizer_is_reported() -> None:
-    cfg = small_config()
-    del cfg["optimizer"]
-    (problem,) = JobConfig.model_validate(cfg).missing_for_run()
-    assert problem == (("optimizer",), "`optimizer_config` is set but there is no `optimizer` to step; add "
-                                       "`optimizer=dict(type=\"SGD\", lr=0.01)` or drop `optimizer_config`")
-
-
-def test_the_legacy_total_epochs_key_means_an_epoch_based_runner() -> None:
-    job = JobConfig.model_validate({"total_epochs": 3})
-    assert job.runner_config() == {"type": "EpochBasedRunner", "max_epochs": 3}
-
-
-def test_section_shapes_are_checked_all_at_once() -> None:
-    with pytest.raises(pydantic.ValidationError) as info:
-        JobConfig.model_validate({"model": {"hidden": 3}, "workflow": [("test", 1)], "optimizer": {"lr": 0.1},
-                                  "data": {"samples_per_gpu": 0}})
-    locs = {tuple(e["loc"]) for e in info.value.errors()}
-    assert {("model",), ("workflow", 0, 0), ("optimizer",), ("data", "samples_per_gpu")} <= locs
-    assert "needs a `type` key naming the component (it has `hidden`)" in str(info.value)
-
-
-def test_mmcv_keys_runnerkit_does_not_use_are_kept() -> None:
-    job = JobConfig.model_validate({"dist_params": {"backend": "nccl"}, "log_level": "INFO"})
-    assert job.model_extra == {"dist_params": {"backend": "nccl"}, "log_level": "INFO"}
-
-
 # -- components --------------------------------------------------------------------------------
-
-
-def test_an_optimizer_gets_the_models_parameters() -> None:
-    model = DemoModel(hidden=4)
-    opt = build_optimizers(model, {"type": "Adam", "lr": 0.01})
-    assert isinstance(opt, torch.optim.Adam)
-    assert opt.param_groups[0]["params"] == list(model.parameters())
-    assert opt.param_groups[0]["lr"] == 0.01
-
-
-def test_a_dict_of_optimizers_gets_one_per_submodule() -> None:
-    model = DemoModel(hidden=4)
-    opts = build_optimizers(model, {"net": {"type": "SGD", "lr": 0.1}})
-    assert set(opts) == {"net"}
-    assert opts["net"].param_groups[0]["params"] == list(model.net.parameters())
-
-
-def test_a_dict_of_optimizers_for_a_missing_submodule_names_it() -> None:
-    with pytest.raises(ConfigError, match=r"`optimizer.generator`: .* the model \(DemoModel\) has no submodule `generator`"):
-        build_optimizers(DemoModel(), {"generator": {"type": "SGD", "lr": 0.1}})
-
-
-def test_an_unknown_optimizer_suggests_the_closest_torch_optim_names() -> None:
-    with pytest.raises(ConfigError, match=r"`optimizer.type`: `Adm` is not an optimizer in `torch.optim`. Did you mean `Adam`"):
-        build_optimizers(DemoModel(), {"type": "Adm", "lr": 0.1})
-
-
-def test_an_optimizer_class_can_be_named_by_import_path() -> None:
-    opt = build_optimizers(DemoModel(), {"type": "torch.optim.rmsprop:RMSprop", "lr": 0.1})
-    assert isinstance(opt, torch.optim.RMSprop)
-
-
-def test_mmcv_optimizer_constructors_are_refused_with_the_python_alternative() -> None:
-    with pytest.raises(ConfigError, match=r"`optimizer.paramwise_cfg`: mmcv's optimizer constructors are not supported"):
-        build_optimizers(DemoModel(), {"type": "SGD", "lr": 0.1, "paramwise_cfg": {}})
-
-
-def test_bad_optimizer_arguments_name_the_section() -> None:
-    with pytest.raises(ConfigError, match=r"`optimizer`: cannot build `SGD` with \['lr'\]: Invalid learning rate: -1"):
-        build_optimizers(DemoModel(), {"type": "SGD", "lr": -1})
-
-
-def test_a_component_with_arguments_it_does_not_take_names_the_section() -> None:
-    with pytest.raises(ConfigError, match=r"`model`: the model `DemoModel` does not take these arguments: `hiden`: unknown argument "
-                                          r"`hiden` for `DemoModel`. Did you mean `hidden`\? .* `runnerkit show DemoModel` lists the arguments it takes"):
-        build_component(default_container(), "model", {"type": "DemoModel", "hiden": 3}, "model")
 
 
 def test_an_unknown_model_suggests_the_installed_one() -> None:
@@ -227,18 +133,6 @@ def test_a_job_is_checked_first_and_every_problem_is_reported(work_dir: Path) ->
         build_job(cfg, work_dir=work_dir)
     assert [p.key for p in caught.value.problems] == ["checkpoint_config.no_such_arg", "custom_hooks[0].momentum"]
     assert not work_dir.exists()  # nothing was built
-
-
-def test_job_logging_sends_info_to_the_stream_and_restores_the_logger() -> None:
-    import io
-
-    logger = logging.getLogger("runnerkit.test-job-logging")
-    before = (logger.level, logger.propagate, list(logger.handlers))
-    stream = io.StringIO()
-    with job_logging(logger, stream) as log:
-        log.info("hello")
-    assert "INFO - hello" in stream.getvalue()
-    assert (logger.level, logger.propagate, list(logger.handlers)) == before
 
 
 # -- the demo's model and data -------------------------------------------------------------------
