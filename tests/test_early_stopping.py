@@ -139,10 +139,10 @@ def test_a_metric_the_evaluation_does_not_report_is_named(work_dir: Path) -> Non
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
-    ({"monitor": ""}, r"`monitor` must be the name of an evaluation metric"),
-    ({"monitor": "acc", "rule": "more"}, r"`rule` must be 'greater', 'less' or None"),
-    ({"monitor": "acc", "patience": 0}, r"`patience` must be a positive int"),
-    ({"monitor": "acc", "min_delta": -1}, r"`min_delta` must be a number >= 0"),
+    ({"monitor": ""}, r"monitor\n  String should have at least 1 character"),
+    ({"monitor": "acc", "rule": "more"}, r"rule\n  Input should be 'greater' or 'less' \(got `'more'`\)"),
+    ({"monitor": "acc", "patience": 0}, r"patience\n  Input should be greater than 0 \(got `0`\)"),
+    ({"monitor": "acc", "min_delta": -1}, r"min_delta\n  Input should be greater than or equal to 0 \(got `-1`\)"),
     ({"monitor": "speed"}, r"Cannot tell whether a greater or a smaller `speed` is better; pass `rule=\"greater\"`"),
 ])
 def test_bad_arguments_are_refused(kwargs: dict[str, Any], message: str) -> None:

@@ -290,9 +290,9 @@ def test_a_tensor_beta1_is_filled_in_place_without_reading_it_back(monkeypatch: 
     [
         (lambda: StepMomentumUpdaterHook(step=0), ValueError, r"got step=0; the step must be positive"),
         (lambda: StepMomentumUpdaterHook(step=2, warmup="warm", warmup_iters=2), ValueError,
-         r"`StepMomentumUpdaterHook` got warmup='warm'; expected None \(no warm-up\), 'constant', 'linear' or 'exp'"),
+         r"for StepMomentumUpdaterHook\nwarmup\n  Input should be 'constant', 'linear' or 'exp' \(got `'warm'`\)"),
         (lambda: StepMomentumUpdaterHook(step=2, warmup="linear", warmup_iters=2, warmup_ratio=0.0), ValueError,
-         r"got warmup_ratio=0.0; expected a number in \(0, 1\]. The warm-up starts at warmup_ratio times the regular momentum"),
+         r"warmup_ratio\n  Input should be greater than 0 \(got `0.0`\)"),
         (lambda: CosineAnnealingMomentumUpdaterHook(min_momentum=0.8, min_momentum_ratio=0.9), ValueError,
          r"needs exactly one of `min_momentum` \(the final value\) and `min_momentum_ratio`.*keep only one of them"),
         (lambda: LinearAnnealingMomentumUpdaterHook(), ValueError, r"give one of them"),

@@ -22,10 +22,12 @@ import itertools
 import math
 import numbers
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeAlias
 
 import torch
+from pydantic import Field, NonNegativeInt
 
+from runnerkit._args import checked
 from runnerkit._build import copy_plain
 from runnerkit._errors import ConfigError
 from runnerkit.hooks.hook import Hook
@@ -40,6 +42,10 @@ AnnealFunc: TypeAlias = Callable[[float, float, float], float]
 CyclicPhase: TypeAlias = tuple[int, int, float, float]
 
 WARMUP_TYPES = ("constant", "linear", "exp")
+#: a warm-up kind (None: no warm-up).
+Warmup: TypeAlias = Literal["constant", "linear", "exp"]
+#: the warm-up's starting ratio of the regular value, in (0, 1].
+WarmupRatio: TypeAlias = Annotated[float, Field(gt=0, le=1)]
 
 
 # -- annealing ------------------------------------------------------------------------------------
@@ -339,21 +345,13 @@ class ParamScheduleHook(Hook):
     value_name: ClassVar[str] = "value"
     initial_key: ClassVar[str] = "initial_value"
 
-    def __init__(self, by_epoch: bool = True, warmup: str | None = None, warmup_iters: int = 0,
-                 warmup_ratio: float = 0.1, warmup_by_epoch: bool = False) -> None:
+    @checked
+    def __init__(self, by_epoch: bool = True, warmup: Warmup | None = None, warmup_iters: NonNegativeInt = 0,
+                 warmup_ratio: WarmupRatio = 0.1, warmup_by_epoch: bool = False) -> None:
         owner = type(self).__name__
-        for name, flag in (("by_epoch", by_epoch), ("warmup_by_epoch", warmup_by_epoch)):
-            if not isinstance(flag, bool):
-                raise TypeError(f"`{owner}` got {name}={flag!r}; expected True or False.")
         if warmup is not None:
-            if warmup not in WARMUP_TYPES:
-                raise ValueError(
-                    f"`{owner}` got warmup={warmup!r}; expected None (no warm-up), 'constant', 'linear' or 'exp'."
-                )
             unit = "epochs" if warmup_by_epoch else "iterations"
             check_positive_int(warmup_iters, "warmup_iters", owner, f" It is the number of warm-up {unit}.")
-            check_range(warmup_ratio, "warmup_ratio", owner, 0, 1, low_open=True,
-                        hint=f" The warm-up starts at warmup_ratio times the regular {self.value_name}.")
         self.by_epoch = by_epoch
         self.warmup = warmup
         self.warmup_ratio = warmup_ratio

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
+from pydantic import Field, NonNegativeFloat, PositiveInt
+
+from runnerkit._args import checked
 from runnerkit.hooks.hook import Hook, get_priority
 
 if TYPE_CHECKING:
@@ -44,22 +47,15 @@ class EarlyStoppingHook(Hook):
     #: after ``EvalHook`` (LOW, 70), before the loggers (VERY_LOW, 90) clear its results.
     priority: ClassVar[int | str] = 80
 
+    @checked
     def __init__(
         self,
-        monitor: str,
-        rule: str | None = None,
-        patience: int = 5,
-        min_delta: float = 0.0,
+        monitor: Annotated[str, Field(min_length=1)],
+        rule: Literal["greater", "less"] | None = None,
+        patience: PositiveInt = 5,
+        min_delta: NonNegativeFloat = 0.0,
         save_checkpoint: bool = True,
     ) -> None:
-        if not isinstance(monitor, str) or not monitor:
-            raise ValueError(f"`monitor` must be the name of an evaluation metric such as \"acc\", got `{monitor!r}`.")
-        if rule is not None and rule not in ("greater", "less"):
-            raise ValueError(f"`rule` must be 'greater', 'less' or None (inferred from `monitor`), got `{rule!r}`.")
-        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
-            raise ValueError(f"`patience` must be a positive int (evaluations without improvement), got `{patience!r}`.")
-        if isinstance(min_delta, bool) or not isinstance(min_delta, (int, float)) or not min_delta >= 0:
-            raise ValueError(f"`min_delta` must be a number >= 0, got `{min_delta!r}`.")
         self.monitor = monitor
         self.rule = rule or _infer_rule(monitor)
         self.patience = patience

@@ -16,11 +16,14 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
+from pydantic import NonNegativeInt
 
 from runnerkit.hooks._schedule import (
     CyclicPhase,
     ParamScheduleHook,
     Values,
+    Warmup,
+    WarmupRatio,
     anneal_function,
     annealing_cos,
     annealing_linear,
@@ -85,8 +88,8 @@ class MomentumUpdaterHook(ParamScheduleHook):
     value_name: ClassVar[str] = "momentum"
     initial_key: ClassVar[str] = "initial_momentum"
 
-    def __init__(self, by_epoch: bool = True, warmup: str | None = None, warmup_iters: int = 0,
-                 warmup_ratio: float = 0.9, warmup_by_epoch: bool = False) -> None:
+    def __init__(self, by_epoch: bool = True, warmup: Warmup | None = None, warmup_iters: NonNegativeInt = 0,
+                 warmup_ratio: WarmupRatio = 0.9, warmup_by_epoch: bool = False) -> None:
         super().__init__(by_epoch, warmup, warmup_iters, warmup_ratio, warmup_by_epoch)
 
     def get_momentum(self, runner: BaseRunner, base_momentum: float) -> float:

@@ -7,7 +7,9 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import torch
+from pydantic import PositiveInt
 
+from runnerkit._args import checked
 from runnerkit.hooks.hook import Hook
 
 if TYPE_CHECKING:
@@ -36,10 +38,11 @@ class ProfilerHook(Hook):
 
     priority = "VERY_LOW"
 
+    @checked
     def __init__(
         self,
         by_epoch: bool = True,
-        profile_iters: int = 1,
+        profile_iters: PositiveInt = 1,
         activities: Sequence[str] = ("cpu", "cuda"),
         schedule: Mapping[str, int] | None = None,
         on_trace_ready: Callable[..., Any] | Mapping[str, Any] | None = None,
@@ -49,8 +52,6 @@ class ProfilerHook(Hook):
         with_flops: bool = False,
         json_trace_path: str | os.PathLike[str] | None = None,
     ) -> None:
-        if isinstance(profile_iters, bool) or not isinstance(profile_iters, int) or profile_iters < 1:
-            raise ValueError(f"`profile_iters` must be a positive int, got `{profile_iters!r}`.")
         if isinstance(activities, str) or not all(a in _ACTIVITIES for a in activities):
             raise ValueError(f"`activities` must be a list of 'cpu' and/or 'cuda', got `{activities!r}`.")
         if isinstance(on_trace_ready, Mapping) and on_trace_ready.get("type") not in ("log_trace", "tb_trace"):
