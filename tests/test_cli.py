@@ -278,3 +278,11 @@ def test_runnerkit_without_arguments_prints_the_help_and_exits_0(tmp_path: Path)
     assert result.stdout.startswith("usage: runnerkit")
     assert "commands:" in result.stdout and "validate" in result.stdout and "demo" in result.stdout
     assert result.stderr == ""
+
+
+def test_show_describes_an_optimizer_from_its_argument_model(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = main(capsys, "show", "SGD")
+    assert code == 0
+    assert out.startswith("SGD (optimizer)\n  target:        torch.optim:SGD\n")
+    assert "Arguments (SGDArgs):\n  params: " in out and "(run time only)" in out
+    assert "\n  lr: float | Tensor = 0.001\n" in out

@@ -47,7 +47,7 @@ def add_parsers(sub: Any) -> None:
         formatter_class=HelpFormatter,
     )
     p.add_argument("name", help="a component name, bare or `distribution:Name`")
-    p.add_argument("--kind", choices=list(KINDS), help="the kind, when several kinds share the name")
+    p.add_argument("--kind", choices=[*KINDS, "optimizer"], help="the kind, when several kinds share the name")
     p.set_defaults(handler=show_command)
 
     p = sub.add_parser(
@@ -108,6 +108,12 @@ def list_command(args: argparse.Namespace) -> int:
 
 def show_command(args: argparse.Namespace) -> int:
     container = _container()
+    if args.kind == "optimizer" or (args.kind is None and _is_optimizer(args.name)):
+        import torch
+
+        _print_arguments(getattr(torch.optim, args.name), "optimizer", f"{args.name} (optimizer)\n  target:        "
+                         f"torch.optim:{args.name}\n  provided by:   torch {torch.__version__}")
+        return 0
     records = find_component(container, args.name, [args.kind] if args.kind else list(KINDS))
     for n, record in enumerate(records):
         if n:
@@ -118,23 +124,29 @@ def show_command(args: argparse.Namespace) -> int:
         print(f"  provided by:   {record.distribution or record.provider}{version} ({record.source})")
         if record.incompatible:
             print(f"  problem:       {record.incompatible}")
-        obj = container.load(record)
-        doc = inspect.getdoc(obj)
-        if doc:
-            print()
-            print("\n".join(f"  {line}".rstrip() for line in doc.splitlines()))
-        from runnerkit._args import model_of
-
-        args_model = model_of(obj, record.kind)
-        title, rows = f"Arguments ({args_model.__name__})", model_arguments(args_model)
-        print()
-        print(f"{title}:" if rows else f"{title}: none")
-        for name, type_, default, description in rows:
-            suffix = " (required)" if default == "required" else f" = {default}" if default else ""
-            print(f"  {name}: {type_ or 'any'}{suffix}")
-            if description:
-                print(textwrap.fill(description, 96, initial_indent="      ", subsequent_indent="      "))
+        _print_arguments(container.load(record), record.kind)
     return 0
+
+
+def _print_arguments(obj: Any, kind: str, header: str | None = None) -> None:
+    """``obj``'s docstring and the arguments of its model (the one configs are checked against)."""
+    from runnerkit._args import model_of
+
+    if header:
+        print(header)
+    doc = inspect.getdoc(obj)
+    if doc:
+        print()
+        print("\n".join(f"  {line}".rstrip() for line in doc.splitlines()))
+    args_model = model_of(obj, kind)
+    title, rows = f"Arguments ({args_model.__name__})", model_arguments(args_model)
+    print()
+    print(f"{title}:" if rows else f"{title}: none")
+    for name, type_, default, description in rows:
+        suffix = " (required)" if default == "required" else f" = {default}" if default else ""
+        print(f"  {name}: {type_ or 'any'}{suffix}")
+        if description:
+            print(textwrap.fill(description, 96, initial_indent="      ", subsequent_indent="      "))
 
 
 def schema_command(args: argparse.Namespace) -> int:
