@@ -64,7 +64,7 @@ def args_schema(name: Any, kind: str = "runner") -> dict[str, Any]:
         ['batch_processor', 'constructor', 'logger']
     """
     schema = section_schema(kind, component(kind, name))
-    return {"$schema": _DIALECT, **schema}
+    return {"$schema": _DIALECT, **_tuples_allowed(schema)}
 
 
 def section_schema(kind: str, obj: Any, name: str | None = None) -> dict[str, Any]:
@@ -142,10 +142,27 @@ def config_schema(container: Container | None = None) -> dict[str, Any]:
     schema["title"] = "runnerkit config"
     schema["description"] = ("A runnerkit (mmcv 1.x-shaped) config file. Keys not listed are allowed (helper variables "
                              "such as `data_root`); `runnerkit validate` also reports misspelt section names.")
-    return {"$schema": _DIALECT, **schema}
+    return {"$schema": _DIALECT, **_tuples_allowed(schema)}
 
 
 # -- building blocks ---------------------------------------------------------------------------------
+
+
+#: a Python tuple (a `.py` config's `workflow = [("train", 1)]`) is no JSON type, so `"type": "array"` refuses it
+_NOT_JSON = {"not": {"type": ["string", "number", "boolean", "null", "object", "array"]}}
+
+
+def _tuples_allowed(node: Any) -> Any:
+    """``node`` with every array also accepting a Python tuple, so a ``.py`` config's dict validates as it is."""
+    if isinstance(node, list):
+        return [_tuples_allowed(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _tuples_allowed(v) for k, v in node.items()}
+    if out.get("type") == "array":
+        keep = {k: out.pop(k) for k in ("title", "description", "default") if k in out}
+        return {**keep, "anyOf": [out, _NOT_JSON]}
+    return out
 
 
 def _keep(original: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:

@@ -114,3 +114,12 @@ def test_every_installed_component_has_a_section_schema() -> None:
                 schema = runnerkit.args_schema(record.name, kind=kind)
                 jsonschema.Draft202012Validator.check_schema(schema)
                 assert schema["properties"]["type"]["type"] == "string", record.name
+
+
+def test_a_python_configs_dict_validates_as_read_tuples_included(whole: dict[str, Any]) -> None:
+    data = read_config(EXAMPLES / "demo.py").data
+    assert isinstance(data["workflow"][0], tuple)
+    assert list(jsonschema.Draft202012Validator(whole).iter_errors(data)) == []
+    jsonschema.validate({"type": "TextLoggerHook", "out_suffix": (".log",)}, runnerkit.args_schema("TextLoggerHook", kind="hook"))
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"workflow": "train"}, whole)
