@@ -52,19 +52,56 @@ def args_model(kind: str, name: Any, *, container: Container | None = None) -> t
     return model_of(component(kind, name, container), kind)
 
 
-def args_schema(name: Any, kind: str = "runner") -> dict[str, Any]:
-    """The JSON Schema of a config section naming component ``name`` (a runner unless ``kind`` says otherwise).
+def args_schema(name: Any, kind: str | None = None) -> dict[str, Any]:
+    """The JSON Schema of a config section naming component ``name``.
 
     The section's ``type`` and the component's arguments; objects that only exist at run time
     (model, optimizer, logger, ...) carry ``"x-runtime-only": true`` and are not required.
+
+    Args:
+        name: a component name (bare or ``"distribution:Name"``), ``"module:attr"`` or the class.
+        kind: ``"runner"``, ``"constructor"``, ``"hook"``, ``"model"``, ``"dataset"`` or
+            ``"optimizer"``. Default: a runner of that name, else the one kind that has it.
 
     Example:
         >>> schema = runnerkit.args_schema("IterBasedRunner")
         >>> sorted(schema["properties"])[:3]
         ['batch_processor', 'constructor', 'logger']
+        >>> runnerkit.args_schema("CheckpointHook")["title"]
+        'CheckpointHook (hook)'
     """
+    kind = kind or _kind_of(name)
     schema = section_schema(kind, component(kind, name))
     return {"$schema": _DIALECT, **_tuples_allowed(schema)}
+
+
+def _kind_of(name: Any) -> str:
+    """The kind of component ``name`` is: a runner when one has that name, else the first kind that has it."""
+    from runnerkit._errors import UnknownComponentError
+
+    if isinstance(name, type):
+        from runnerkit._kinds import KIND_RULES, _base
+
+        for kind in ("runner", "hook", "model", "dataset", "optimizer"):
+            base = _base(kind) if KIND_RULES[kind][0] else None
+            if base is not None and issubclass(name, base):
+                return kind
+        return "constructor" if "__call__" in vars(name) else "runner"
+    if not isinstance(name, str) or ":" in name.partition(":")[2] or "." in name.partition(":")[0]:
+        return "runner"  # an import path: checked as a runner's
+    container = current_container()
+    for kind in ("runner", "hook", "model", "dataset", "constructor"):
+        try:
+            container.lookup(kind, name)
+        except UnknownComponentError:
+            continue
+        return kind
+    import torch
+
+    value = getattr(torch.optim, name, None)
+    if isinstance(value, type) and issubclass(value, torch.optim.Optimizer):
+        return "optimizer"
+    return "runner"  # unknown: the runner lookup names the closest runners
 
 
 def section_schema(kind: str, obj: Any, name: str | None = None) -> dict[str, Any]:

@@ -123,3 +123,14 @@ def test_a_python_configs_dict_validates_as_read_tuples_included(whole: dict[str
     jsonschema.validate({"type": "TextLoggerHook", "out_suffix": (".log",)}, runnerkit.args_schema("TextLoggerHook", kind="hook"))
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"workflow": "train"}, whole)
+
+
+def test_args_schema_finds_the_kind_of_a_name_or_class_by_itself() -> None:
+    from runnerkit.demo import DemoModel
+
+    assert runnerkit.args_schema("IterBasedRunner")["title"] == "IterBasedRunner (runner)"
+    assert runnerkit.args_schema("CheckpointHook")["title"] == "CheckpointHook (hook)"
+    assert runnerkit.args_schema("SGD")["title"] == "SGD (optimizer)"
+    assert runnerkit.args_schema(DemoModel)["title"] == "DemoModel (model)"
+    with pytest.raises(runnerkit.UnknownComponentError, match=r"Unknown runner `IterBasedRuner`\. Did you mean `IterBasedRunner`\?"):
+        runnerkit.args_schema("IterBasedRuner")
