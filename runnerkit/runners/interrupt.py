@@ -11,8 +11,9 @@ ignored before ``run`` (``SIG_IGN``) stays ignored; the previous handlers are re
 
 Under torch.distributed the ranks agree on the iteration to stop at, so that each saves its state
 at the same one: every iteration each rank starts an asynchronous all-reduce of its "signalled"
-flag and waits for the one it started an iteration earlier; every rank reads the same result at the
-same iteration. In one process the loop pays one attribute check per iteration.
+flag (a CPU tensor, on a gloo group of its own) and waits for the one it started an iteration
+earlier; every rank reads the same result at the same iteration. In one process the loop pays one
+attribute check per iteration.
 """
 
 from __future__ import annotations
@@ -55,8 +56,9 @@ class Interrupt:
         if distributed:
             import torch.distributed as torch_dist
 
-            # a CPU flag: under NCCL, a gloo group of its own, so that reading it never syncs a GPU
-            self._group = None if torch_dist.get_backend() == "gloo" else torch_dist.new_group(backend="gloo")
+            # a gloo group of its own: the flag stays on the CPU (reading it never syncs a GPU under NCCL),
+            # and the default group carries only what training and logging exchange
+            self._group = torch_dist.new_group(backend="gloo", timeout=_world_timeout())
 
     # -- the signal handler (main thread, between two bytecodes) ------------------------------------
 
@@ -100,8 +102,7 @@ class Interrupt:
     def finish(self) -> None:
         """Wait for a round still in flight when ``run`` ends (every rank started the same rounds)."""
         if self._work is not None:
-            with contextlib.suppress(Exception):
-                self._work.wait()
+            self._work.wait()
             self._work = None
 
     def _stop(self, signum: int) -> None:
@@ -125,6 +126,22 @@ class Interrupt:
         else:
             runner.logger.warning("Stopped by %s after iteration %d; no work dir, so no checkpoint was saved.", name, iteration)
         raise TrainingInterrupted(signum, path, iteration)
+
+
+def _world_timeout() -> Any:
+    """The default group's collective timeout (a lost rank fails the flag exchange as soon as training's)."""
+    from torch.distributed import distributed_c10d
+
+    try:
+        group = distributed_c10d._get_default_group()
+    except Exception:  # pragma: no cover - not initialised
+        return None
+    for device in ("cpu", "cuda"):
+        try:
+            return group._get_backend(torch.device(device)).options._timeout
+        except Exception:
+            continue
+    return None  # pragma: no cover - torch's default
 
 
 def checkpoint_dir(runner: BaseRunner) -> str | None:
@@ -162,9 +179,9 @@ def stop_on_signals(runner: BaseRunner) -> Iterator[None]:
         runner._interrupt = interrupt  # the ranks talk every iteration
     try:
         yield
+        interrupt.finish()  # only when every rank ran to the end: after a failure the others may never answer
     finally:
         runner._interrupt = None
-        interrupt.finish()
         for signum, handler in previous.items():
             signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
 

@@ -143,11 +143,14 @@ def _audit(work_dir: str, log: list[str]) -> None:
 
 
 def _collective_log(runner_ref: list[Any], calls: list[int]) -> None:
-    """Note the training iteration of every ``torch.distributed.all_reduce`` called from Python."""
+    """Note the training iteration of every ``torch.distributed.all_reduce`` on the default group.
+
+    (The runner's signal-stop agreement exchanges a flag every iteration on a gloo group of its own.)
+    """
     original = torch_dist.all_reduce
 
     def counted(*args: Any, **kwargs: Any) -> Any:
-        if runner_ref:
+        if runner_ref and kwargs.get("group") is None and len(args) < 3:
             calls.append(runner_ref[0].iter)
         return original(*args, **kwargs)
 
