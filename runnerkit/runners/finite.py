@@ -73,7 +73,8 @@ class FiniteGuard:
 
     def before_clear(self) -> None:
         """Check the values a clear would drop unchecked (``LogBuffer.clear`` calls it: once an epoch)."""
-        if self.runner.check_finite:
+        runner = self.runner
+        if runner.check_finite and self.verified_iter < runner.completed_iters:  # else a log line just checked them
             self._check(saving=False)
 
     def check_before_save(self) -> None:
