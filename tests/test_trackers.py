@@ -81,6 +81,7 @@ def test_trackers_are_components_found_by_name() -> None:
         assert runnerkit.default_container().get("hook", name).__name__ == name
 
 
+@pytest.mark.slow  # wandb starts its own service process
 def test_wandb_logs_offline_with_the_iteration_as_step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     wandb = pytest.importorskip("wandb")
     monkeypatch.setenv("WANDB_MODE", "offline")

@@ -48,7 +48,7 @@ class Model(nn.Module):
 
     def train_step(self, batch: Any, optimizer: Any, **kwargs: Any) -> dict[str, Any]:
         loss = self.fc(torch.ones(1)).sum()
-        return {"loss": loss, "log_vars": {"loss": float(loss)}, "num_samples": 1}
+        return {"loss": loss, "log_vars": {"loss": float(loss.detach())}, "num_samples": 1}
 
 
 def run_epochs(tmp_path: Path, hook: Any, epochs: int = 4) -> Any:

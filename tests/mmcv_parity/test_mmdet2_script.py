@@ -7,12 +7,14 @@ import sys
 from collections import OrderedDict
 from pathlib import Path
 
+import pytest
 import torch
 
 SCRIPT = Path(__file__).parent / "scripts" / "train_mmdet2_style.py"
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow  # a subprocess: the script starts from a fresh interpreter, as a user's would
 def test_an_mmdet2_training_script_trains_unchanged_after_install(tmp_path: Path) -> None:
     # A pretrained file saved from a DataParallel model: `module.` keys, as many mmdet-era checkpoints.
     pretrained = tmp_path / "pretrained.pth"
