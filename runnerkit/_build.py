@@ -47,31 +47,68 @@ def copy_plain(value: Any, key: str = "config", max_items: int | None = None) ->
         ConfigError: the value nests deeper than :data:`MAX_DEPTH`, contains itself, or holds
             more than ``max_items`` values (the message names the key where it happens).
     """
-    budget = [max_items if max_items is not None else -1]
-    return _copy(value, key, 0, set(), budget)
+    if max_items is not None:
+        size = _expanded_size(value, key, 0, set(), {})
+        if size > max_items:
+            raise ConfigError(
+                f"`{key}` expands to {size} values (more than {max_items}); YAML aliases that expand without end?"
+            )
+    return _copy(value, key, 0, set())
 
 
-def _copy(value: Any, key: str, depth: int, active: set[int], budget: list[int]) -> Any:
-    if budget[0] >= 0:
-        budget[0] -= 1
-        if budget[0] < 0:
-            raise ConfigError(f"`{key}`: the config holds too many values (YAML aliases that expand without end?).")
-    is_map = isinstance(value, Mapping)
-    is_seq = isinstance(value, list) or (isinstance(value, tuple) and not hasattr(value, "_fields"))
-    if not (is_map or is_seq):
-        return value
+def _container_kind(value: Any) -> int:
+    """1: a mapping, 2: a list or plain tuple, 0: anything else (copied by reference)."""
+    if isinstance(value, Mapping):
+        return 1
+    if isinstance(value, list) or (isinstance(value, tuple) and not hasattr(value, "_fields")):
+        return 2
+    return 0
+
+
+def _enter(value: Any, key: str, depth: int, active: set[int]) -> None:
     if id(value) in active:
         raise ConfigError(f"`{key}` contains itself (a cyclic reference); a config must be a tree of plain values.")
     if depth >= MAX_DEPTH:
         raise ConfigError(f"`{key}` nests deeper than {MAX_DEPTH} levels; a config cannot be this deep.")
+
+
+def _expanded_size(value: Any, key: str, depth: int, active: set[int], memo: dict[int, int]) -> int:
+    """How many values ``value`` holds once shared parts (YAML aliases) are expanded; linear in its distinct parts."""
+    kind = _container_kind(value)
+    if not kind:
+        return 1
+    if id(value) in memo:
+        return memo[id(value)]
+    _enter(value, key, depth, active)
     active.add(id(value))
     try:
-        if is_map:
-            return {k: _copy(v, f"{key}.{k}", depth + 1, active, budget) for k, v in value.items()}
-        items = [_copy(v, f"{key}[{i}]", depth + 1, active, budget) for i, v in enumerate(value)]
+        if kind == 1:
+            size = 1 + sum(_expanded_size(v, f"{key}.{k}", depth + 1, active, memo) for k, v in value.items())
+        else:
+            size = 1 + sum(_expanded_size(v, f"{key}[{i}]", depth + 1, active, memo) for i, v in enumerate(value))
+    finally:
+        active.discard(id(value))
+    memo[id(value)] = size
+    return size
+
+
+def _copy(value: Any, key: str, depth: int, active: set[int]) -> Any:
+    kind = _container_kind(value)
+    if not kind:
+        return value
+    _enter(value, key, depth, active)
+    active.add(id(value))
+    try:
+        if kind == 1:
+            return {k: _copy(v, f"{key}.{k}", depth + 1, active) for k, v in value.items()}
+        items = [_copy(v, f"{key}[{i}]", depth + 1, active) for i, v in enumerate(value)]
         return items if isinstance(value, list) else tuple(items)
     finally:
         active.discard(id(value))
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" else "a"
 
 
 def check_argument_names(kwargs: Mapping[Any, Any], section: str) -> None:
@@ -83,7 +120,8 @@ def check_argument_names(kwargs: Mapping[Any, Any], section: str) -> None:
     for name in kwargs:
         if not isinstance(name, str):
             raise ConfigError(
-                f"`{section}`: the key `{name!r:.60}` is a {type(name).__name__}, not a string; argument names are strings."
+                f"`{section}`: the key `{name!r:.60}` is {_article(type(name).__name__)} {type(name).__name__}, not a string; "
+                f"argument names are strings."
             )
         if not name.isidentifier() or name == "self":
             raise ConfigError(

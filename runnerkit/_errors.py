@@ -1,4 +1,4 @@
-"""The exceptions runnerkit raises.
+"""The exceptions runnerkit raises (docs/errors.md has the same tree with examples).
 
 One small tree, rooted at :class:`RunnerkitError`::
 
@@ -6,16 +6,28 @@ One small tree, rooted at :class:`RunnerkitError`::
     ├── UnknownComponentError   (also a KeyError)   no component has that name
     ├── AmbiguousComponentError (also a KeyError)   several distributions provide that name
     ├── PluginLoadError         (also an ImportError) a component or plugin could not be loaded
-    ├── ConfigError             (also a ValueError)  a config file or section is unusable
-    ├── NonFiniteLossError      (also a FloatingPointError) training produced a NaN/inf loss or weights
+    ├── ConfigError             (also a ValueError)  a config file, section, key or value is unusable
     ├── CheckpointError         (also a ValueError)  a checkpoint file is damaged or does not fit
-    └── WorkDirInUseError                            a fresh run where another run's checkpoints are
+    ├── WorkDirInUseError                            a fresh run where another run's checkpoints are
+    ├── NonFiniteLossError      (also a FloatingPointError) training produced a NaN/inf loss or weights
+    ├── DistributedError        (also a RuntimeError) torch.distributed set-up or a collective failed
+    │                                                 (runnerkit.dist)
+    ├── MissingDependencyError  (also an ImportError) an optional dependency is not installed
+    │                                                 (runnerkit.requires)
+    ├── MissingPlotDependency   (also an ImportError) ``runnerkit plot`` needs matplotlib (runnerkit.plot)
+    ├── LogError                                     a training log cannot be read or plotted (runnerkit.plot)
+    └── CommandError                                 a command cannot do what was asked (runnerkit.cli)
 
 Outside the tree, :class:`TrainingInterrupted` (a ``SystemExit``) ends a run stopped by SIGTERM or
 SIGINT after its checkpoint is written, so the process exits 143 / 130 unless it is caught.
 
-Argument validation errors are :class:`pydantic.ValidationError` (a ``ValueError``),
-so that every bad field is reported at once.
+Besides these, runnerkit raises only standard exceptions, each with one meaning:
+
+- :class:`pydantic.ValidationError` (a ``ValueError``): arguments that fail a component's
+  argument model, every bad field at once (``max_iters="5_0"``, ``work_dir=b"x"``).
+- ``TypeError``: a Python caller passed an object of the wrong type (``build([...])``, an
+  instance where a class is expected, a constructor whose result is not a runner).
+- ``ValueError``: a Python caller passed a value out of range to a function or hook argument.
 """
 
 from __future__ import annotations

@@ -31,13 +31,14 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from runnerkit._build import MAX_DEPTH, copy_plain
 from runnerkit._errors import ConfigError
 
 #: File suffixes :func:`load_config` reads.
 SUFFIXES = (".py", ".json", ".yaml", ".yml", ".toml")
 BASE_KEY = "_base_"
 #: a data config holding more values than this is refused (YAML aliases can expand without end).
-MAX_ITEMS = 1_000_000
+MAX_ITEMS = 100_000
 DELETE_KEY = "_delete_"
 
 
@@ -117,6 +118,7 @@ def _parse(path: Path) -> dict[str, Any]:
         raise ConfigError(f"Config file `{path}` is not UTF-8 text: {err}.") from err
     except OSError as err:
         raise ConfigError(f"Config file `{path}` cannot be read: {err}.") from err
+    _check_brackets(path, text)
     try:
         data = _parse_data(path, suffix, text)
     except RecursionError as err:
@@ -129,9 +131,23 @@ def _parse(path: Path) -> dict[str, Any]:
     for key in data:
         if not isinstance(key, str):
             raise ConfigError(f"Config file `{path}`: the top-level key `{key!r:.60}` is a {type(key).__name__}, not a string.")
-    from runnerkit._build import copy_plain
-
     return copy_plain(data, path.name, max_items=MAX_ITEMS)  # type: ignore[no-any-return]
+
+
+def _check_brackets(path: Path, text: str) -> None:
+    """Refuse absurdly nested ``[``/``{`` before a parser spends minutes (PyYAML) or the stack on them."""
+    opened = text.count("[") + text.count("{")
+    if opened <= 2 * MAX_DEPTH:
+        return
+    depth = deepest = 0
+    for char in text:
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth = max(depth - 1, 0)
+    if deepest > 2 * MAX_DEPTH:
+        raise ConfigError(f"Config file `{path}` nests brackets {deepest} deep; a config cannot be this deep.")
 
 
 def _parse_data(path: Path, suffix: str, text: str) -> Any:

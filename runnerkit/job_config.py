@@ -30,6 +30,15 @@ def _has_type(value: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
+def _path_text(value: str) -> str:
+    if not value or "\0" in value:
+        raise ValueError(f"expected a path, got `{value!r:.60}` ({'empty' if not value else 'it holds a NUL character'})")
+    return value
+
+
+#: a file or folder path written in a config: a non-empty string without NUL (no bytes, no number).
+PathText = Annotated[str, Field(strict=True), AfterValidator(_path_text)]
+
 #: ``dict(type=<name, "module:attr" or class>, **arguments)``
 ComponentConfig = Annotated[dict[str, Any], AfterValidator(_has_type)]
 
@@ -142,11 +151,11 @@ class JobConfig(BaseModel):
         description="Phases in turn, e.g. `[(\"train\", 1), (\"val\", 1)]` (epochs for EpochBasedRunner, "
         "iterations for IterBasedRunner).",
     )
-    work_dir: str | None = Field(
+    work_dir: PathText | None = Field(
         default=None, description="Where checkpoints and logs go; `runnerkit run` defaults to `./work_dirs/<config name>`."
     )
-    load_from: str | None = Field(default=None, description="Checkpoint whose weights initialise the model.")
-    resume_from: str | None = Field(
+    load_from: PathText | None = Field(default=None, description="Checkpoint whose weights initialise the model.")
+    resume_from: PathText | None = Field(
         default=None, description="Checkpoint to resume training from exactly (`\"auto\"`: as `resume=\"auto\"`)."
     )
     resume: bool | str | None = Field(

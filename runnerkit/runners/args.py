@@ -39,9 +39,10 @@ def _runtime(python_type: str) -> WithJsonSchema:
 
 
 def _no_bool(value: Any) -> Any:
-    if isinstance(value, bool):
-        raise ValueError(f"expected a positive int or None, got bool `{value}`")
-    return value
+    """Ints only: no bool, str (``"5_0"``), bytes, float, Fraction, Decimal, tensor or ``__index__`` object."""
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return None if value is None else int(value)
+    raise ValueError(f"expected a positive int or None, got {type(value).__name__} `{value!r:.40}`")
 
 
 def _has_step(model: Any, name: str) -> bool:
@@ -123,7 +124,15 @@ class BaseRunnerArgs(BaseModel):
             return None
         if not isinstance(value, (str, os.PathLike)):
             raise ValueError(f"expected a str, an os.PathLike or None, got {type(value).__name__} `{value!r:.60}`")
-        return os.path.abspath(os.fspath(value))
+        try:
+            path = os.fspath(value)
+        except TypeError as err:  # a PathLike whose __fspath__ returns something else
+            raise ValueError(f"expected a path, but `{value!r:.60}` gives none: {err}") from None
+        if not isinstance(path, str):
+            raise ValueError(f"expected a text path, got {type(path).__name__} `{path!r:.60}` from `{value!r:.60}`")
+        if not path or "\0" in path:
+            raise ValueError(f"expected a path, got `{path!r:.60}` ({'empty' if not path else 'it holds a NUL character'})")
+        return os.path.abspath(path)
 
     @field_validator("logger")
     @classmethod
