@@ -162,7 +162,8 @@ class _Checker:
         self.hook_section(cfg, "checkpoint_config", "CheckpointHook")
         self.hook_section(cfg, "timer_config", None)
         if isinstance(cfg.get("evaluation"), Mapping):
-            context = {"dataset": datasets["val"]} if datasets.get("val") is not None else None
+            val = datasets.get("val")  # a factory's dataset is not known before it runs: its keys stay open
+            context = {"dataset": val} if isinstance(val, type) else None
             self.hook(cfg["evaluation"], ("evaluation",), "EvalHook", supplied=("dataloader", "by_epoch"), context=context)
         for key, suffix in (("lr_config", "LrUpdaterHook"), ("momentum_config", "MomentumUpdaterHook")):
             if isinstance(cfg.get(key), Mapping):
