@@ -8,6 +8,7 @@ their folder on ``sys.path``.
 from __future__ import annotations
 
 import importlib.metadata
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -407,3 +408,68 @@ def test_the_args_schema_of_a_plugin_runner_shows_its_extra_field(full: Containe
     assert sorted(n for n, p in schema["properties"].items() if p.get("x-runtime-only")) == [
         "batch_processor", "logger", "model", "optimizer"]
     assert from_plugin["properties"] == schema["properties"]
+
+
+# -- one bad plugin never stops the others (run-time plugins; installed ones in test_plugin_isolation.py) --
+
+
+class _Unreadable(dict):  # type: ignore[type-arg]
+    def items(self) -> Any:
+        raise RuntimeError("cannot be read")
+
+
+@pytest.mark.parametrize(
+    ("returned", "reason"),
+    [
+        (["Name"], r"TypeError\(\"`runnerkit_runners\(\)` returned list, expected a mapping"),
+        ({"X": 42}, r"TypeError\(\"`runnerkit_runners\(\)` returned `X: int`; give a class or a 'module:attr' string"),
+        ({3: "m:X"}, r"TypeError\('`runnerkit_runners\(\)` returned the key 3; component names must be non-empty strings"),
+        ({"X": "no-colon"}, r"TypeError\(\"`runnerkit_runners\(\)` returned `X: 'no-colon'`; a string must be 'module:attr'"),
+        (_Unreadable(), r"RuntimeError\('cannot be read'\)"),
+    ],
+)
+def test_a_hook_implementation_returning_garbage_is_that_plugins_problem_alone(returned: Any, reason: str) -> None:
+    class Garbage:
+        @runnerkit.hookimpl
+        def runnerkit_runners(self) -> Any:
+            return returned
+
+    c = Container(autoload=False, plugins=[RunnersPlugin()])
+    c.register_plugin(Garbage(), name="garbage")
+    (problem,) = c.problems
+    assert isinstance(problem, runnerkit.PluginLoadError)
+    assert re.search(r"^Cannot load `garbage` from a run-time plugin: its hook `runnerkit_runners` failed: " + reason, str(problem))
+    assert c.get("runner", "LocalRunner") is LocalRunner
+    assert c.get("runner", "IterBasedRunner") is runnerkit.IterBasedRunner
+
+
+def test_system_exit_in_a_hook_implementation_is_caught_and_keyboard_interrupt_is_not() -> None:
+    class Exits:
+        @runnerkit.hookimpl
+        def runnerkit_hooks(self) -> Any:
+            raise SystemExit(2)
+
+    class Interrupted:
+        @runnerkit.hookimpl
+        def runnerkit_hooks(self) -> Any:
+            raise KeyboardInterrupt
+
+    c = Container(autoload=False, plugins=[Exits()])
+    (problem,) = c.problems
+    assert str(problem).endswith("its hook `runnerkit_hooks` failed: it called `sys.exit(2)` (SystemExit)")
+    assert isinstance(problem.__cause__, SystemExit)
+    c.register_plugin(Interrupted())
+    with pytest.raises(KeyboardInterrupt):
+        c.records()
+
+
+def test_a_component_module_calling_sys_exit_fails_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "exits_on_import.py").write_text("import sys\nsys.exit('bye')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    c = Container(autoload=False, plugins=[plugin_providing("Exiting", "exits_on_import:Runner")])
+    with pytest.raises(runnerkit.PluginLoadError, match=r"importing `exits_on_import:Runner` failed: it called "
+                                                        r"`sys.exit\('bye'\)` \(SystemExit\)$"):
+        c.get("runner", "Exiting")
+    with pytest.raises(runnerkit.PluginLoadError, match=r"\(given as `module:attr`\): importing `exits_on_import:Runner` failed"):
+        c.get("runner", "exits_on_import:Runner")
+    assert c.get("runner", "IterBasedRunner") is runnerkit.IterBasedRunner
