@@ -43,11 +43,13 @@ def add_parsers(sub: Any) -> None:
     """Register ``validate``."""
     p = sub.add_parser(
         "validate", help="check a config file without training",
-        description="Check a config (.py, .json, .yaml, .toml) without training: section shapes, unknown component "
-        "names, component and runner arguments (both max_iters and max_epochs, bad types, unknown keys). Every "
-        "problem is printed with its place in the file. Only the sections the config has are checked: a config "
-        "with just a `runner` section is valid. Exit code 0 when valid, 1 otherwise. Note: a .py config is "
-        "executed to read it.",
+        description="Check a config (.py, .json, .yaml, .toml) without training: section shapes, misspelt section "
+        "names (`lr_confg`), unknown component names, and every section's arguments against the argument model of "
+        "the component it names: runner, model, datasets, optimizer(s) and every hook (bad types, unknown keys, "
+        "both max_iters and max_epochs). Every problem is printed at once as `file:line: key: message`, with the "
+        "closest names for a misspelling. Only the sections the config has are checked: a config with just a "
+        "`runner` section is valid. Nothing is built or called. Exit code 0 when valid, 1 otherwise. Note: a .py "
+        "config is executed to read it.",
         epilog="example:\n  runnerkit validate configs/my_job.py --cfg-options runner.max_iters=100",
         formatter_class=HelpFormatter,
     )
