@@ -192,8 +192,34 @@ def init_dist(backend: str | None = None, timeout: float | datetime.timedelta | 
         torch.cuda.set_device(env.local_rank)
     elif torch.cuda.is_available() and env.local_rank < torch.cuda.device_count():
         torch.cuda.set_device(env.local_rank)
-    dist.init_process_group(backend=backend, init_method="env://", timeout=resolve_timeout(timeout))
+    store = _attempt_store(env.rank, env.world_size, resolve_timeout(timeout))
+    if store is None:
+        dist.init_process_group(backend=backend, init_method="env://", timeout=resolve_timeout(timeout))
+    else:
+        dist.init_process_group(backend=backend, store=store, rank=env.rank, world_size=env.world_size,
+                                timeout=resolve_timeout(timeout))
     return get_dist_info()
+
+
+def _attempt_store(rank: int, world_size: int, timeout: datetime.timedelta) -> Any:
+    """After a restart by ``torchrun --max-restarts``, the rendezvous store under a prefix of its own (else None).
+
+    torchrun's store outlives a restart and still holds the failed attempt's keys (the old
+    processes' gloo addresses): a restarted process group that read them would connect to ranks
+    that are gone. Each attempt's keys get their own ``runnerkit/attempt_<n>/`` prefix.
+    """
+    try:
+        attempt = int(os.environ.get("TORCHELASTIC_RESTART_COUNT", "0"))
+    except ValueError:
+        return None
+    if attempt <= 0:
+        return None
+    agent_store = os.environ.get("TORCHELASTIC_USE_AGENT_STORE") == "True"
+    tcp = dist.TCPStore(
+        os.environ["MASTER_ADDR"], int(os.environ["MASTER_PORT"]), world_size,
+        is_master=rank == 0 and not agent_store, timeout=timeout,
+    )
+    return dist.PrefixStore(f"runnerkit/attempt_{attempt}/", tcp)
 
 
 def destroy_dist() -> None:
