@@ -215,11 +215,11 @@ def _attempt_store(rank: int, world_size: int, timeout: datetime.timedelta) -> A
     if attempt <= 0:
         return None
     agent_store = os.environ.get("TORCHELASTIC_USE_AGENT_STORE") == "True"
-    tcp = dist.TCPStore(
+    tcp = dist.TCPStore(  # type: ignore[attr-defined]
         os.environ["MASTER_ADDR"], int(os.environ["MASTER_PORT"]), world_size,
         is_master=rank == 0 and not agent_store, timeout=timeout,
     )
-    return dist.PrefixStore(f"runnerkit/attempt_{attempt}/", tcp)
+    return dist.PrefixStore(f"runnerkit/attempt_{attempt}/", tcp)  # type: ignore[attr-defined]
 
 
 def destroy_dist() -> None:
