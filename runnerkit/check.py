@@ -108,8 +108,21 @@ def model_problems(model: type[BaseModel], data: Any, prefix: tuple[str | int, .
     try:
         validate_args(model, data if isinstance(data, Mapping) else {}, owner or model.__name__, supplied=supplied)
     except ValidationError as exc:
-        return [Problem((*prefix, *_clean(tuple(err["loc"]))), str(err["msg"])) for err in exc.errors()]
+        return [Problem((*prefix, *_clean(tuple(err["loc"]))), _with_example(model, err)) for err in exc.errors()]
     return []
+
+
+def _with_example(model: type[BaseModel], err: Any) -> str:
+    """The error's message, and for a wrong value of an argument with a plain default, that default as an example."""
+    message = str(err["msg"])
+    loc = _clean(tuple(err["loc"]))
+    field = model.model_fields.get(str(loc[0])) if len(loc) == 1 else None
+    if field is None or err["type"] in ("unknown_argument", "extra_forbidden", "missing"):
+        return message
+    default = field.default
+    if isinstance(default, bool | int | float | str) and not isinstance(default, type):
+        return f"{message}; for example `{loc[0]}={default!r}` (the default)"
+    return message
 
 
 def _clean(loc: tuple[Any, ...]) -> tuple[str | int, ...]:

@@ -65,7 +65,8 @@ def test_every_mistake_is_reported_at_once_with_its_line_key_and_suggestion(tmp_
     assert [(p.where, p.key) for p in problems] == [(f"{path}:{line}", key) for line, key, _ in EXPECTED]
     for problem, (_, _, message) in zip(problems, EXPECTED):
         assert problem.message.startswith(message), problem
-    assert format_problems(problems).splitlines()[0] == f"{path}:6: model.hidden: {EXPECTED[0][2]}"
+    assert format_problems(problems).splitlines()[0] == (
+        f"{path}:6: model.hidden: {EXPECTED[0][2]}; for example `hidden=64` (the default)")
 
 
 def test_runnerkit_validate_prints_the_same_report_and_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
