@@ -48,12 +48,12 @@ def copy_plain(value: Any, key: str = "config", max_items: int | None = None) ->
             more than ``max_items`` values (the message names the key where it happens).
     """
     if max_items is not None:
-        size = _expanded_size(value, key, 0, set(), {})
+        size = _expanded_size(value, (key,), 0, set(), {})
         if size > max_items:
             raise ConfigError(
                 f"`{key}` expands to {size} values (more than {max_items}); YAML aliases that expand without end?"
             )
-    return _copy(value, key, 0, set())
+    return _copy(value, (key,), 0, set())
 
 
 def _container_kind(value: Any) -> int:
@@ -65,43 +65,58 @@ def _container_kind(value: Any) -> int:
     return 0
 
 
-def _enter(value: Any, key: str, depth: int, active: set[int]) -> None:
+def _where(path: tuple[Any, ...]) -> str:
+    """``("runner", "meta", [0])`` -> ``runner.meta[0]`` (formatted only for a message)."""
+    out = ""
+    for part in path:
+        if isinstance(part, list):
+            out += f"[{part[0]}]"
+        else:
+            try:
+                text = str(part)
+            except Exception:
+                text = f"<{type(part).__name__}>"
+            out += f".{text}" if out else text
+    return out
+
+
+def _enter(value: Any, path: tuple[Any, ...], depth: int, active: set[int]) -> None:
     if id(value) in active:
-        raise ConfigError(f"`{key}` contains itself (a cyclic reference); a config must be a tree of plain values.")
+        raise ConfigError(f"`{_where(path)}` contains itself (a cyclic reference); a config must be a tree of plain values.")
     if depth >= MAX_DEPTH:
-        raise ConfigError(f"`{key}` nests deeper than {MAX_DEPTH} levels; a config cannot be this deep.")
+        raise ConfigError(f"`{_where(path)}` nests deeper than {MAX_DEPTH} levels; a config cannot be this deep.")
 
 
-def _expanded_size(value: Any, key: str, depth: int, active: set[int], memo: dict[int, int]) -> int:
+def _expanded_size(value: Any, path: tuple[Any, ...], depth: int, active: set[int], memo: dict[int, int]) -> int:
     """How many values ``value`` holds once shared parts (YAML aliases) are expanded; linear in its distinct parts."""
     kind = _container_kind(value)
     if not kind:
         return 1
     if id(value) in memo:
         return memo[id(value)]
-    _enter(value, key, depth, active)
+    _enter(value, path, depth, active)
     active.add(id(value))
     try:
         if kind == 1:
-            size = 1 + sum(_expanded_size(v, f"{key}.{k}", depth + 1, active, memo) for k, v in value.items())
+            size = 1 + sum(_expanded_size(v, (*path, k), depth + 1, active, memo) for k, v in value.items())
         else:
-            size = 1 + sum(_expanded_size(v, f"{key}[{i}]", depth + 1, active, memo) for i, v in enumerate(value))
+            size = 1 + sum(_expanded_size(v, (*path, [i]), depth + 1, active, memo) for i, v in enumerate(value))
     finally:
         active.discard(id(value))
     memo[id(value)] = size
     return size
 
 
-def _copy(value: Any, key: str, depth: int, active: set[int]) -> Any:
+def _copy(value: Any, path: tuple[Any, ...], depth: int, active: set[int]) -> Any:
     kind = _container_kind(value)
     if not kind:
         return value
-    _enter(value, key, depth, active)
+    _enter(value, path, depth, active)
     active.add(id(value))
     try:
         if kind == 1:
-            return {k: _copy(v, f"{key}.{k}", depth + 1, active) for k, v in value.items()}
-        items = [_copy(v, f"{key}[{i}]", depth + 1, active) for i, v in enumerate(value)]
+            return {k: _copy(v, (*path, k), depth + 1, active) for k, v in value.items()}
+        items = [_copy(v, (*path, [i]), depth + 1, active) for i, v in enumerate(value)]
         return items if isinstance(value, list) else tuple(items)
     finally:
         active.discard(id(value))
@@ -112,7 +127,7 @@ def _article(word: str) -> str:
 
 
 def check_argument_names(kwargs: Mapping[Any, Any], section: str) -> None:
-    """Refuse keys that cannot be keyword arguments: non-strings, non-identifiers, ``self``.
+    """Refuse keys that cannot be keyword arguments: non-strings and ``self`` (other unknown keys are the argument model's).
 
     Raises:
         ConfigError: naming the first such key.
@@ -123,11 +138,9 @@ def check_argument_names(kwargs: Mapping[Any, Any], section: str) -> None:
                 f"`{section}`: the key `{name!r:.60}` is {_article(type(name).__name__)} {type(name).__name__}, not a string; "
                 f"argument names are strings."
             )
-        if not name.isidentifier() or name == "self":
+        if name == "self":
             raise ConfigError(
-                f"`{section}`: `{name:.60}` cannot be an argument name"
-                + (" (`self` is the object being built)" if name == "self" else " (not a Python identifier)")
-                + f"; remove the key `{name:.60}`."
+                f"`{section}`: `self` cannot be an argument name (`self` is the object being built); remove the key `self`."
             )
 
 
