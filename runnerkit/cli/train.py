@@ -218,7 +218,10 @@ def _summary(runner: Any, name: str, saved_config: str, seconds: float, progress
 
     work_dir = Path(runner.work_dir)
     shown = os.path.relpath(work_dir) if not os.path.relpath(work_dir).startswith("..") else str(work_dir)
-    checkpoints = sorted((p for p in work_dir.glob("*.pth") if not is_tmp_file(p.name)), key=lambda p: p.stat().st_mtime)
+    checkpoints = sorted(  # real files only: not the `latest.pth` link, not a killed save's temporary file
+        (p for p in work_dir.glob("*.pth") if not is_tmp_file(p.name) and not p.is_symlink()),
+        key=lambda p: (p.stat().st_mtime, p.name),
+    )
     logs = sorted(work_dir.glob("*.log.json"), key=lambda p: p.stat().st_mtime)
     print()
     print(closing_line(runner, progress, seconds))
