@@ -1,198 +1,149 @@
-"""Per-iteration overhead of ``IterBasedRunner`` against a hand-written PyTorch loop.
+"""Per-iteration cost of runnerkit's loop beside a hand-written loop and other frameworks' loops.
 
-Both loops do the same work: fetch a batch (wrapping around), set the step-schedule lr,
-``train_step``, ``zero_grad``/``backward``/``step``, time the iteration, and every 50
-iterations average the losses, read them back and write a console line and a JSON line.
-Runs are interleaved (raw, runner, raw, runner, ...); the table shows medians and their ratio,
-and checks that both loops end with equal weights.
+Every loop does the same work (``workload.py``): Linear(32,32)-ReLU-Linear(32,1), batch 64, SGD
+with momentum, a step lr schedule by iteration, the loss logged every 50 iterations, 3000
+iterations. Each measurement is a fresh process (``loop_worker.py``); rounds are interleaved
+(every loop once per round, the order rotated each round) so that slow drifts of the machine
+hit every loop alike. The table gives, per loop, the median µs per iteration, what it adds to
+the hand-written loop (median of the same-round differences), the median of the same-round
+ratios, and whether it ends with the hand-written loop's weights.
 
-    python benchmarks/bench_loop.py [--device cpu|cuda] [--repeats 7] [--out results/loop-cpu.md]
+    python benchmarks/bench_loop.py                        # CPU, 1 thread: results/loop-cpu.md
+    python benchmarks/bench_loop.py --device cuda          # CUDA events, peak memory, CUDA-graph row
+    python benchmarks/bench_loop.py --profile              # Python calls and tensor allocations per iteration
+    python benchmarks/bench_loop.py --loops raw runnerkit --iters 200 --rounds 1 --out /tmp/x.md
+
+Loops whose framework is not installed are left out with a note: ``pip install -e ".[bench]"``
+brings pytorch-ignite, mmengine and Lightning; ``benchmarks/install_mmcv.sh`` adds mmcv 1.7.2.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
-import platform
-import statistics
+import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import torch
+from machine import describe, device_slug
+from peers import LOOPS, find
+from report import calls_table, loop_table
+from workload import Workload
 
-import runnerkit
-
-LOG_INTERVAL = 50
-logger = logging.getLogger("bench")
-logger.addHandler(logging.NullHandler())
-logger.setLevel(logging.INFO)
-logger.propagate = False
+HERE = Path(__file__).resolve().parent
 
 
-class MLP(torch.nn.Module):
-    def __init__(self, d_in: int, hidden: int, depth: int) -> None:
-        super().__init__()
-        layers: list[torch.nn.Module] = []
-        d = d_in
-        for _ in range(depth):
-            layers += [torch.nn.Linear(d, hidden), torch.nn.ReLU()]
-            d = hidden
-        layers.append(torch.nn.Linear(d, 1))
-        self.net = torch.nn.Sequential(*layers)
-
-    def train_step(self, batch: Any, optimizer: Any, **kwargs: Any) -> dict[str, Any]:
-        x, y = batch
-        loss = (self.net(x).squeeze(-1) - y).pow(2).mean()
-        return {"loss": loss, "log_vars": {"loss": loss.detach()}, "num_samples": len(x)}
-
-
-SCALES: dict[str, dict[str, int]] = {
-    # overhead-bound: a few microseconds of math per step
-    "tiny-mlp": {"d_in": 16, "hidden": 32, "depth": 2, "batch": 16, "iters": 3000},
-    # compute-bound: milliseconds of math per step
-    "compute-mlp": {"d_in": 512, "hidden": 1024, "depth": 3, "batch": 256, "iters": 30},
-}
+def _worker(name: str, args: argparse.Namespace, tmp: str, tag: str, profile: bool = False) -> dict[str, Any]:
+    result = os.path.join(tmp, f"{name}-{tag}.json")
+    weights = os.path.join(tmp, f"{name}-{tag}.pt")
+    cmd = [sys.executable, str(HERE / "loop_worker.py"), name, "--result", result, "--weights", weights,
+           "--iters", str(args.iters), "--device", args.device, "--threads", str(args.threads)]
+    if profile:
+        cmd.append("--profile")
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp)
+    if proc.returncode != 0:
+        raise RuntimeError(f"The `{name}` loop failed (exit {proc.returncode}); its output ends with:\n{proc.stdout[-3000:]}")
+    with open(result) as fh:
+        out: dict[str, Any] = json.load(fh)
+    out["weights"] = torch.load(weights)
+    return out
 
 
-def make(scale: dict[str, int], device: str) -> tuple[MLP, list[tuple[torch.Tensor, torch.Tensor]]]:
-    torch.manual_seed(0)
-    model = MLP(scale["d_in"], scale["hidden"], scale["depth"]).to(device)
-    g = torch.Generator().manual_seed(1)
-    batches = [
-        (torch.randn(scale["batch"], scale["d_in"], generator=g).to(device), torch.randn(scale["batch"], generator=g).to(device))
-        for _ in range(16)
-    ]
-    return model, batches
+def _select(args: argparse.Namespace) -> tuple[list[str], list[str]]:
+    """The loops to run here, and a note for each one left out."""
+    names = args.loops or [lp.name for lp in LOOPS if lp.default or (lp.name == "runnerkit-compile" and args.device != "cpu")]
+    if "raw" not in names:
+        names = ["raw", *names]
+    chosen, notes = [], []
+    for name in names:
+        why = find(name).missing(args.device)
+        if why is None:
+            chosen.append(name)
+        else:
+            notes.append(f"`{name}` left out: {why}.")
+    return chosen, notes
 
 
-def step_lr(base: float, it: int, max_iters: int) -> float:
-    return base * (0.1 ** sum(it >= s for s in (max_iters // 2,)))
-
-
-def raw_loop(model: MLP, batches: list[Any], iters: int, work_dir: str) -> float:
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    json_path = os.path.join(work_dir, "raw.log.json")
-    losses: list[torch.Tensor] = []
-    it = iter(batches)
-    t_start = time.perf_counter()
-    t = t_start
-    for i in range(iters):
-        try:
-            batch = next(it)
-        except StopIteration:
-            it = iter(batches)
-            batch = next(it)
-        data_time = time.perf_counter() - t
-        for group in opt.param_groups:
-            group["lr"] = step_lr(0.01, i, iters)
-        out = model.train_step(batch, opt)
-        opt.zero_grad()
-        out["loss"].backward()
-        opt.step()
-        losses.append(out["log_vars"]["loss"])
-        iter_time = time.perf_counter() - t
-        t = time.perf_counter()
-        if (i + 1) % LOG_INTERVAL == 0:
-            loss = torch.stack(losses[-LOG_INTERVAL:]).mean().item()
-            record = {"mode": "train", "epoch": 1, "iter": i + 1, "lr": opt.param_groups[0]["lr"], "loss": loss,
-                      "time": iter_time, "data_time": data_time}
-            logger.info("Iter [%d/%d]\tlr: %.3e, time: %.3f, data_time: %.3f, loss: %.4f", i + 1, iters,
-                        record["lr"], iter_time, data_time, loss)
-            with open(json_path, "a") as fh:
-                fh.write(json.dumps(record) + "\n")
-    if batches[0][0].is_cuda:
-        torch.cuda.synchronize()
-    return time.perf_counter() - t_start
-
-
-def runner_loop(model: MLP, batches: list[Any], iters: int, work_dir: str) -> float:
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    runner = runnerkit.build({"type": "IterBasedRunner", "max_iters": iters},
-                             {"model": model, "optimizer": opt, "work_dir": work_dir, "logger": logger})
-    runner.register_training_hooks(
-        lr_config={"policy": "step", "step": [iters // 2]},
-        optimizer_config={},
-        checkpoint_config={"interval": iters * 10, "save_last": False},
-        log_config={"interval": LOG_INTERVAL, "hooks": [{"type": "TextLoggerHook"}]},
-    )
-    t_start = time.perf_counter()
-    runner.run([batches], [("train", 1)])
-    if batches[0][0].is_cuda:
-        torch.cuda.synchronize()
-    return time.perf_counter() - t_start
-
-
-def bench(name: str, scale: dict[str, int], device: str, repeats: int) -> dict[str, Any]:
-    iters = scale["iters"]
-    results: dict[str, list[float]] = {"raw": [], "runnerkit": []}
-    finals: dict[str, MLP] = {}
-    fns: dict[str, Callable[..., float]] = {"raw": raw_loop, "runnerkit": runner_loop}
-    for rep in range(repeats + 1):  # the first round warms up
-        for label, fn in fns.items():
-            model, batches = make(scale, device)
-            with tempfile.TemporaryDirectory() as wd:
-                seconds = fn(model, batches, iters, wd)
-            if rep:
-                results[label].append(seconds / iters)
-            finals[label] = model
-    equal = all(torch.equal(a, b) for a, b in zip(finals["raw"].parameters(), finals["runnerkit"].parameters()))
-    raw = statistics.median(results["raw"])
-    rk = statistics.median(results["runnerkit"])
-    # each runnerkit run against the raw run just before it: robust to slow drifts of the machine
-    paired = statistics.median(k / r for r, k in zip(results["raw"], results["runnerkit"]))
-    best = min(results["runnerkit"]) / min(results["raw"])
-    return {"scale": name, "iters": iters, "raw_us": raw * 1e6, "runnerkit_us": rk * 1e6, "ratio": rk / raw,
-            "paired": paired, "best": best, "equal": equal}
-
-
-def machine(device: str) -> str:
-    cpu = platform.processor() or platform.machine()
+def _run_or_drop(name: str, names: list[str], notes: list[str], run: Any) -> dict[str, Any] | None:
+    """Run one worker; a peer that fails is dropped from the table with a note (the raw loop may not fail)."""
     try:
-        with open("/proc/cpuinfo") as fh:
-            cpu = next(line.split(":", 1)[1].strip() for line in fh if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    gpu = f", GPU {torch.cuda.get_device_name()}" if device == "cuda" else ""
-    return (f"{cpu} ({os.cpu_count()} CPUs){gpu}; Python {platform.python_version()}, torch {torch.__version__}, "
-            f"torch threads {torch.get_num_threads()}; {platform.platform()}")
+        out: dict[str, Any] = run()
+        return out
+    except RuntimeError as err:
+        if name == "raw":
+            raise SystemExit(str(err)) from err
+        print(err, file=sys.stderr)
+        names.remove(name)
+        notes.append(f"`{name}` left out: it failed ({str(err).splitlines()[0]}; see the run's output).")
+        return None
 
 
-def main() -> int:
+def measure(args: argparse.Namespace, names: list[str], notes: list[str]) -> dict[str, list[dict[str, Any]]]:
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
+    with tempfile.TemporaryDirectory() as tmp:
+        for r in range(args.rounds):
+            shift = r % len(names)
+            for name in names[shift:] + names[:shift]:
+                t = time.perf_counter()
+                out = _run_or_drop(name, names, notes, lambda name=name, r=r: _worker(name, args, tmp, f"r{r}"))
+                if out is None:
+                    del runs[name]
+                    continue
+                runs[name].append(out)
+                print(f"round {r + 1}/{args.rounds} {name:18s} {out['us_per_iter']:9.1f} µs/iter "
+                      f"({time.perf_counter() - t:.1f} s)", file=sys.stderr, flush=True)
+    return runs
+
+
+def profile(args: argparse.Namespace, names: list[str], notes: list[str]) -> dict[str, dict[str, Any]]:
+    counts: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in list(names):
+            out = _run_or_drop(name, names, notes, lambda name=name: _worker(name, args, tmp, "profile", profile=True))
+            if out is not None:
+                counts[name] = out
+    return counts
+
+
+def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--repeats", type=int, default=7)
-    p.add_argument("--scales", nargs="*", default=list(SCALES))
-    p.add_argument("--threads", type=int, help="torch.set_num_threads (default: torch's own choice)")
-    p.add_argument("--out", help="write the markdown table here too")
-    args = p.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    if args.device == "cuda" and not torch.cuda.is_available():
-        print("no CUDA device here", file=sys.stderr)
-        return 1
-    rows = [bench(name, SCALES[name], args.device, args.repeats) for name in args.scales]
-    lines = [
-        f"Machine: {machine(args.device)}",
-        f"Device: {args.device}; {args.repeats} interleaved repeats, medians per iteration.",
-        "",
-        "| model | iters/run | raw loop (µs/iter, median) | runnerkit (µs/iter, median) | ratio of medians | median of paired ratios | ratio of minima | weights equal |",
-        "|---|---:|---:|---:|---:|---:|---:|---|",
-    ]
-    lines += [
-        f"| {r['scale']} | {r['iters']} | {r['raw_us']:.1f} | {r['runnerkit_us']:.1f} | {r['ratio']:.3f} | {r['paired']:.3f} "
-        f"| {r['best']:.3f} | {r['equal']} |"
-        for r in rows
-    ]
-    text = "\n".join(lines)
+    p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    p.add_argument("--iters", type=int, default=Workload.iters)
+    p.add_argument("--rounds", type=int, default=9, help="interleaved rounds (one fresh process per loop per round)")
+    p.add_argument("--threads", type=int, default=1, help="torch threads in each loop's process")
+    p.add_argument("--loops", nargs="+", metavar="LOOP",
+                   help=f"loops to run (raw is always added): {', '.join(lp.name for lp in LOOPS)}")
+    p.add_argument("--profile", action="store_true",
+                   help="count Python calls and tensor allocations per iteration instead of timing")
+    p.add_argument("--out", help="markdown file to write (default: benchmarks/results/loop-<device>.md, "
+                                 "calls-<device>.md with --profile)")
+    args = p.parse_args(argv)
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        print(f"`--device {args.device}` asked for CUDA, but torch {torch.__version__} sees no CUDA device here.",
+              file=sys.stderr)
+        return 2
+    names, notes = _select(args)
+    header = [f"Machine: {describe(args.device, args.threads)}", ""]
+    if args.profile:
+        header.insert(1, f"`python benchmarks/bench_loop.py --profile --device {args.device} --iters {args.iters}`")
+        body = calls_table(profile(args, names, notes))
+        default_out = HERE / "results" / f"calls-{device_slug(args.device)}.md"
+    else:
+        header.insert(1, f"`python benchmarks/bench_loop.py --device {args.device} --iters {args.iters} "
+                         f"--rounds {args.rounds} --threads {args.threads}`")
+        body = loop_table(measure(args, names, notes), cuda=args.device.startswith("cuda"))
+        default_out = HERE / "results" / f"loop-{device_slug(args.device)}.md"
+    text = "\n".join([*header, *body, *(["", *notes] if notes else [])]) + "\n"
     print(text)
-    if args.out:
-        with open(args.out, "w") as fh:
-            fh.write(text + "\n")
+    out = Path(args.out) if args.out else default_out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    print(f"written to {out}", file=sys.stderr)
     return 0
 
 
