@@ -6,7 +6,9 @@ iterations. Each measurement is a fresh process (``loop_worker.py``); rounds are
 (every loop once per round, the order rotated each round) so that slow drifts of the machine
 hit every loop alike. The table gives, per loop, the median µs per iteration, what it adds to
 the hand-written loop (median of the same-round differences), the median of the same-round
-ratios, and whether it ends with the hand-written loop's weights.
+ratios, and whether it ends with the hand-written loop's weights. On a CPU the loops are ranked
+by the process's CPU time per iteration (one torch thread: blind to waits for a busy core), the
+wall time beside it; on a GPU by CUDA-event time, the host's CPU time beside it.
 
     python benchmarks/bench_loop.py                        # CPU, 1 thread: results/loop-cpu.md
     python benchmarks/bench_loop.py --device cuda          # CUDA events, peak memory, CUDA-graph row
@@ -95,8 +97,8 @@ def measure(args: argparse.Namespace, names: list[str], notes: list[str]) -> dic
                     del runs[name]
                     continue
                 runs[name].append(out)
-                print(f"round {r + 1}/{args.rounds} {name:18s} {out['us_per_iter']:9.1f} µs/iter "
-                      f"({time.perf_counter() - t:.1f} s)", file=sys.stderr, flush=True)
+                print(f"round {r + 1}/{args.rounds} {name:18s} {out['us_per_iter']:9.1f} µs/iter, "
+                      f"CPU {out['cpu_us_per_iter']:9.1f} ({time.perf_counter() - t:.1f} s)", file=sys.stderr, flush=True)
     return runs
 
 
@@ -128,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     names, notes = _select(args)
+    load = os.getloadavg()[0]
     header = [f"Machine: {describe(args.device, args.threads)}", ""]
     if args.profile:
         header.insert(1, f"`python benchmarks/bench_loop.py --profile --device {args.device} --iters {args.iters}`")
@@ -138,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
                          f"--rounds {args.rounds} --threads {args.threads}`")
         body = loop_table(measure(args, names, notes), cuda=args.device.startswith("cuda"))
         default_out = HERE / "results" / f"loop-{device_slug(args.device)}.md"
+    header[0] += f"; load average {load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
     text = "\n".join([*header, *body, *(["", *notes] if notes else [])]) + "\n"
     print(text)
     out = Path(args.out) if args.out else default_out

@@ -3,7 +3,8 @@
     python benchmarks/loop_worker.py LOOP --result out.json [--weights w.pt] [--iters 3000]
         [--device cpu] [--threads 1] [--profile]
 
-Timing: per-iteration seconds between the fetches of two batches (see ``workload.Clock``); on
+Timing: per-iteration seconds between the fetches of two batches (see ``workload.Clock``), by
+the wall clock (CUDA events on a GPU) and by the process's CPU time; on
 CUDA, the memory the loop adds above the model and data (``max_memory_allocated`` during the run
 minus what was allocated before it). ``--profile`` instead counts, over the same iterations,
 Python calls (cProfile) and tensor allocations (torch's profiler, memory events); a timed run
@@ -104,7 +105,8 @@ def main(argv: list[str] | None = None) -> int:
             handler.close()
     result: dict[str, Any] = {
         "loop": loop.name, "title": module.TITLE, "same_work": module.SAME_WORK, "version": loop.version(),
-        "iterations": clock.iterations, "us_per_iter": clock.per_iteration() * 1e6,
+        "iterations": clock.iterations, "us_per_iter": clock.seconds() / clock.iterations * 1e6,
+        "cpu_us_per_iter": clock.cpu_seconds() / clock.iterations * 1e6,
     }
     if blocks:
         result["blocks_per_iter"] = (blocks[1] - blocks[0]) / clock.iterations

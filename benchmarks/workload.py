@@ -11,7 +11,9 @@ and batch ``stop``. Every loop does all of an iteration's work (its hooks, its l
 between two fetches, so ``(t_stop - t_start) / (stop - start)`` is the steady-state cost of an
 iteration, whatever the framework does before the first batch or after the last (mmcv's
 ``run`` ends with ``time.sleep(1)``, Lightning and mmengine build a lot up front). On a GPU the
-marks are CUDA events recorded on the current stream (no synchronisation until the end).
+marks are CUDA events recorded on the current stream (no synchronisation until the end). Each
+mark also reads the process's CPU time: with one torch thread, CPU time per iteration is what
+an iteration costs even when other processes keep the cores busy (wall time then is not).
 """
 
 from __future__ import annotations
@@ -101,26 +103,31 @@ class Clock:
         if self.device.startswith("cuda"):
             event = torch.cuda.Event(enable_timing=True)
             event.record()
-            self._marks.append(event)
+            self._marks.append((event, time.process_time()))
         else:
-            self._marks.append(time.perf_counter())
+            self._marks.append((time.perf_counter(), time.process_time()))
         if not first:
             for probe in reversed(self.probes):
                 probe(False)
 
-    def seconds(self) -> float:
-        """Seconds from the first mark to the second (synchronises the GPU once, here)."""
+    def _pair(self) -> tuple[Any, Any]:
         if len(self._marks) != 2:
             raise RuntimeError(f"Expected two marks (the fetches of batches {self.start} and {self.stop}), got "
                                f"{len(self._marks)}: the loop iterated the data more than once, or stopped early.")
-        first, second = self._marks
+        return self._marks[0], self._marks[1]
+
+    def seconds(self) -> float:
+        """Seconds from the first mark to the second: wall clock, or CUDA events (one synchronisation, here)."""
+        (first, _), (second, _) = self._pair()
         if self.device.startswith("cuda"):
             torch.cuda.synchronize()
             return float(first.elapsed_time(second)) / 1e3
         return float(second - first)
 
-    def per_iteration(self) -> float:
-        return self.seconds() / self.iterations
+    def cpu_seconds(self) -> float:
+        """This process's CPU time between the marks: on a shared machine, blind to time spent waiting for a core."""
+        (_, first), (_, second) = self._pair()
+        return float(second - first)
 
 
 class Batches:
