@@ -4,11 +4,11 @@ Every loop does the same work (``workload.py``): Linear(32,32)-ReLU-Linear(32,1)
 with momentum, a step lr schedule by iteration, the loss logged every 50 iterations, 3000
 iterations. Each measurement is a fresh process (``loop_worker.py``); rounds are interleaved
 (every loop once per round, the order rotated each round) so that slow drifts of the machine
-hit every loop alike. The table gives, per loop, the median µs per iteration, what it adds to
-the hand-written loop (median of the same-round differences), the median of the same-round
-ratios, and whether it ends with the hand-written loop's weights. On a CPU the loops are ranked
-by the process's CPU time per iteration (one torch thread: blind to waits for a busy core), the
-wall time beside it; on a GPU by CUDA-event time, the host's CPU time beside it.
+hit every loop alike. The table gives, per loop, the median and best µs per iteration, what the
+best adds to the hand-written loop's best and their ratio, the median of the same-round ratios,
+and whether it ends with the hand-written loop's weights. On a CPU the clock is the process's
+CPU time per iteration (one torch thread: blind to waits for a busy core), the wall time beside
+it; on a GPU the CUDA-event time, the host's CPU time beside it.
 
     python benchmarks/bench_loop.py                        # CPU, 1 thread: results/loop-cpu.md
     python benchmarks/bench_loop.py --device cuda          # CUDA events, peak memory, CUDA-graph row
@@ -115,7 +115,7 @@ def profile(args: argparse.Namespace, names: list[str], notes: list[str]) -> dic
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
-    p.add_argument("--iters", type=int, default=Workload.iters)
+    p.add_argument("--iters", type=int, help=f"iterations per run (default {Workload.iters}; 1000 with --profile)")
     p.add_argument("--rounds", type=int, default=9, help="interleaved rounds (one fresh process per loop per round)")
     p.add_argument("--threads", type=int, default=1, help="torch threads in each loop's process")
     p.add_argument("--loops", nargs="+", metavar="LOOP",
@@ -125,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", help="markdown file to write (default: benchmarks/results/loop-<device>.md, "
                                  "calls-<device>.md with --profile)")
     args = p.parse_args(argv)
+    if args.iters is None:
+        args.iters = 1000 if args.profile else Workload.iters
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         print(f"`--device {args.device}` asked for CUDA, but torch {torch.__version__} sees no CUDA device here.",
               file=sys.stderr)
@@ -138,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
         default_out = HERE / "results" / f"calls-{device_slug(args.device)}.md"
     else:
         header.insert(1, f"`python benchmarks/bench_loop.py --device {args.device} --iters {args.iters} "
-                         f"--rounds {args.rounds} --threads {args.threads}`")
+                         f"--rounds {args.rounds} --threads {args.threads}`: {args.rounds} interleaved rounds, "
+                         "a fresh process per run.")
         body = loop_table(measure(args, names, notes), cuda=args.device.startswith("cuda"))
         default_out = HERE / "results" / f"loop-{device_slug(args.device)}.md"
     header[0] += f"; load average {load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"

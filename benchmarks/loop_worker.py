@@ -57,11 +57,11 @@ def _counters(device: str) -> tuple[list[Callable[[bool], None]], Callable[[int]
         # the raw records: the parsed events fold most allocations into the op that made them
         records = tensors.profiler.kineto_results.events()  # type: ignore[union-attr]
         allocs = sum(1 for e in records if e.name() == "[memory]" and e.nbytes() > 0)
-        ranked = sorted(stats.stats.items(), key=lambda kv: -kv[1][1])[:25]  # type: ignore[attr-defined]
         return {
             "calls_per_iter": stats.total_calls / iterations,  # type: ignore[attr-defined]
             "tensor_allocs_per_iter": allocs / iterations,
-            "top_calls": [[f"{f}:{line}({name})", n / iterations] for (f, line, name), (_, n, *_) in ranked],
+            "calls_by_function": {f"{f}:{line}({name})": n / iterations
+                                  for (f, line, name), (_, n, *_) in stats.stats.items()},  # type: ignore[attr-defined]
         }
 
     # cProfile innermost: it does not count the torch profiler's start and stop
@@ -92,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     else:  # what an iteration leaves allocated; two calls, outside the timed window
         clock.probes = [lambda first: blocks.append(sys.getallocatedblocks())]
     cuda = args.device.startswith("cuda")
+    if cuda:
+        torch.cuda.set_device(torch.device(args.device))  # events, peak memory and Lightning's device 0 agree
     net = work.make_net()
     data = work.make_data(clock)
     with tempfile.TemporaryDirectory() as work_dir:

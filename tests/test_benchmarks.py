@@ -39,7 +39,7 @@ def test_bench_loop_times_raw_and_runnerkit_on_cpu_and_writes_the_table(tmp_path
     rows = {line.split(" | ")[0].lstrip("| "): line.split(" | ") for line in text.splitlines() if line.startswith("| ")}
     raw, rk = rows["hand-written loop"], rows[next(k for k in rows if k.startswith("runnerkit IterBasedRunner, standard"))]
     assert float(raw[1]) > 0 and float(rk[1]) > 0
-    assert rk[5] == "equal"  # same work: the runner ends with the hand-written loop's weights
+    assert "equal" in [cell.strip() for cell in rk]  # same work: the runner ends with the raw loop's weights
     assert "peak MiB" not in text  # a CUDA-only column
 
 
@@ -57,8 +57,8 @@ def test_profile_counts_python_calls_and_tensor_allocations_per_iteration(bench_
     assert raw["iterations"] == rk["iterations"] == 57  # from the fetch of batch 2 to that of batch 59
     assert raw["calls_per_iter"] > 20 and raw["tensor_allocs_per_iter"] > 5  # forward, backward, step
     assert rk["calls_per_iter"] > raw["calls_per_iter"]  # the runner's dispatch is Python too
-    per_iter = [n for _, n in rk["top_calls"]]
-    assert per_iter and per_iter == sorted(per_iter, reverse=True)  # the most called functions, first
+    runner_calls = {where: n for where, n in rk["calls_by_function"].items() if "runnerkit" in where}
+    assert runner_calls and all(n > 0 for n in runner_calls.values())  # the runner's own functions, per iteration
 
 
 def test_bench_loop_refuses_cuda_where_there_is_none(bench_path: None, capsys: pytest.CaptureFixture[str]) -> None:

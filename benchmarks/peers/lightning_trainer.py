@@ -37,9 +37,10 @@ class _Module(lightning.LightningModule):
 
 
 def run(work: Workload, net: torch.nn.Module, data: Batches, work_dir: str, log: logging.Logger) -> None:
+    cuda = work.device.startswith("cuda")
     trainer = lightning.Trainer(
-        accelerator="gpu" if work.device.startswith("cuda") else "cpu",
-        devices=1,
+        accelerator="gpu" if cuda else "cpu",
+        devices=[torch.cuda.current_device()] if cuda else 1,
         max_steps=work.iters,
         max_epochs=1,
         logger=CSVLogger(work_dir),
