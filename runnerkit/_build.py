@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from runnerkit._container import Container, default_container
-from runnerkit._errors import ConfigError
+from runnerkit._errors import ComponentTypeError, ConfigError
 
 DEFAULT_CONSTRUCTOR = "DefaultRunnerConstructor"
 
@@ -184,7 +184,7 @@ def build(cfg: Mapping[str, Any], default_args: Mapping[str, Any] | None = None,
         name = ctor_spec if isinstance(ctor_spec, str) else getattr(ctor_spec, "__qualname__", repr(ctor_spec))
         runner_constructor = ctor(runner_cfg, dict(default_args) if default_args is not None else None)
         if not callable(runner_constructor):
-            raise TypeError(
+            raise ComponentTypeError(
                 f"The constructor `{name}` returned {type(runner_constructor).__name__}, which is not callable; a "
                 f"constructor's result must build the runner when called with no argument."
             )
@@ -192,7 +192,7 @@ def build(cfg: Mapping[str, Any], default_args: Mapping[str, Any] | None = None,
         from runnerkit.runners.base import BaseRunner
 
         if not isinstance(runner, BaseRunner):
-            raise TypeError(
+            raise ComponentTypeError(
                 f"The constructor `{name}` built {type(runner).__name__} `{runner!r:.60}`, not a runner; it must "
                 f"return an instance of a `runnerkit.BaseRunner` subclass."
             )

@@ -14,7 +14,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from runnerkit._discovery import EntryRecord, scan
-from runnerkit._errors import AmbiguousComponentError, ConfigError, PluginLoadError, UnknownComponentError
+from runnerkit._errors import (
+    AmbiguousComponentError,
+    ComponentTypeError,
+    ConfigError,
+    PluginLoadError,
+    UnknownComponentError,
+)
 from runnerkit._kinds import KIND_RULES, component_problem, config_class_problem, object_problem
 from runnerkit._plugins import PluginHost, describe_error, import_target, plugin_name
 from runnerkit._records import (
@@ -226,7 +232,7 @@ class Container:
             UnknownComponentError, AmbiguousComponentError: as :meth:`lookup`.
             PluginLoadError: the component cannot be imported or is not of the right kind.
             ConfigError: an import path or class that is not a class of the expected kind.
-            TypeError: ``spec`` is an instance, not a class or a name.
+            ComponentTypeError: ``spec`` is an instance, not a class or a name (a ``TypeError``).
         """
         if not isinstance(spec, str):
             _check_kind(kind)
@@ -235,7 +241,7 @@ class Container:
                 error, problem = refused
                 rule = f"`{key}` must name a {kind} by name or give {KIND_RULES[kind][1]}"
                 if error is TypeError:
-                    raise TypeError(f"`{key}`: {problem}. {rule}.")
+                    raise ComponentTypeError(f"`{key}`: {problem}. {rule}.")
                 raise ConfigError(f"`{key}`: {problem}. {rule}.")
             return spec
         record = self.lookup(kind, spec)
@@ -314,7 +320,7 @@ def resolve(kind: str, spec: Any, key: str, container: Container | None = None) 
 
     Raises:
         ConfigError: the spec is not of the expected kind (the message names ``key`` and the rule).
-        TypeError: an instance was given instead of a class.
+        ComponentTypeError: an instance was given instead of a class (a ``TypeError``).
         UnknownComponentError, AmbiguousComponentError, PluginLoadError: as :meth:`Container.get`.
 
     Example:
@@ -342,7 +348,7 @@ def _optimizer(spec: Any, key: str) -> Any:
         refused = object_problem("optimizer", spec)
         if refused is not None:
             error, problem = refused
-            raise (TypeError if error is TypeError else ConfigError)(
+            raise (ComponentTypeError if error is TypeError else ConfigError)(
                 f"`{key}`: {problem}. An optimizer is named by a `torch.optim` name, a `module:attr` path or its class."
             )
         return spec

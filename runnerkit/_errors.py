@@ -7,6 +7,8 @@ One small tree, rooted at :class:`RunnerkitError`::
     ├── AmbiguousComponentError (also a KeyError)   several distributions provide that name
     ├── PluginLoadError         (also an ImportError) a component or plugin could not be loaded
     ├── ConfigError             (also a ValueError)  a config file, section, key or value is unusable
+    ├── ComponentTypeError      (also a TypeError)   an instance where a class is expected, or a
+    │                                                 constructor whose result is not a runner
     ├── CheckpointError         (also a ValueError)  a checkpoint file is damaged or does not fit
     ├── WorkDirInUseError                            a fresh run where another run's checkpoints are
     ├── NonFiniteLossError      (also a FloatingPointError) training produced a NaN/inf loss or weights
@@ -25,8 +27,7 @@ Besides these, runnerkit raises only standard exceptions, each with one meaning:
 
 - :class:`pydantic.ValidationError` (a ``ValueError``): arguments that fail a component's
   argument model, every bad field at once (``max_iters="5_0"``, ``work_dir=b"x"``).
-- ``TypeError``: a Python caller passed an object of the wrong type (``build([...])``, an
-  instance where a class is expected, a constructor whose result is not a runner).
+- ``TypeError``: a Python caller passed an object of the wrong type (``build([...])``).
 - ``ValueError``: a Python caller passed a value out of range to a function or hook argument.
 """
 
@@ -135,6 +136,11 @@ class ConfigError(RunnerkitError, ValueError):
     def __init__(self, *args: object, problems: Sequence[Any] = ()) -> None:
         super().__init__(*args)
         self.problems = list(problems)
+
+
+class ComponentTypeError(RunnerkitError, TypeError):
+    """A ``type`` or ``constructor`` object is of the wrong type: an instance where a class is
+    expected, or a constructor that did not build a runner (the message names it)."""
 
 
 class NonFiniteLossError(RunnerkitError, FloatingPointError):
