@@ -92,8 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     else:  # what an iteration leaves allocated; two calls, outside the timed window
         clock.probes = [lambda first: blocks.append(sys.getallocatedblocks())]
     cuda = args.device.startswith("cuda")
-    if cuda:
-        torch.cuda.set_device(torch.device(args.device))  # events, peak memory and Lightning's device 0 agree
+    if cuda and torch.device(args.device).index is not None:  # `cuda:N`: events, memory and Lightning use N
+        torch.cuda.set_device(torch.device(args.device))
     net = work.make_net()
     data = work.make_data(clock)
     with tempfile.TemporaryDirectory() as work_dir:

@@ -43,6 +43,22 @@ def test_bench_loop_times_raw_and_runnerkit_on_cpu_and_writes_the_table(tmp_path
     assert "peak MiB" not in text  # a CUDA-only column
 
 
+@pytest.mark.cuda
+@pytest.mark.slow
+def test_bench_loop_on_cuda_times_with_events_and_adds_the_cuda_graph_limit_row(tmp_path: Path) -> None:
+    out = tmp_path / "loop-gpu.md"
+    proc = _bench("--device", "cuda", "--iters", "300", "--rounds", "1", "--loops", "raw", "raw-graph", "runnerkit",
+                  "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    text = out.read_text()
+    assert "GPU " in text.splitlines()[0] and "peak MiB added" in text
+    rows = {line.split(" | ")[0].lstrip("| "): line for line in text.splitlines() if line.startswith("| ")}
+    graph = rows[next(k for k in rows if k.startswith("hand-written step, CUDA graph"))]
+    assert "max diff" in graph or "equal" in graph  # fused SGD rounds differently: close, not always equal
+    if "max diff" in graph:
+        assert float(graph.split("max diff ")[1].split(" ")[0]) < 1e-4
+
+
 def test_profile_counts_python_calls_and_tensor_allocations_per_iteration(bench_path: None, tmp_path: Path) -> None:
     import json
 
