@@ -233,3 +233,32 @@ def test_validate_applies_the_same_rules_and_calls_nothing(tmp_path: Path, capsy
     assert "runner.constructor: `subprocess:Popen` cannot be used as a constructor" in out + err
     assert "model.type: `builtins:exec` cannot be used as a model" in out + err
     assert sorted(os.listdir(tmp_path)) == ["cfg.json"]
+
+
+def test_runnerkit_run_refuses_a_json_config_naming_code_and_trains_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    cfg = job_config(runner={"touch": 1, "pwned": 1, "type": "IterBasedRunner", "constructor": "subprocess:Popen",
+                             "max_iters": 2})
+    code, out, err = main(capsys, "run", str(write(tmp_path, "cfg.json", cfg)), "--work-dir", str(tmp_path / "work"))
+    assert code == 1
+    assert "runner.constructor: `subprocess:Popen` cannot be used as a constructor" in out + err
+    assert "Traceback" not in out + err
+    assert not (tmp_path / "pwned").exists()
+    assert not (tmp_path / "work").exists() or not any((tmp_path / "work").glob("*.pth"))
+
+
+def test_runnerkit_run_reports_a_constructor_that_builds_no_runner_in_one_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "cfg.py"
+    path.write_text(
+        "from tests.test_security import NotARunnerConstructor\n"
+        "model = dict(type='DemoModel')\n"
+        "data = dict(samples_per_gpu=8, train=dict(type='DemoDataset', num_samples=16))\n"
+        "runner = dict(type='IterBasedRunner', max_iters=2, constructor=NotARunnerConstructor)\n"
+    )
+    code, out, err = main(capsys, "run", str(path), "--work-dir", str(tmp_path / "work"))
+    assert code == 1
+    assert "error: The constructor `NotARunnerConstructor` built str `'a string, not a runner'`, not a runner" in err
