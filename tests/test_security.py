@@ -259,6 +259,6 @@ def test_runnerkit_run_reports_a_constructor_that_builds_no_runner_in_one_messag
         "data = dict(samples_per_gpu=8, train=dict(type='DemoDataset', num_samples=16))\n"
         "runner = dict(type='IterBasedRunner', max_iters=2, constructor=NotARunnerConstructor)\n"
     )
-    code, out, err = main(capsys, "run", str(path), "--work-dir", str(tmp_path / "work"))
+    code, _out, err = main(capsys, "run", str(path), "--work-dir", str(tmp_path / "work"))
     assert code == 1
     assert "error: The constructor `NotARunnerConstructor` built str `'a string, not a runner'`, not a runner" in err
