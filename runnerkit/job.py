@@ -152,6 +152,8 @@ def build_job(
         default_args["work_dir"] = os.fspath(chosen_dir)
     if logger is not None:
         default_args["logger"] = logger
+    if job.compile is not False:  # only then: a runner whose argument model lacks `compile` still builds
+        default_args["compile"] = job.compile
     runner = build(job.runner_config(), default_args, container=container)  # type: ignore[arg-type]
     runner.check_finite = job.check_finite
     if distributed:

@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt, WithJsonSchema
+
+from runnerkit.runners.compile import COMPILE_DESCRIPTION, COMPILE_SCHEMA, compile_options
 
 __all__ = ["MMCV_KEYS", "ComponentConfig", "DataConfig", "JobConfig", "LogConfig", "known_keys"]
 
@@ -52,6 +54,11 @@ def _optimizer_shape(value: dict[str, Any]) -> dict[str, Any]:
         "needs a `type` key naming a `torch.optim` class (`dict(type=\"SGD\", lr=0.01)`), or one such dict per "
         "model submodule for a multi-optimizer model (`dict(generator=dict(type=\"Adam\", lr=1e-4), ...)`)"
     )
+
+
+def _compile_value(value: Any) -> Any:
+    compile_options(value)
+    return value
 
 
 class DataConfig(BaseModel):
@@ -184,6 +191,9 @@ class JobConfig(BaseModel):
         default=True, description="Stop with `NonFiniteLossError` at the first log interval or checkpoint after a "
         "logged loss became NaN/inf, and never write a checkpoint with non-finite weights; `false` turns the guard "
         "off (`runner.check_finite`).",
+    )
+    compile: Annotated[Any, AfterValidator(_compile_value), WithJsonSchema(COMPILE_SCHEMA)] = Field(
+        default=False, description=COMPILE_DESCRIPTION + " Passed to the runner (a `runner.compile` key wins)."
     )
 
     def runner_config(self) -> dict[str, Any] | None:

@@ -15,7 +15,7 @@ from pydantic import Field
 import runnerkit
 from runnerkit.runners.args import BaseRunnerArgs
 
-FIELDS = ["model", "batch_processor", "optimizer", "work_dir", "logger", "meta", "max_iters", "max_epochs"]
+FIELDS = ["model", "batch_processor", "optimizer", "work_dir", "logger", "meta", "max_iters", "max_epochs", "compile"]  # mmcv's, plus `compile`
 
 
 class StepNet(torch.nn.Module):

@@ -31,6 +31,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from runnerkit._suggest import did_you_mean
+from runnerkit.runners.compile import COMPILE_DESCRIPTION, COMPILE_SCHEMA, compile_options
 
 
 def _runtime(python_type: str) -> WithJsonSchema:
@@ -86,6 +87,8 @@ class BaseRunnerArgs(BaseModel):
         default=None, gt=0, description="Stop training after this many epochs (exclusive with `max_iters`)."
     )
 
+    compile: Annotated[Any, WithJsonSchema(COMPILE_SCHEMA)] = Field(default=False, description=COMPILE_DESCRIPTION)
+
     @field_validator("model")
     @classmethod
     def _model_is_module(cls, value: Any) -> Any:
@@ -133,6 +136,12 @@ class BaseRunnerArgs(BaseModel):
         if not path or "\0" in path:
             raise ValueError(f"expected a path, got `{path!r:.60}` ({'empty' if not path else 'it holds a NUL character'})")
         return os.path.abspath(path)
+
+    @field_validator("compile")
+    @classmethod
+    def _compile_value(cls, value: Any) -> Any:
+        compile_options(value)
+        return value
 
     @field_validator("logger")
     @classmethod

@@ -24,6 +24,7 @@ from runnerkit.hooks.hook import STAGES, Hook, get_priority, overrides
 from runnerkit.log_buffer import LogBuffer
 from runnerkit.runners.args import BaseRunnerArgs
 from runnerkit.runners.checkpointing import CheckpointMixin
+from runnerkit.runners.compile import compile_model
 from runnerkit.runners.data import PassIterator
 from runnerkit.runners.finite import FiniteGuard
 from runnerkit.runners.interrupt import Interrupt
@@ -46,6 +47,8 @@ class BaseRunner(CheckpointMixin, TrainingHooksMixin):
         meta: free-form metadata saved in checkpoints.
         max_iters: iterations to train (exclusive with ``max_epochs``).
         max_epochs: epochs to train (exclusive with ``max_iters``).
+        compile: ``True`` or a dict of ``torch.compile`` options compiles the model in place
+            (:mod:`runnerkit.runners.compile`); checkpoint keys are unchanged.
         **kwargs: fields a subclass's ``args_model`` adds.
 
     Example:
@@ -100,6 +103,7 @@ class BaseRunner(CheckpointMixin, TrainingHooksMixin):
         if self.work_dir is not None:
             os.makedirs(self.work_dir, exist_ok=True)
         self._model_name = type(unwrap_model(self.model)).__name__
+        compile_model(self.model, self.args.compile, self.logger)
         self._step_owner: tuple[torch.nn.Module, torch.nn.Module] = (self.model, _step_owner(self.model))
         self._rank, self._world_size = dist_utils.get_dist_info()
         self.timestamp = time.strftime("%Y%m%d_%H%M%S", time.localtime())
