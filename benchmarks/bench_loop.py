@@ -4,9 +4,10 @@ Every loop does the same work (``workload.py``): Linear(32,32)-ReLU-Linear(32,1)
 with momentum, a step lr schedule by iteration, the loss logged every 50 iterations, 3000
 iterations. Each measurement is a fresh process (``loop_worker.py``); rounds are interleaved
 (every loop once per round, the order rotated each round) so that slow drifts of the machine
-hit every loop alike. The table gives, per loop, the median and best µs per iteration, what the
-best adds to the hand-written loop's best and their ratio, the median of the same-round ratios,
-and whether it ends with the hand-written loop's weights. On a CPU the clock is the process's
+hit every loop alike. The table gives, per loop, the median µs per iteration, what it adds to
+the hand-written loop and the ratio (medians of the differences and ratios with the same
+round's hand-written loop), the best run and the ratio of the bests, and whether it ends with
+the hand-written loop's weights. On a CPU the clock is the process's
 CPU time per iteration (one torch thread: blind to waits for a busy core), the wall time beside
 it; on a GPU the CUDA-event time, the host's CPU time beside it.
 

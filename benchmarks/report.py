@@ -35,35 +35,37 @@ def _short(where: str) -> str:
 
 
 def loop_table(runs: dict[str, list[dict[str, Any]]], cuda: bool) -> list[str]:
-    """Per loop: µs/iter (median and best), what it adds to the hand-written loop, ratios, the other clock.
+    """Per loop: µs/iter, what it adds to the hand-written loop and the ratio (medians of same-round pairs).
 
     On a CPU the clock is the process's CPU time (robust on a shared machine), the wall clock
     beside it; on a GPU it is the CUDA-event time, the host's CPU time beside it. Interference
-    from other processes only ever adds time, so the best (fastest) run of each loop is the
-    steadiest estimate; the median of same-round ratios is given too.
+    from other processes only ever adds time, so the best run of each loop and the ratio of the
+    bests are given too.
     """
     key, other = ("us_per_iter", "cpu_us_per_iter") if cuda else ("cpu_us_per_iter", "us_per_iter")
     names = ("GPU", "host CPU") if cuda else ("CPU", "wall")
     raw = runs["raw"]
     best_raw = min(r[key] for r in raw)
-    head = (f"| loop | {names[0]} µs/iter, median | best | added µs/iter, best | ratio to raw, best "
-            f"| ratio, median of rounds | {names[1]} µs/iter, median | runs | final weights vs raw "
-            "| Python blocks kept/iter |")
+    head = (f"| loop | {names[0]} µs/iter | added µs/iter | ratio to raw | best µs/iter | ratio of bests "
+            f"| {names[1]} µs/iter | runs | final weights vs raw | Python blocks kept/iter |")
     rule = "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|"
     if cuda:
         head += " peak MiB added |"
         rule += "---:|"
     lines = [head, rule]
     for loop_runs in runs.values():
+        pairs = list(zip(raw, loop_runs))
         best = min(r[key] for r in loop_runs)
-        row = (f"| {_title(loop_runs[0])} | {statistics.median(r[key] for r in loop_runs):.1f} | {best:.1f} "
-               f"| {best - best_raw:+.1f} | {best / best_raw:.2f} "
-               f"| {statistics.median(b[key] / a[key] for a, b in zip(raw, loop_runs)):.2f} "
+        row = (f"| {_title(loop_runs[0])} | {statistics.median(r[key] for r in loop_runs):.1f} "
+               f"| {statistics.median(b[key] - a[key] for a, b in pairs):+.1f} "
+               f"| {statistics.median(b[key] / a[key] for a, b in pairs):.2f} | {best:.1f} | {best / best_raw:.2f} "
                f"| {statistics.median(r[other] for r in loop_runs):.1f} | {len(loop_runs)} "
                f"| {_weights(loop_runs[0], raw[0])} | {statistics.median(r['blocks_per_iter'] for r in loop_runs):.2f} |")
         if cuda:
             row += f" {statistics.median(r['peak_mib'] for r in loop_runs):.2f} |"
         lines.append(row)
+    lines += ["", "µs/iter: median over the rounds; added, ratio: medians of the differences and ratios with the "
+                  "same round's hand-written loop; best: the fastest run."]
     return lines
 
 
