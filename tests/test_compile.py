@@ -8,6 +8,9 @@ so builds C++ kernels with the system compiler: slow on a CPU, hence the marks.
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -229,3 +232,42 @@ def test_a_ddp_wrapped_model_is_compiled_inside_its_wrapper_with_keys_unchanged(
     assert graphs() >= 1
     assert list(compiled) == list(eager) == ["fc.weight", "fc.bias"]
     assert_close(compiled, eager, rtol=1e-5, atol=1e-6)
+
+
+DIST_JOB = """\
+seed = 0
+num_threads = 1
+model = dict(type="DemoModel", hidden=8)
+data = dict(samples_per_gpu=8, train=dict(type="DemoDataset", num_samples=64))
+optimizer = dict(type="SGD", lr=0.1, momentum=0.9)
+optimizer_config = dict()
+checkpoint_config = dict(interval=8)
+log_config = dict(interval=4)
+runner = dict(type="IterBasedRunner", max_iters=8)
+"""
+
+
+def torchrun_job(tmp_path: Path, name: str, extra: str) -> subprocess.CompletedProcess[str]:
+    (tmp_path / f"{name}.py").write_text(DIST_JOB + extra)
+    env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")}
+    env["OMP_NUM_THREADS"] = "1"
+    return subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "runnerkit", "run",
+         f"{name}.py", "--launcher", "torchrun", "--work-dir", name],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=150,
+    )
+
+
+@pytest.mark.dist
+@pytest.mark.slow
+@pytest.mark.timeout(200)
+def test_two_ddp_ranks_train_compiled_like_eager_ones(tmp_path: Path) -> None:
+    eager = torchrun_job(tmp_path, "eager", "")
+    assert eager.returncode == 0, eager.stderr[-4000:]
+    compiled = torchrun_job(tmp_path, "compiled", "compile = dict(backend='aot_eager')\n")
+    assert compiled.returncode == 0, compiled.stderr[-4000:]
+    logs = compiled.stdout + compiled.stderr
+    assert logs.count("compile: on, DemoModel inside DistributedDataParallel compiled in place "
+                      "(torch.compile: backend='aot_eager')") == 1  # rank 0 says it
+    assert "compile: on" not in eager.stdout + eager.stderr
+    assert_close(saved(tmp_path / "compiled" / "iter_8.pth"), saved(tmp_path / "eager" / "iter_8.pth"), rtol=1e-5, atol=1e-6)

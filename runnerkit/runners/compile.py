@@ -26,7 +26,7 @@ from typing import Any
 import torch
 
 from runnerkit._suggest import did_you_mean
-from runnerkit.dist import unwrap_model
+from runnerkit.dist import get_dist_info, unwrap_model
 
 __all__ = ["COMPILE_DESCRIPTION", "compile_model", "compile_options", "torch_compile_keys"]
 
@@ -94,7 +94,7 @@ def compile_model(model: torch.nn.Module, value: Any, logger: logging.Logger) ->
 
     The module keeps its identity, parameters and ``state_dict`` keys; ``nn.Module.compile``
     makes its ``__call__`` run ``torch.compile(options)`` of the eager call. Logs one INFO line
-    with the options when it compiles.
+    with the options when it compiles (on rank 0 only: every rank compiles alike).
 
     Args:
         model: the runner's model, possibly wrapped.
@@ -111,5 +111,6 @@ def compile_model(model: torch.nn.Module, value: Any, logger: logging.Logger) ->
     inner.compile(**options)
     shown = ", ".join(f"{k}={v!r}" for k, v in options.items()) or "torch defaults"
     where = f" inside {type(model).__name__}" if inner is not model else ""
-    logger.info("compile: on, %s%s compiled in place (torch.compile: %s)", type(inner).__name__, where, shown)
+    if get_dist_info()[0] == 0:
+        logger.info("compile: on, %s%s compiled in place (torch.compile: %s)", type(inner).__name__, where, shown)
     return True
