@@ -34,6 +34,12 @@ from typing import Any
 from runnerkit._build import MAX_DEPTH, copy_plain
 from runnerkit._errors import ConfigError
 
+__all__ = [
+    "BASE_KEY", "ConfigFile", "DELETE_KEY", "load_config", "merge_dicts", "merge_options", "parse_option",
+    "parse_value", "read_config", "SUFFIXES",
+]
+
+
 #: File suffixes :func:`load_config` reads.
 SUFFIXES = (".py", ".json", ".yaml", ".yml", ".toml")
 BASE_KEY = "_base_"

@@ -22,6 +22,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+__all__ = ["DEMO_CONFIG", "demo_config", "DemoDataset", "DemoModel"]
+
+
 #: The demo job (an mmcv-shaped config; ``max_iters`` and ``work_dir`` are set by the command).
 DEMO_CONFIG: dict[str, Any] = {
     "seed": 0,

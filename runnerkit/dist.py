@@ -34,6 +34,15 @@ BACKEND_ENV = "RUNNERKIT_DIST_BACKEND"
 TIMEOUT_ENV = "RUNNERKIT_DIST_TIMEOUT"
 #: the collective timeout when neither the caller nor the environment sets one.
 DEFAULT_TIMEOUT_S = 1800.0
+
+__all__ = [
+    "BACKEND_ENV", "DEFAULT_TIMEOUT_S", "TIMEOUT_ENV", "DistributedError", "TorchrunEnv", "all_gather_object",
+    "all_reduce_mean", "barrier", "broadcast", "collective_device", "default_backend", "destroy_dist",
+    "get_dist_info", "init_dist", "is_distributed", "is_initialized", "resolve_timeout", "torchrun_env",
+    "unwrap_model",
+]
+
+
 _TORCHRUN_VARS = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
 
 
@@ -60,11 +69,6 @@ def get_dist_info() -> tuple[int, int]:
     if dist.is_available() and dist.is_initialized():
         return dist.get_rank(), dist.get_world_size()
     return 0, 1
-
-
-def is_main_process() -> bool:
-    """True on rank 0 (and when not distributed)."""
-    return get_dist_info()[0] == 0
 
 
 def is_initialized() -> bool:
@@ -228,14 +232,6 @@ def destroy_dist() -> None:
         dist.destroy_process_group()
 
 
-def local_rank() -> int:
-    """This process's rank on its machine (``LOCAL_RANK``; 0 when not set)."""
-    try:
-        return int(os.environ.get("LOCAL_RANK", "0"))
-    except ValueError:
-        return 0
-
-
 def collective_device() -> torch.device:
     """Where tensors must live for the default group's collectives: this rank's GPU for nccl, else the CPU."""
     if dist.is_available() and dist.is_initialized() and dist.get_backend() == "nccl":
@@ -268,15 +264,6 @@ def broadcast(tensor: torch.Tensor, src: int = 0) -> torch.Tensor:
     return tensor
 
 
-def broadcast_object(obj: Any, src: int = 0) -> Any:
-    """Rank ``src``'s ``obj`` (any picklable object) on every rank."""
-    if not is_distributed():
-        return obj
-    box = [obj]
-    dist.broadcast_object_list(box, src=src, device=_object_device())
-    return box[0]
-
-
 def all_gather_object(obj: Any) -> list[Any]:
     """Every rank's ``obj`` (picklable), indexed by rank, on every rank; ``[obj]`` when not distributed."""
     if not is_distributed():
@@ -285,6 +272,3 @@ def all_gather_object(obj: Any) -> list[Any]:
     dist.all_gather_object(out, obj)
     return out
 
-
-def _object_device() -> torch.device | None:
-    return collective_device() if dist.get_backend() == "nccl" else None

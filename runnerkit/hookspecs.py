@@ -21,6 +21,12 @@ from collections.abc import Mapping
 
 import pluggy
 
+__all__ = [
+    "hookimpl", "hookspec", "PROJECT_NAME", "Provided", "runnerkit_constructors", "runnerkit_datasets",
+    "runnerkit_hooks", "runnerkit_models", "runnerkit_runners",
+]
+
+
 PROJECT_NAME = "runnerkit"
 
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)

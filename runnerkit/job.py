@@ -221,7 +221,7 @@ def register_evaluation(runner: Any, container: Container, job: JobConfig) -> No
     cfg: dict[str, Any] = dict(job.evaluation or {})
     distributed = _distributed()
     cfg.setdefault("type", "DistEvalHook" if distributed else "EvalHook")
-    cfg.setdefault("by_epoch", getattr(runner, "by_epoch_default", True))
+    cfg.setdefault("by_epoch", runner.loop.by_epoch)
     priority = cfg.pop("priority", "LOW")
     loader = build_data_loader(container, job.data, "val", job.seed)  # type: ignore[arg-type]
     if distributed:  # each rank evaluates its share; DistEvalHook gathers the results

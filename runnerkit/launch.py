@@ -37,6 +37,12 @@ from torch.nn.parallel import DistributedDataParallel
 from runnerkit import dist
 from runnerkit.dist import DistributedError
 
+__all__ = [
+    "distributed_loader", "distributed_session", "is_collective_failure", "launch", "LAUNCHERS", "prepare_runner",
+    "quiet_other_ranks", "resolve_launcher", "wrap_model",
+]
+
+
 #: the ``--launcher`` values of ``runnerkit run``.
 LAUNCHERS = ("none", "torchrun")
 
@@ -255,7 +261,14 @@ def distributed_session(dist_params: Mapping[str, Any] | None = None, work_dir: 
     so and names the last complete checkpoint in ``work_dir``.
     """
     params = dict(dist_params or {})
-    unknown = set(params) - {"backend", "timeout", "port", "init_method"}
+    torchrun_owned = sorted(set(params) & {"port", "init_method"})
+    if torchrun_owned:
+        raise DistributedError(
+            f"`dist_params` sets {', '.join(f'`{k}`' for k in torchrun_owned)}, which torchrun decides: the processes "
+            "meet at torchrun's `--master_addr`/`--master_port` (`MASTER_ADDR`/`MASTER_PORT`). Remove "
+            f"{'it' if len(torchrun_owned) == 1 else 'them'} from `dist_params` and give the port to torchrun."
+        )
+    unknown = set(params) - {"backend", "timeout"}
     if unknown:
         raise DistributedError(
             f"`dist_params` has unknown keys {sorted(unknown)}; it takes `backend` and `timeout` (seconds)."

@@ -16,6 +16,9 @@ import torch
 
 from runnerkit import dist
 
+__all__ = ["HISTORY", "LogBuffer"]
+
+
 #: how many values per key are kept for ``average(n)``.
 HISTORY = 10_000
 

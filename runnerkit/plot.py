@@ -19,6 +19,12 @@ from typing import Any
 
 from runnerkit._errors import RunnerkitError
 
+__all__ = [
+    "curves", "find_log", "LOG_SUFFIX", "LogError", "MissingPlotDependency", "plot_log", "read_log", "Series",
+    "SKIPPED_KEYS",
+]
+
+
 #: Logged keys that are bookkeeping, not curves.
 SKIPPED_KEYS = frozenset({"mode", "epoch", "iter", "lr", "time", "data_time", "memory", "eta", "eval_iter_num"})
 LOG_SUFFIX = ".log.json"

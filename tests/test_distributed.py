@@ -117,7 +117,6 @@ def test_the_helpers_are_identities_in_one_process(no_torchrun: None) -> None:
     dist.barrier()
     assert dist.all_reduce_mean(tensor) is tensor and tensor.tolist() == [1.0, 3.0]
     assert dist.broadcast(tensor) is tensor
-    assert dist.broadcast_object({"a": 1}) == {"a": 1}
     assert dist.all_gather_object("x") == ["x"]
     assert dist.collective_device() == torch.device("cpu")
     dist.destroy_dist()
@@ -158,6 +157,16 @@ def test_run_with_launcher_torchrun_outside_torchrun_is_one_message(
 def test_unknown_dist_params_are_named_before_anything_starts(no_torchrun: None) -> None:
     session = launch.distributed_session({"backed": "gloo"})
     with pytest.raises(DistributedError, match=r"`dist_params` has unknown keys \['backed'\]; it takes `backend` and `timeout`"):
+        session.__enter__()
+
+
+@pytest.mark.parametrize(("params", "named"), [({"port": 29500}, "`port`"),
+                                               ({"init_method": "tcp://a:1", "port": 1}, "`init_method`, `port`")])
+def test_dist_params_that_torchrun_decides_are_refused_with_the_way_to_set_them(
+        no_torchrun: None, params: dict[str, object], named: str) -> None:
+    session = launch.distributed_session({"backend": "gloo", **params})
+    with pytest.raises(DistributedError, match=rf"`dist_params` sets {named}, which torchrun decides: the processes "
+                                               r"meet at torchrun's `--master_addr`/`--master_port`"):
         session.__enter__()
 
 

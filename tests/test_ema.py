@@ -72,7 +72,7 @@ def test_each_update_is_ema_times_one_minus_m_plus_m_times_the_weight() -> None:
             for p in runner.model.parameters():
                 p.add_(torch.randn_like(p))
             runner.model.bn.running_mean.add_(1.0)
-        runner._iter = step
+        runner.loop.iter = step
         hook.after_train_iter(runner)
         m = min(0.3, (1 + step) / (4 + step))
         current = dict(runner.model.named_parameters()) | {
@@ -91,7 +91,7 @@ def test_updates_happen_only_every_interval_iterations() -> None:
     with torch.no_grad():
         runner.model.fc.weight.add_(1.0)
     for step, changes in ((1, False), (2, False), (3, True)):
-        runner._iter = step
+        runner.loop.iter = step
         previous = hook.averages()["fc.weight"].clone()
         hook.after_train_iter(runner)
         assert torch.equal(hook.averages()["fc.weight"], previous) is not changes
@@ -114,7 +114,7 @@ def test_the_model_holds_the_averages_between_an_epochs_end_and_the_next_epoch()
     hook.before_run(runner)
     with torch.no_grad():
         runner.model.fc.weight.fill_(2.0)
-    runner._iter = 0
+    runner.loop.iter = 0
     hook.after_train_iter(runner)
     trained = runner.model.fc.weight.detach().clone()
     average = hook.averages()["fc.weight"].clone()
@@ -149,7 +149,7 @@ def test_updates_never_read_a_tensor_back_to_the_host(monkeypatch: pytest.Monkey
     hook.before_run(runner)
     with count_host_reads(monkeypatch) as calls:
         for step in range(20):
-            runner._iter = step
+            runner.loop.iter = step
             hook.before_train_iter(runner)
             hook.after_train_iter(runner)
         hook.after_train_epoch(runner)
@@ -268,7 +268,7 @@ def test_on_a_gpu_updates_and_swaps_never_synchronise_with_the_host() -> None:
     torch.cuda.set_sync_debug_mode("error")
     try:
         for step in range(50):
-            runner._iter = step
+            runner.loop.iter = step
             hook.before_train_iter(runner)
             with torch.no_grad():
                 model.fc.weight.add_(0.01)

@@ -151,7 +151,7 @@ def _evaluated_epochs(start: int | None, interval: int, epochs: int = 6) -> list
     hook = EvalHook(loader(), start=start, interval=interval, test_fn=test_fn)
     seen: list[int] = []
     for epoch in range(epochs):
-        runner._epoch = epoch
+        runner.loop.epoch = epoch
         before = test_fn.calls
         hook.before_train_epoch(runner)
         if test_fn.calls > before:
@@ -182,12 +182,12 @@ def test_by_iteration_it_evaluates_every_interval_iterations_and_once_before_whe
     runner = iter_runner(max_iters=10)
     test_fn = Scripted([0.0] * 20)
     hook = EvalHook(loader(), start=4, interval=2, by_epoch=False, test_fn=test_fn)
-    runner._iter = 5  # a resumed run, past `start`
+    runner.loop.iter = 5  # a resumed run, past `start`
     hook.before_train_iter(runner)
     assert test_fn.calls == 1
     seen = []
     for it in range(5, 10):
-        runner._iter = it
+        runner.loop.iter = it
         hook.before_train_iter(runner)
         before = test_fn.calls
         hook.after_train_iter(runner)
@@ -228,7 +228,7 @@ def test_results_go_to_the_log_buffer_for_the_loggers() -> None:
     runner = iter_runner()
     data = DataLoader([torch.ones(2) * i for i in range(4)], batch_size=2)  # a dataset without evaluate
     hook = EvalHook(data, by_epoch=False, interval=1)
-    runner._iter = 0
+    runner.loop.iter = 0
     hook.after_train_iter(runner)
     # batch sums: 0+0+1+1 = 2 and 2+2+3+3 = 10, two samples each
     assert runner.log_buffer.output == {"eval_iter_num": 2, "value": pytest.approx(6.0)}
@@ -239,7 +239,7 @@ def test_a_dataset_with_evaluate_gets_the_results_the_logger_and_the_eval_kwargs
     runner = epoch_runner()
     data = loader(4)
     hook = EvalHook(data, metric="acc")
-    runner._epoch = 0
+    runner.loop.epoch = 0
     hook.after_train_epoch(runner)
     ((results, logger, kwargs),) = data.dataset.evaluated  # type: ignore[attr-defined]
     assert len(results) == 2 and all("log_vars" in r for r in results)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import io
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -12,7 +11,7 @@ import pytest
 import torch
 
 import runnerkit
-from runnerkit.hooks.hook import Hook, Priority
+from runnerkit.hooks.hook import Priority
 from runnerkit.hooks.lr_updater import (
     CosineAnnealingLrUpdaterHook,
     CosineRestartLrUpdaterHook,
@@ -26,7 +25,18 @@ from runnerkit.hooks.lr_updater import (
     OneCycleLrUpdaterHook,
     PolyLrUpdaterHook,
     StepLrUpdaterHook,
-    lr_hook_cfg,
+)
+from tests.schedule_helpers import (
+    BASE,
+    Net,
+    cos_anneal,
+    drive_epochs,
+    drive_iters,
+    epoch_runner,
+    expect,
+    iter_runner,
+    lrs,
+    sgd,
 )
 
 LR_HOOKS = [
@@ -34,93 +44,6 @@ LR_HOOKS = [
     "CosineAnnealingLrUpdaterHook", "FlatCosineAnnealingLrUpdaterHook", "CosineRestartLrUpdaterHook",
     "CyclicLrUpdaterHook", "OneCycleLrUpdaterHook", "LinearAnnealingLrUpdaterHook",
 ]
-BASE = 0.1
-
-
-# -- a real runner driven stage by stage ---------------------------------------------------------
-
-
-class Net(torch.nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.a = torch.nn.Linear(2, 2)
-        self.b = torch.nn.Linear(2, 1)
-
-    def train_step(self, data: torch.Tensor, optimizer: Any, **kwargs: Any) -> dict[str, Any]:
-        loss = self.b(self.a(data)).pow(2).mean()
-        return {"loss": loss, "log_vars": {"loss": loss.detach()}, "num_samples": len(data)}
-
-
-def sgd(net: Net, lr: float = BASE, second_lr: float | None = None) -> torch.optim.SGD:
-    if second_lr is None:
-        return torch.optim.SGD(net.parameters(), lr=lr, momentum=0.9)
-    return torch.optim.SGD([{"params": net.a.parameters()}, {"params": net.b.parameters(), "lr": second_lr}],
-                           lr=lr, momentum=0.9)
-
-
-def iter_runner(max_iters: int, optimizer: Any = "sgd", net: Net | None = None) -> runnerkit.IterBasedRunner:
-    net = net or Net()
-    opt = sgd(net) if optimizer == "sgd" else optimizer
-    return runnerkit.IterBasedRunner(model=net, optimizer=opt, max_iters=max_iters)
-
-
-def epoch_runner(max_epochs: int, epoch_length: int, optimizer: Any = "sgd") -> runnerkit.EpochBasedRunner:
-    net = Net()
-    opt = sgd(net) if optimizer == "sgd" else optimizer
-    runner = runnerkit.EpochBasedRunner(model=net, optimizer=opt, max_epochs=max_epochs)
-    runner.epoch_length = epoch_length
-    runner._max_iters = max_epochs * epoch_length  # as EpochBasedRunner.run does
-    return runner
-
-
-def lrs(runner: runnerkit.BaseRunner) -> Any:
-    """Every param group's lr, read straight from the optimizer(s)."""
-    if isinstance(runner.optimizer, dict):
-        return {k: [g["lr"] for g in o.param_groups] for k, o in runner.optimizer.items()}
-    return [g["lr"] for g in runner.optimizer.param_groups]
-
-
-def drive_iters(runner: runnerkit.BaseRunner, hook: Hook, start: int = 0) -> list[Any]:
-    """before_run, then before_train_iter for iterations start..max_iters-1; the lr seen by each."""
-    runner.register_hook(hook)
-    runner.call_hook("before_run")
-    runner._iter = start
-    runner.call_hook("before_train_epoch")
-    seen = []
-    for i in range(start, runner.max_iters):
-        runner._iter = i
-        runner.call_hook("before_train_iter")
-        seen.append(lrs(runner))
-    return seen
-
-
-def drive_epochs(runner: runnerkit.BaseRunner, hook: Hook) -> list[Any]:
-    """before_run, then every epoch's before_train_epoch and iterations' before_train_iter."""
-    runner.register_hook(hook)
-    runner.call_hook("before_run")
-    seen = []
-    length = runner.epoch_length
-    for epoch in range(runner.max_epochs):
-        runner._epoch = epoch
-        runner._iter = epoch * length
-        runner.call_hook("before_train_epoch")
-        for inner in range(length):
-            runner._inner_iter = inner
-            runner._iter = epoch * length + inner
-            runner.call_hook("before_train_iter")
-            seen.append(lrs(runner))
-    return seen
-
-
-def expect(seen: list[Any], formula: Callable[[int], float]) -> None:
-    """Every iteration's single lr equals the closed-form formula."""
-    assert [s[0] for s in seen] == pytest.approx([formula(i) for i in range(len(seen))], rel=1e-12, abs=1e-15)
-
-
-def cos_anneal(start: float, end: float, t: float, weight: float = 1.0) -> float:
-    return end + 0.5 * weight * (start - end) * (1 + math.cos(math.pi * t))
-
-
 # -- discovery and priorities ---------------------------------------------------------------------
 
 
@@ -218,7 +141,7 @@ def test_warmup_by_epoch_works_per_iteration_without_an_epoch_hook_call() -> Non
     runner.call_hook("before_run")
     seen = []
     for i in range(8):
-        runner._iter = i
+        runner.loop.iter = i
         runner.call_hook("before_train_iter")
         seen.append(lrs(runner))
     expect(seen, lambda i: BASE * 0.5 if i < 4 else BASE)
@@ -393,7 +316,7 @@ def resumed(make_hook: Callable[[], LrUpdaterHook], max_iters: int, stop: int) -
     first.register_hook(make_hook())
     first.call_hook("before_run")
     for i in range(stop):
-        first._iter = i
+        first.loop.iter = i
         first.call_hook("before_train_iter")
     buffer = io.BytesIO()
     torch.save(first.optimizer.state_dict(), buffer)
@@ -429,7 +352,7 @@ def test_resuming_mid_epoch_during_warmup_continues_exactly(calls_epoch_hook: bo
     first.register_hook(make_hook())
     first.call_hook("before_run")
     for i in range(5):  # stop after iteration 4, the first of epoch 1
-        first._epoch, first._iter = i // 4, i
+        first.loop.epoch, first.loop.iter = i // 4, i
         if i % 4 == 0:
             first.call_hook("before_train_epoch")
         first.call_hook("before_train_iter")
@@ -438,13 +361,13 @@ def test_resuming_mid_epoch_during_warmup_continues_exactly(calls_epoch_hook: bo
     second = epoch_runner(3, 4)
     second.optimizer.load_state_dict(state)
     second.register_hook(make_hook())
-    second._epoch, second._iter = 1, 5
+    second.loop.epoch, second.loop.iter = 1, 5
     second.call_hook("before_run")
     if calls_epoch_hook:
         second.call_hook("before_train_epoch")
     seen = []
     for i in range(5, 12):
-        second._epoch, second._iter = i // 4, i
+        second.loop.epoch, second.loop.iter = i // 4, i
         if i % 4 == 0:
             second.call_hook("before_train_epoch")
         second.call_hook("before_train_iter")
@@ -482,7 +405,7 @@ def test_a_tensor_lr_is_updated_in_place_without_reading_it_back(monkeypatch: py
         original = getattr(torch.Tensor, name)
         monkeypatch.setattr(torch.Tensor, name, lambda self, *a, _n=name, _o=original, **k: reads.append(_n) or _o(self, *a, **k))
     for i in range(6):
-        runner._iter = i
+        runner.loop.iter = i
         runner.call_hook("before_train_iter")
     monkeypatch.undo()
     assert reads == []
@@ -600,71 +523,6 @@ def test_an_mmcv_style_subclass_works_with_get_lr_and_mmcv_attribute_names() -> 
 def test_a_subclass_without_get_lr_says_what_to_define() -> None:
     with pytest.raises(NotImplementedError, match=r"`LrUpdaterHook` must define `get_lr\(runner, base_lr\)`"):
         drive_iters(iter_runner(3), LrUpdaterHook(by_epoch=False))
-
-
-# -- mmcv's lr_config shapes ----------------------------------------------------------------------
-
-
-def test_lr_config_policy_names_the_hook_as_mmcv_does() -> None:
-    cfg = {"policy": "step", "step": [2, 3], "warmup": "linear", "warmup_iters": 5, "warmup_ratio": 0.1}
-    original = copy.deepcopy(cfg)
-    out = lr_hook_cfg(cfg, by_epoch_default=None)
-    assert out == {"type": "StepLrUpdaterHook", "step": [2, 3], "warmup": "linear", "warmup_iters": 5,
-                   "warmup_ratio": 0.1}
-    assert cfg == original
-    assert out["step"] is not cfg["step"]
-
-
-@pytest.mark.parametrize(
-    ("policy", "hook"),
-    [("fixed", "FixedLrUpdaterHook"), ("poly", "PolyLrUpdaterHook"), ("cyclic", "CyclicLrUpdaterHook"),
-     ("CosineAnnealing", "CosineAnnealingLrUpdaterHook"), ("OneCycle", "OneCycleLrUpdaterHook"),
-     ("FlatCosineAnnealing", "FlatCosineAnnealingLrUpdaterHook")],
-)
-def test_lower_case_policies_are_titled_and_camel_case_ones_kept(policy: str, hook: str) -> None:
-    out = lr_hook_cfg({"policy": policy}, by_epoch_default=None)
-    assert isinstance(out, dict)
-    assert out["type"] == hook
-    assert runnerkit.default_container().get("hook", hook).__name__ == hook
-
-
-def test_by_epoch_default_fills_only_a_missing_by_epoch() -> None:
-    assert lr_hook_cfg({"policy": "step", "step": 2}, by_epoch_default=False)["by_epoch"] is False  # type: ignore[index]
-    assert lr_hook_cfg({"policy": "step", "step": 2, "by_epoch": True}, by_epoch_default=False)["by_epoch"] is True  # type: ignore[index]
-    assert "by_epoch" not in lr_hook_cfg({"policy": "step", "step": 2}, by_epoch_default=None)  # type: ignore[operator]
-
-
-def test_type_may_be_given_instead_of_policy_and_hooks_or_none_pass_through() -> None:
-    assert lr_hook_cfg({"type": "StepLrUpdaterHook", "step": 2}, None) == {"type": "StepLrUpdaterHook", "step": 2}
-    hook = FixedLrUpdaterHook()
-    assert lr_hook_cfg(hook, False) is hook
-    assert lr_hook_cfg(None, False) is None
-
-
-@pytest.mark.parametrize(
-    ("cfg", "error", "message"),
-    [
-        ({"policy": "step", "type": "StepLrUpdaterHook"}, runnerkit.ConfigError,
-         r"`lr_config` has both `policy='step'` and `type='StepLrUpdaterHook'`; keep one of them"),
-        ({"step": 2}, runnerkit.ConfigError, r"`lr_config` has no `policy` key \(it has `step`\); add one"),
-        ({"policy": 3}, runnerkit.ConfigError, r"`lr_config` has policy=3; expected a schedule name"),
-        (["step"], TypeError, r"`lr_config` must be a dict like dict\(policy='step', ...\), a Hook or None, got list"),
-    ],
-)
-def test_unusable_lr_configs_are_refused(cfg: Any, error: type[Exception], message: str) -> None:
-    with pytest.raises(error, match=message):
-        lr_hook_cfg(cfg, None)
-
-
-def test_an_mmcv_lr_config_builds_and_registers_the_step_hook_at_very_high() -> None:
-    cfg = {"policy": "step", "step": [2, 3], "warmup": "linear", "warmup_iters": 5, "warmup_ratio": 0.1}
-    runner = epoch_runner(max_epochs=4, epoch_length=4)
-    runner.register_hook_from_cfg({"type": "FixedLrUpdaterHook", "priority": "LOW"})
-    runner.register_hook_from_cfg(lr_hook_cfg(cfg, by_epoch_default=None))  # type: ignore[arg-type]
-    hook = runner.hooks[0]
-    assert isinstance(hook, StepLrUpdaterHook)
-    assert (hook.step, hook.warmup, hook.warmup_iters, hook.warmup_ratio, hook.by_epoch) == ([2, 3], "linear", 5, 0.1, True)
-    assert hook.priority == Priority.VERY_HIGH
 
 
 class RecordingNet(Net):

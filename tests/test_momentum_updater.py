@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import copy
 import io
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -12,8 +10,7 @@ import pytest
 import torch
 
 import runnerkit
-from runnerkit.hooks.hook import Hook, Priority
-from runnerkit.hooks.lr_updater import CyclicLrUpdaterHook, lr_hook_cfg
+from runnerkit.hooks.hook import Hook
 from runnerkit.hooks.momentum_updater import (
     CosineAnnealingMomentumUpdaterHook,
     CyclicMomentumUpdaterHook,
@@ -21,88 +18,22 @@ from runnerkit.hooks.momentum_updater import (
     MomentumUpdaterHook,
     OneCycleMomentumUpdaterHook,
     StepMomentumUpdaterHook,
-    momentum_hook_cfg,
 )
+from tests import schedule_helpers
+from tests.schedule_helpers import MOM, Net, cos_anneal, epoch_runner, expect, iter_runner, momenta
 
 MOMENTUM_HOOKS = [
     "StepMomentumUpdaterHook", "CosineAnnealingMomentumUpdaterHook", "CyclicMomentumUpdaterHook",
     "OneCycleMomentumUpdaterHook", "LinearAnnealingMomentumUpdaterHook",
 ]
-MOM = 0.9
-
-
-class Net(torch.nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.a = torch.nn.Linear(2, 2)
-        self.b = torch.nn.Linear(2, 1)
-
-    def train_step(self, data: torch.Tensor, optimizer: Any, **kwargs: Any) -> dict[str, Any]:
-        loss = self.b(self.a(data)).pow(2).mean()
-        return {"loss": loss, "log_vars": {"loss": loss.detach()}, "num_samples": len(data)}
-
-
-def iter_runner(max_iters: int, optimizer: Callable[[Net], Any] | None = None) -> runnerkit.IterBasedRunner:
-    net = Net()
-    opt = optimizer(net) if optimizer else torch.optim.SGD(net.parameters(), lr=0.1, momentum=MOM)
-    return runnerkit.IterBasedRunner(model=net, optimizer=opt, max_iters=max_iters)
-
-
-def epoch_runner(max_epochs: int, epoch_length: int) -> runnerkit.EpochBasedRunner:
-    net = Net()
-    opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=MOM)
-    runner = runnerkit.EpochBasedRunner(model=net, optimizer=opt, max_epochs=max_epochs)
-    runner.epoch_length = epoch_length
-    runner._max_iters = max_epochs * epoch_length
-    return runner
-
-
-def momenta(runner: runnerkit.BaseRunner) -> Any:
-    """Every param group's momentum (or beta1), read straight from the optimizer(s)."""
-
-    def of(opt: torch.optim.Optimizer) -> list[float]:
-        return [g["momentum"] if "momentum" in g else g["betas"][0] for g in opt.param_groups]
-
-    if isinstance(runner.optimizer, dict):
-        return {k: of(o) for k, o in runner.optimizer.items()}
-    return of(runner.optimizer)
 
 
 def drive_iters(runner: runnerkit.BaseRunner, *hooks: Hook, start: int = 0) -> list[Any]:
-    for hook in hooks:
-        runner.register_hook(hook)
-    runner.call_hook("before_run")
-    runner._iter = start
-    runner.call_hook("before_train_epoch")
-    seen = []
-    for i in range(start, runner.max_iters):
-        runner._iter = i
-        runner.call_hook("before_train_iter")
-        seen.append(momenta(runner))
-    return seen
+    return schedule_helpers.drive_iters(runner, *hooks, start=start, read=momenta)
 
 
 def drive_epochs(runner: runnerkit.BaseRunner, hook: Hook) -> list[Any]:
-    runner.register_hook(hook)
-    runner.call_hook("before_run")
-    seen = []
-    length = runner.epoch_length
-    for epoch in range(runner.max_epochs):
-        runner._epoch, runner._iter = epoch, epoch * length
-        runner.call_hook("before_train_epoch")
-        for inner in range(length):
-            runner._inner_iter, runner._iter = inner, epoch * length + inner
-            runner.call_hook("before_train_iter")
-            seen.append(momenta(runner))
-    return seen
-
-
-def expect(seen: list[Any], formula: Callable[[int], float]) -> None:
-    assert [s[0] for s in seen] == pytest.approx([formula(i) for i in range(len(seen))], rel=1e-12, abs=1e-15)
-
-
-def cos_anneal(start: float, end: float, t: float) -> float:
-    return end + 0.5 * (start - end) * (1 + math.cos(math.pi * t))
+    return schedule_helpers.drive_epochs(runner, hook, read=momenta)
 
 
 @pytest.mark.parametrize("name", MOMENTUM_HOOKS)
@@ -111,14 +42,6 @@ def test_every_momentum_hook_is_found_by_name_through_the_container(name: str) -
     assert cls.__name__ == name
     assert cls.__module__ == "runnerkit.hooks.momentum_updater"
     assert issubclass(cls, MomentumUpdaterHook)
-
-
-def test_momentum_hooks_run_at_high_priority_after_the_lr_hooks() -> None:
-    runner = iter_runner(10)
-    runner.register_hook_from_cfg(momentum_hook_cfg({"policy": "cyclic"}))  # type: ignore[arg-type]
-    runner.register_hook_from_cfg(lr_hook_cfg({"policy": "cyclic"}, None))  # type: ignore[arg-type]
-    assert [type(h) for h in runner.hooks] == [CyclicLrUpdaterHook, CyclicMomentumUpdaterHook]
-    assert [h.priority for h in runner.hooks] == [Priority.VERY_HIGH, Priority.HIGH]
 
 
 # -- formulas -------------------------------------------------------------------------------------
@@ -254,7 +177,7 @@ def test_a_resumed_run_continues_the_same_momentum_schedule(make_hook: Callable[
     first.register_hook(make_hook())
     first.call_hook("before_run")
     for i in range(7):
-        first._iter = i
+        first.loop.iter = i
         first.call_hook("before_train_iter")
     buffer = io.BytesIO()
     torch.save(first.optimizer.state_dict(), buffer)
@@ -274,7 +197,7 @@ def test_a_tensor_beta1_is_filled_in_place_without_reading_it_back(monkeypatch: 
         original = getattr(torch.Tensor, name)
         monkeypatch.setattr(torch.Tensor, name, lambda self, *a, _n=name, _o=original, **k: reads.append(_n) or _o(self, *a, **k))
     for i in range(4):
-        runner._iter = i
+        runner.loop.iter = i
         runner.call_hook("before_train_iter")
     monkeypatch.undo()
     assert reads == []
@@ -334,31 +257,3 @@ def test_an_mmcv_style_momentum_subclass_uses_get_momentum_and_mmcv_names() -> N
     assert hook.base_momentum == [MOM]
     assert hook.regular_momentum == [MOM]
     assert hook.get_warmup_momentum(0) == [pytest.approx(MOM / 0.9)]
-
-
-# -- mmcv's momentum_config shapes ----------------------------------------------------------------
-
-
-def test_momentum_config_policy_names_the_hook_and_the_callers_dict_is_kept() -> None:
-    cfg = {"policy": "cyclic", "target_ratio": (0.85 / 0.95, 1), "cyclic_times": 1, "step_ratio_up": 0.4}
-    original = copy.deepcopy(cfg)
-    out = momentum_hook_cfg(cfg)
-    assert out == {"type": "CyclicMomentumUpdaterHook", "target_ratio": (0.85 / 0.95, 1), "cyclic_times": 1,
-                   "step_ratio_up": 0.4}
-    assert cfg == original
-
-
-@pytest.mark.parametrize(
-    ("policy", "hook"),
-    [("step", "StepMomentumUpdaterHook"), ("CosineAnnealing", "CosineAnnealingMomentumUpdaterHook"),
-     ("OneCycle", "OneCycleMomentumUpdaterHook"), ("LinearAnnealing", "LinearAnnealingMomentumUpdaterHook")],
-)
-def test_momentum_policies_map_to_hook_names_that_exist(policy: str, hook: str) -> None:
-    out = momentum_hook_cfg({"policy": policy}, by_epoch_default=False)
-    assert out == {"type": hook, "by_epoch": False}
-    assert runnerkit.default_container().get("hook", hook).__name__ == hook
-
-
-def test_a_momentum_config_without_policy_or_type_is_refused() -> None:
-    with pytest.raises(runnerkit.ConfigError, match=r"`momentum_config` has no `policy` key \(it has no keys\)"):
-        momentum_hook_cfg({})

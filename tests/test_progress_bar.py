@@ -118,10 +118,12 @@ def test_without_a_terminal_nothing_is_drawn_unless_forced(tmp_path: Path) -> No
     assert never.getvalue() == ""
 
 
-def test_only_rank_0_draws(tmp_path: Path) -> None:
+def test_only_rank_0_draws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     stream = Terminal()
+    monkeypatch.setattr(runnerkit.dist, "get_dist_info", lambda: (1, 2))  # what rank 1 of 2 sees
     runner = runnerkit.IterBasedRunner(model=Net(), work_dir=tmp_path, max_iters=3)
-    runner._rank = 1
+    monkeypatch.undo()
+    assert runner.rank == 1
     train(runner, ProgressBarHook(file=stream, enabled=True))
     assert stream.getvalue() == ""
 
@@ -142,7 +144,7 @@ def test_the_bar_never_reads_a_tensor_back(tmp_path: Path, monkeypatch: pytest.M
     bar.before_run(runner)
     with count_host_reads(monkeypatch) as calls:
         for it in range(100):
-            runner._iter = it
+            runner.loop.iter = it
             runner.log_buffer.update({"loss": torch.tensor(float(it))})
             bar.after_train_iter(runner)
     bar.after_run(runner)

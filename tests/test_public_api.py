@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 import runnerkit
 
@@ -43,3 +47,18 @@ def test_error_classes_form_one_tree() -> None:
     for cls in (runnerkit.UnknownComponentError, runnerkit.AmbiguousComponentError, runnerkit.PluginLoadError, runnerkit.ConfigError):
         assert issubclass(cls, runnerkit.RunnerkitError)
     assert issubclass(runnerkit.UnknownComponentError, KeyError)
+
+
+PUBLIC_MODULES = sorted(
+    ".".join(path.relative_to(Path(runnerkit.__file__).parent.parent).with_suffix("").parts)
+    for path in Path(runnerkit.__file__).parent.rglob("*.py")
+    if not any(part.startswith("_") for part in path.relative_to(Path(runnerkit.__file__).parent).parts)
+)
+
+
+@pytest.mark.parametrize("module", PUBLIC_MODULES)
+def test_every_public_module_declares_all_and_each_name_exists(module: str) -> None:
+    mod = importlib.import_module(module)
+    assert isinstance(getattr(mod, "__all__", None), list), f"{module} defines no __all__"
+    missing = [name for name in mod.__all__ if not hasattr(mod, name)]
+    assert not missing, f"{module}.__all__ names {missing}, which it does not define"

@@ -100,36 +100,6 @@ def test_iter_runner_sets_the_sampler_epoch_on_every_pass(work_dir: Path) -> Non
     assert sampler.epochs == [0, 1, 2]
 
 
-def test_dispatch_calls_only_hooks_that_override_a_stage(work_dir: Path) -> None:
-    class OnlyAfterIter(runnerkit.Hook):
-        def after_iter(self, runner: Any) -> None:
-            pass
-
-    runner = _runner("IterBasedRunner", work_dir, max_iters=1)
-    hook = OnlyAfterIter()
-    runner.register_hook(hook)
-    assert runner._dispatch["after_train_iter"] == [hook]
-    assert runner._dispatch["after_val_iter"] == [hook]
-    assert runner._dispatch["before_train_iter"] == []
-
-
-def test_hooks_of_equal_priority_keep_registration_order(work_dir: Path) -> None:
-    runner = _runner("IterBasedRunner", work_dir, max_iters=1)
-    a, b, c, d = (runnerkit.Hook() for _ in range(4))
-    runner.register_hook(a, "LOW")
-    runner.register_hook(b, 30)
-    runner.register_hook(c, "low")
-    runner.register_hook(d, runnerkit.Priority.HIGHEST)
-    assert runner.hooks == [d, b, a, c]
-
-
-@pytest.mark.parametrize(("priority", "error", "match"), [(101, ValueError, "between 0 and 100"), ("SOON", ValueError, "Unknown priority `SOON`"), (1.5, TypeError, "must be an int")])
-def test_bad_priorities_are_refused(work_dir: Path, priority: Any, error: type, match: str) -> None:
-    runner = _runner("IterBasedRunner", work_dir, max_iters=1)
-    with pytest.raises(error, match=match):
-        runner.register_hook(runnerkit.Hook(), priority)
-
-
 def test_batch_processor_trains_in_both_runners(work_dir: Path) -> None:
     seen: list[bool] = []
 
@@ -190,20 +160,6 @@ def test_a_model_wrapped_in_dataparallel_trains_through_module(work_dir: Path) -
     runner.register_training_hooks(None, optimizer_config={})
     runner.run([make_loader(4)], [("train", 1)])
     assert runner.iter == 2
-
-
-def test_register_training_hooks_does_not_mutate_configs(work_dir: Path) -> None:
-    runner = _runner("IterBasedRunner", work_dir, max_iters=2)
-    lr = {"policy": "step", "step": [1]}
-    ckpt = {"interval": 1}
-    log = {"interval": 1, "hooks": [{"type": "TextLoggerHook"}]}
-    copies = [repr(lr), repr(ckpt), repr(log)]
-    runner.register_training_hooks(lr, {}, ckpt, log)
-    assert [repr(lr), repr(ckpt), repr(log)] == copies
-    names = [type(h).__name__ for h in runner.hooks]
-    assert names == ["StepLrUpdaterHook", "OptimizerHook", "CheckpointHook", "IterTimerHook", "TextLoggerHook"]
-    # the iteration runner defaults by_epoch to False for these hooks, as mmcv
-    assert all(getattr(h, "by_epoch", False) is False for h in runner.hooks)
 
 
 def test_hook_info_lists_stages_in_order(work_dir: Path) -> None:

@@ -51,9 +51,9 @@ def test_the_loaders_sampler_gets_the_runners_epoch_before_train_and_val_epochs(
     r = runner()
     r.data_loader = DataLoader(list(range(4)), sampler=sampler)
     hook = DistSamplerSeedHook()
-    r._epoch = 2
+    r.loop.epoch = 2
     hook.before_train_epoch(r)
-    r._epoch = 3
+    r.loop.epoch = 3
     hook.before_val_epoch(r)
     assert sampler.epochs == [2, 3]
 
@@ -62,7 +62,7 @@ def test_the_batch_samplers_sampler_is_used_when_the_loader_has_a_batch_sampler(
     sampler = RecordingSampler(4)
     r = runner()
     r.data_loader = DataLoader(list(range(4)), batch_sampler=BatchSampler(sampler, batch_size=2, drop_last=False))
-    r._epoch = 5
+    r.loop.epoch = 5
     DistSamplerSeedHook().before_train_epoch(r)
     assert sampler.epochs == [5]
 

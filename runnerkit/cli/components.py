@@ -20,6 +20,9 @@ from runnerkit.cli._common import (
     table,
 )
 
+__all__ = ["add_parsers", "KIND_CHOICES", "list_command", "schema_command", "show_command"]
+
+
 KIND_CHOICES = [*KINDS, "all"]
 
 

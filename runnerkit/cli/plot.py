@@ -7,6 +7,8 @@ from typing import Any
 
 from runnerkit.cli._common import HelpFormatter
 
+__all__ = ["add_parsers", "plot_command"]
+
 
 def add_parsers(sub: Any) -> None:
     """Register ``plot``."""

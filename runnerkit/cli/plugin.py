@@ -7,6 +7,8 @@ from typing import Any
 
 from runnerkit.cli._common import CommandError, HelpFormatter
 
+__all__ = ["add_parsers", "check_plugin_command"]
+
 
 def add_parsers(sub: Any) -> None:
     """Register ``check-plugin``."""

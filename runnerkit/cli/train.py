@@ -16,6 +16,9 @@ from runnerkit._errors import ConfigError, TrainingInterrupted, WorkDirInUseErro
 from runnerkit.cli._common import HelpFormatter
 from runnerkit.cli.validate import add_cfg_options, with_options
 
+__all__ = ["add_parsers", "demo_command", "DEMO_WORK_DIR", "run_command", "train"]
+
+
 DEMO_WORK_DIR = os.path.join("work_dirs", "demo")
 _LATEST = "latest"
 

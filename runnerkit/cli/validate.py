@@ -9,6 +9,8 @@ from runnerkit._locate import format_loc
 from runnerkit.cli._common import HelpFormatter
 from runnerkit.config import parse_option
 
+__all__ = ["add_cfg_options", "add_parsers", "option", "report", "validate_command"]
+
 
 def option(text: str) -> tuple[str, Any]:
     """argparse type for ``--cfg-options KEY=VALUE`` (a bad item is a usage error, exit 2)."""

@@ -28,8 +28,6 @@ import torch
 from pydantic import Field, NonNegativeInt
 
 from runnerkit._args import checked
-from runnerkit._build import copy_plain
-from runnerkit._errors import ConfigError
 from runnerkit.hooks.hook import Hook
 
 if TYPE_CHECKING:
@@ -269,45 +267,6 @@ def format_param(name: str, optimizer: torch.optim.Optimizer, param: object, wha
 
 
 # -- mmcv's ``policy=`` configs -------------------------------------------------------------------
-
-
-def policy_hook_cfg(config: Mapping[str, Any] | Hook | None, suffix: str, section: str,
-                    by_epoch_default: bool | None) -> dict[str, Any] | Hook | None:
-    """A hook config ``dict(type=..., ...)`` from mmcv's ``dict(policy=..., ...)`` shape (a copy).
-
-    ``policy="step"`` becomes ``type="Step" + suffix``: an all-lower-case policy is ``.title()``'d,
-    one with capitals (``"CosineAnnealing"``) is kept. A ``type=`` key is kept as it is. A hook or
-    None passes through. ``by_epoch_default`` (None: none) fills a missing ``by_epoch``.
-    """
-    if config is None or isinstance(config, Hook):
-        return config
-    if not isinstance(config, Mapping):
-        raise TypeError(
-            f"`{section}` must be a dict like dict(policy='step', ...), a Hook or None, "
-            f"got {type(config).__name__} `{config!r:.80}`."
-        )
-    cfg: dict[str, Any] = copy_plain(config)
-    if "policy" in cfg and "type" in cfg:
-        raise ConfigError(
-            f"`{section}` has both `policy={cfg['policy']!r}` and `type={cfg['type']!r}`; keep one of them "
-            f"(`policy='step'` means `type='Step{suffix}'`)."
-        )
-    if "policy" in cfg:
-        policy = cfg.pop("policy")
-        if not isinstance(policy, str) or not policy:
-            raise ConfigError(f"`{section}` has policy={policy!r}; expected a schedule name such as 'step'.")
-        if policy == policy.lower():
-            policy = policy.title()
-        cfg["type"] = policy + suffix
-    elif "type" not in cfg:
-        keys = ", ".join(f"`{k}`" for k in cfg) or "no keys"
-        raise ConfigError(
-            f"`{section}` has no `policy` key (it has {keys}); add one, e.g. `policy='step'`, or name the "
-            f"hook with `type='Step{suffix}'`."
-        )
-    if by_epoch_default is not None:
-        cfg.setdefault("by_epoch", by_epoch_default)
-    return cfg
 
 
 def read_value(value: Any) -> float:

@@ -11,6 +11,8 @@ from runnerkit._build import current_container, require_type
 from runnerkit._container import Container
 from runnerkit.hooks.hook import Hook
 
+__all__ = ["build_hook"]
+
 
 def build_hook(cfg: Mapping[str, Any] | Hook, container: Container | None = None) -> Hook:
     """A hook instance from a config dict (``type`` names a hook component) or a hook itself.

@@ -14,6 +14,8 @@ from runnerkit.workdir import clean_tmp_files, run_checkpoints
 if TYPE_CHECKING:
     from runnerkit.runners.base import BaseRunner
 
+__all__ = ["CheckpointHook"]
+
 
 class CheckpointHook(Hook):
     """Save a checkpoint every ``interval`` epochs (or iterations) on rank 0.

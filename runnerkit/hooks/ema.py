@@ -20,6 +20,8 @@ from runnerkit.hooks.hook import Hook
 if TYPE_CHECKING:
     from runnerkit.runners.base import BaseRunner
 
+__all__ = ["EMAHook"]
+
 
 class EMAHook(Hook):
     r"""Exponential moving average of the parameters (and floating-point buffers) of the model.

@@ -33,6 +33,9 @@ from runnerkit.rng import forked_rng
 if TYPE_CHECKING:
     from runnerkit.runners.base import BaseRunner
 
+__all__ = ["average_log_vars", "collect_results", "DistEvalHook", "EvalHook", "single_process_test", "TestFn"]
+
+
 TestFn = Callable[[torch.nn.Module, Iterable[Any]], Sequence[Any]]
 
 

@@ -28,6 +28,8 @@ from runnerkit.requires import Requirement
 if TYPE_CHECKING:
     from runnerkit.runners.base import BaseRunner
 
+__all__ = ["get_priority", "Hook", "overrides", "Priority", "STAGES"]
+
 
 class Priority(enum.IntEnum):
     """Hook priorities (lower runs first); mmcv's names and values."""

@@ -10,6 +10,8 @@ from runnerkit.hooks.hook import Hook
 if TYPE_CHECKING:
     from runnerkit.runners.base import BaseRunner
 
+__all__ = ["IterTimerHook"]
+
 
 class IterTimerHook(Hook):
     """Records ``data_time`` (before the step) and ``time`` (whole iteration) in the log buffer.

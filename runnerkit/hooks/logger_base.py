@@ -14,6 +14,8 @@ from runnerkit.hooks.hook import Hook
 if TYPE_CHECKING:
     from runnerkit.runners.base import BaseRunner
 
+__all__ = ["LoggerHook"]
+
 
 class LoggerHook(Hook):
     """Averages the log buffer every ``interval`` iterations and calls :meth:`log`.

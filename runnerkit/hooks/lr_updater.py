@@ -1,20 +1,16 @@
 """Learning-rate schedule hooks with mmcv 1.x's semantics, arguments and ``lr_config`` shapes.
 
 ``lr_config=dict(policy="step", step=[8, 11], warmup="linear", warmup_iters=500)`` becomes a
-:class:`StepLrUpdaterHook` through :func:`lr_hook_cfg`; every hook here is also a component of the
+:class:`StepLrUpdaterHook` through :func:`runnerkit.runners.defaults.lr_hook_cfg`; every hook here is also a component of the
 ``runnerkit.hooks`` entry-point group, so configs can name it by ``type``. The hooks run at priority
 ``VERY_HIGH`` (before the momentum hooks, at ``HIGH``).
 
 Example:
-    >>> cfg = lr_hook_cfg(dict(policy="step", step=[2, 3]), by_epoch_default=None)
-    >>> cfg
-    {'step': [2, 3], 'type': 'StepLrUpdaterHook'}
-    >>> runner.register_hook_from_cfg(cfg)  # doctest: +SKIP
+    >>> runner.register_hook(StepLrUpdaterHook(step=[2, 3]))  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
@@ -40,35 +36,20 @@ from runnerkit.hooks._schedule import (
     cyclic_value,
     format_param,
     piecewise_value,
-    policy_hook_cfg,
     position_from_periods,
     read_value,
     step_exponent,
     write_value,
 )
-from runnerkit.hooks.hook import Hook
 
 if TYPE_CHECKING:
     from runnerkit.runners.base import BaseRunner
 
-
-def lr_hook_cfg(lr_config: Mapping[str, Any] | Hook | None,
-                by_epoch_default: bool | None = None) -> dict[str, Any] | Hook | None:
-    """The hook config for mmcv's ``lr_config`` (as mmcv's ``register_lr_hook``); the input is not mutated.
-
-    ``policy="step"`` gives ``type="StepLrUpdaterHook"`` (an all-lower-case policy is ``.title()``'d,
-    ``"CosineAnnealing"`` is kept); a ``type=`` key is used as it is; a hook or None passes through.
-
-    Args:
-        lr_config: ``dict(policy=..., **hook_args)``, ``dict(type=..., ...)``, a hook, or None.
-        by_epoch_default: the ``by_epoch`` to use when the config has none (``False`` for
-            ``IterBasedRunner``, as mmcv); None leaves it to the hook's default.
-
-    Example:
-        >>> lr_hook_cfg(dict(policy="cyclic", target_ratio=(10, 1e-4)), by_epoch_default=False)
-        {'target_ratio': (10, 0.0001), 'type': 'CyclicLrUpdaterHook', 'by_epoch': False}
-    """
-    return policy_hook_cfg(lr_config, "LrUpdaterHook", "lr_config", by_epoch_default)
+__all__ = [
+    "CosineAnnealingLrUpdaterHook", "CosineRestartLrUpdaterHook", "CyclicLrUpdaterHook", "ExpLrUpdaterHook",
+    "FixedLrUpdaterHook", "FlatCosineAnnealingLrUpdaterHook", "InvLrUpdaterHook", "LinearAnnealingLrUpdaterHook",
+    "LrUpdaterHook", "OneCycleLrUpdaterHook", "PolyLrUpdaterHook", "StepLrUpdaterHook",
+]
 
 
 class LrUpdaterHook(ParamScheduleHook):
@@ -140,9 +121,6 @@ class LrUpdaterHook(ParamScheduleHook):
     def get_warmup_lr(self, cur_iters: int) -> Values:
         """The warmed-up :attr:`regular_lr` at iteration ``cur_iters``."""
         return self.get_warmup_values(cur_iters)
-
-    def _set_lr(self, runner: BaseRunner, lr_groups: Values) -> None:
-        self.set_values(runner, lr_groups)
 
 
 class FixedLrUpdaterHook(LrUpdaterHook):

@@ -2,17 +2,15 @@
 
 The scheduled value is a param group's ``momentum`` (SGD, RMSprop) or the first of its ``betas``
 (Adam-style optimizers). ``momentum_config=dict(policy="cyclic")`` becomes a
-:class:`CyclicMomentumUpdaterHook` through :func:`momentum_hook_cfg`. The hooks run at priority
-``HIGH``, after the lr hooks (``VERY_HIGH``).
+:class:`CyclicMomentumUpdaterHook` through :func:`runnerkit.runners.defaults.momentum_hook_cfg`.
+The hooks run at priority ``HIGH``, after the lr hooks (``VERY_HIGH``).
 
 Example:
-    >>> momentum_hook_cfg(dict(policy="CosineAnnealing", min_momentum_ratio=0.9))
-    {'min_momentum_ratio': 0.9, 'type': 'CosineAnnealingMomentumUpdaterHook'}
+    >>> runner.register_hook(CyclicMomentumUpdaterHook(by_epoch=False))  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
@@ -38,35 +36,18 @@ from runnerkit.hooks._schedule import (
     cyclic_value,
     format_param,
     piecewise_value,
-    policy_hook_cfg,
     read_value,
     step_exponent,
     write_value,
 )
-from runnerkit.hooks.hook import Hook
 
 if TYPE_CHECKING:
     from runnerkit.runners.base import BaseRunner
 
-
-def momentum_hook_cfg(momentum_config: Mapping[str, Any] | Hook | None,
-                      by_epoch_default: bool | None = None) -> dict[str, Any] | Hook | None:
-    """The hook config for mmcv's ``momentum_config`` (as mmcv's ``register_momentum_hook``); not mutated.
-
-    ``policy="cyclic"`` gives ``type="CyclicMomentumUpdaterHook"`` (an all-lower-case policy is
-    ``.title()``'d, ``"CosineAnnealing"`` is kept); a ``type=`` key is used as it is; a hook or None
-    passes through.
-
-    Args:
-        momentum_config: ``dict(policy=..., **hook_args)``, ``dict(type=..., ...)``, a hook, or None.
-        by_epoch_default: the ``by_epoch`` to use when the config has none; None (mmcv: its
-            ``IterBasedRunner`` defaults ``by_epoch`` for the lr hook only) leaves the hook's default.
-
-    Example:
-        >>> momentum_hook_cfg(dict(policy="cyclic", target_ratio=(0.85 / 0.95, 1)))["type"]
-        'CyclicMomentumUpdaterHook'
-    """
-    return policy_hook_cfg(momentum_config, "MomentumUpdaterHook", "momentum_config", by_epoch_default)
+__all__ = [
+    "CosineAnnealingMomentumUpdaterHook", "CyclicMomentumUpdaterHook", "LinearAnnealingMomentumUpdaterHook",
+    "MomentumUpdaterHook", "OneCycleMomentumUpdaterHook", "StepMomentumUpdaterHook",
+]
 
 
 class MomentumUpdaterHook(ParamScheduleHook):
@@ -148,9 +129,6 @@ class MomentumUpdaterHook(ParamScheduleHook):
     def get_warmup_momentum(self, cur_iters: int) -> Values:
         """The warmed-up :attr:`regular_momentum` at iteration ``cur_iters``."""
         return self.get_warmup_values(cur_iters)
-
-    def _set_momentum(self, runner: BaseRunner, momentum_groups: Values) -> None:
-        self.set_values(runner, momentum_groups)
 
 
 class StepMomentumUpdaterHook(MomentumUpdaterHook):

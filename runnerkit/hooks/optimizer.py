@@ -21,6 +21,8 @@ from runnerkit.hooks.hook import Hook
 if TYPE_CHECKING:
     from runnerkit.runners.base import BaseRunner
 
+__all__ = ["AmpOptimizerHook", "Fp16OptimizerHook", "GradientCumulativeOptimizerHook", "OptimizerHook"]
+
 
 def _optimizers(runner: BaseRunner) -> list[torch.optim.Optimizer]:
     opt = runner.optimizer

@@ -155,10 +155,8 @@ class ProgressBarHook(LoggerHook):
 
     def before_run(self, runner: BaseRunner) -> None:
         super().before_run(runner)  # the last logger clears the output (maybe this one)
-        from runnerkit.runners.epoch_based import EpochBasedRunner
-
         self._active = runner.rank == 0 and (self.enabled if self.enabled is not None else self._is_terminal())
-        self._epochs = self.per_epoch if self.per_epoch is not None else isinstance(runner, EpochBasedRunner)
+        self._epochs = self.per_epoch if self.per_epoch is not None else runner.loop.by_epoch
         if self._active:
             self._guard_log_lines(runner)
         if self._active and not self._epochs:

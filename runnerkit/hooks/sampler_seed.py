@@ -9,6 +9,8 @@ from runnerkit.hooks.hook import Hook
 if TYPE_CHECKING:
     from runnerkit.runners.base import BaseRunner
 
+__all__ = ["DistSamplerSeedHook", "find_epoch_sampler"]
+
 
 def find_epoch_sampler(loader: Any) -> Any | None:
     """The sampler of ``loader`` that has ``set_epoch`` (its ``sampler``, else its batch sampler's).

@@ -14,6 +14,8 @@ from runnerkit.hooks.hook import Hook
 if TYPE_CHECKING:
     from runnerkit.runners.base import BaseRunner
 
+__all__ = ["allreduce_buffers", "SyncBuffersHook"]
+
 
 def allreduce_buffers(tensors: Iterable[torch.Tensor]) -> None:
     """Replace every tensor by its mean over all processes, in place (mmcv ``allreduce_params``).

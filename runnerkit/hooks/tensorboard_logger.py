@@ -14,6 +14,9 @@ from runnerkit.requires import Requirement
 if TYPE_CHECKING:
     from runnerkit.runners.base import BaseRunner
 
+__all__ = ["INSTALL_HINT", "summary_writer_class", "TensorboardLoggerHook"]
+
+
 INSTALL_HINT = 'pip install "runnerkit[tensorboard]"'
 
 

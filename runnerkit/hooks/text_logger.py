@@ -16,6 +16,9 @@ from runnerkit.hooks.logger_base import LoggerHook
 if TYPE_CHECKING:
     from runnerkit.runners.base import BaseRunner
 
+__all__ = ["TextLoggerHook"]
+
+
 _SKIP_IN_LINE = {"mode", "Epoch", "iter", "lr", "time", "data_time", "memory", "epoch"}
 
 

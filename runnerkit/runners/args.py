@@ -33,6 +33,8 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from runnerkit._suggest import did_you_mean
 from runnerkit.runners.compile import COMPILE_DESCRIPTION, COMPILE_SCHEMA, compile_options
 
+__all__ = ["BaseRunnerArgs"]
+
 
 def _runtime(python_type: str) -> WithJsonSchema:
     """JSON Schema for a value that only exists at run time (a model, an optimizer, ...)."""

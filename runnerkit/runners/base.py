@@ -1,18 +1,18 @@
-"""``BaseRunner``: validated arguments, mmcv's runner state and hook dispatch.
+"""``BaseRunner``: validated arguments, the loop state, hook dispatch and the loop both runners share.
 
-The training loops live in :mod:`runnerkit.runners.iter_based` and
-:mod:`runnerkit.runners.epoch_based`; checkpoint files in :mod:`runnerkit.checkpoint`.
+The layers are described in docs/architecture.md: mmcv's defaults (:mod:`runnerkit.runners.defaults`)
+and saving/resuming (:mod:`runnerkit.runners.checkpointing`) are functions over this class's public
+surface, which the methods of the same names here call.
 """
 
 from __future__ import annotations
 
-import bisect
 import contextlib
 import logging
 import os
 import time
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import torch
@@ -20,18 +20,24 @@ import torch
 from runnerkit import dist as dist_utils
 from runnerkit import requires
 from runnerkit.dist import unwrap_model
-from runnerkit.hooks.hook import STAGES, Hook, get_priority, overrides
+from runnerkit.hooks.hook import Hook
 from runnerkit.log_buffer import LogBuffer
+from runnerkit.rng import forked_rng
+from runnerkit.runners import checkpointing, defaults
 from runnerkit.runners.args import BaseRunnerArgs
-from runnerkit.runners.checkpointing import CheckpointMixin
+from runnerkit.runners.checkpointing import ResumePoint
 from runnerkit.runners.compile import compile_model
 from runnerkit.runners.data import PassIterator
+from runnerkit.runners.dispatch import HookDispatch
 from runnerkit.runners.finite import FiniteGuard
-from runnerkit.runners.interrupt import Interrupt
-from runnerkit.runners.training_hooks import TrainingHooksMixin
+from runnerkit.runners.interrupt import Interrupt, stop_on_signals
+from runnerkit.runners.loop_state import LoopState
+from runnerkit.runners.step import ModelStep, param_group_values
+
+__all__ = ["BaseRunner"]
 
 
-class BaseRunner(CheckpointMixin, TrainingHooksMixin):
+class BaseRunner:
     """State and hook machinery shared by every runner (mmcv 1.x ``BaseRunner``).
 
     Arguments are validated by ``args_model`` (a pydantic model; subclasses name their own,
@@ -51,6 +57,16 @@ class BaseRunner(CheckpointMixin, TrainingHooksMixin):
             (:mod:`runnerkit.runners.compile`); checkpoint keys are unchanged.
         **kwargs: fields a subclass's ``args_model`` adds.
 
+    Attributes:
+        loop: where the run is (:class:`~runnerkit.runners.loop_state.LoopState`); ``epoch``,
+            ``iter``, ``inner_iter``, ``max_epochs`` and ``max_iters`` read it.
+        dispatch: the registered hooks by priority and by stage.
+        log_buffer: the ``log_vars`` of each step, averaged by the logger hooks.
+        outputs: the last step's output dict.
+        step_context: a factory of the context each step runs in (``AmpOptimizerHook`` sets autocast).
+        pending_resume: what :meth:`resume` read that ``run`` applies when it starts (None: nothing).
+        rank_states: every rank's RNG states and data positions from :meth:`gather_rank_states`.
+
     Example:
         >>> import runnerkit, torch
         >>> class Net(torch.nn.Module):
@@ -66,6 +82,10 @@ class BaseRunner(CheckpointMixin, TrainingHooksMixin):
     """
 
     args_model: ClassVar[type[BaseRunnerArgs]] = BaseRunnerArgs
+    #: the workflow counts epochs (False: iterations); also mmcv's ``by_epoch`` default for hooks.
+    by_epoch: ClassVar[bool] = True
+    #: the file name template used when the caller gives none (``epoch_{}.pth`` / ``iter_{}.pth``).
+    default_filename_tmpl: ClassVar[str] = "epoch_{}.pth"
     #: stop with ``NonFiniteLossError`` when a logged loss becomes NaN/inf, and never write a
     #: checkpoint with non-finite weights (see :mod:`runnerkit.runners.finite`); the config key
     #: ``check_finite`` sets it.
@@ -104,40 +124,25 @@ class BaseRunner(CheckpointMixin, TrainingHooksMixin):
             os.makedirs(self.work_dir, exist_ok=True)
         self._model_name = type(unwrap_model(self.model)).__name__
         compile_model(self.model, self.args.compile, self.logger)
-        self._step_owner: tuple[torch.nn.Module, torch.nn.Module] = (self.model, _step_owner(self.model))
         self._rank, self._world_size = dist_utils.get_dist_info()
         self.timestamp = time.strftime("%Y%m%d_%H%M%S", time.localtime())
         self.mode: str | None = None
-        self._hooks: list[Hook] = []
-        self._hook_priorities: list[int] = []
-        self._dispatch: dict[str, list[Hook]] = {stage: [] for stage in STAGES}
-        self._epoch = 0
-        self._iter = 0
-        self._inner_iter = 0
-        self._max_epochs = self.args.max_epochs
-        self._max_iters = self.args.max_iters
+        self.loop = LoopState(type(self).by_epoch, max_epochs=self.args.max_epochs, max_iters=self.args.max_iters)
+        self.dispatch = HookDispatch()
         self.epoch_length = 0
         self.log_buffer = LogBuffer(across_ranks=True)
         self.finite_guard = FiniteGuard(self)
         #: set while a signal's stop is due (or, distributed, while ``run`` is active): checked each iteration
-        self._interrupt: Interrupt | None = None
+        self.interrupt: Interrupt | None = None
         self.log_buffer.after_average = self.finite_guard.after_average
         self.log_buffer.before_clear = self.finite_guard.before_clear
         self.outputs: dict[str, Any] = {}
         self.data_loader: Any = None
         self.data_batch: Any = None
-        #: a factory of the context each step runs in (``AmpOptimizerHook`` sets autocast).
         self.step_context: Callable[[], contextlib.AbstractContextManager[Any]] = contextlib.nullcontext
-        # loop bookkeeping for checkpoints and exact resume
-        self._iter_done = False  # the current iteration's step has run, counters not yet advanced
-        self._epoch_done = False  # the current epoch's batches are done, counter not yet advanced
-        self._pass_iterators: dict[int, PassIterator] = {}
-        self._flow_cursor: tuple[int, int] = (0, 0)  # (workflow phase, steps done in it)
-        self._resume_flow: tuple[int, int] | None = None
-        self._pending_resume: dict[str, Any] | None = None
-        self._pending_hook_states: dict[str, Any] = {}
-        self._applied_hook_states: set[str] = set()
-        self._stop_reason: str | None = None
+        self.pending_resume: ResumePoint | None = None
+        self.rank_states: tuple[tuple[Any, ...], list[Any]] | None = None
+        self._model_step = ModelStep()
         from runnerkit._build import current_container
 
         #: the container that resolves hook names for this runner.
@@ -163,37 +168,42 @@ class BaseRunner(CheckpointMixin, TrainingHooksMixin):
     @property
     def hooks(self) -> list[Hook]:
         """The registered hooks, highest priority (lowest value) first."""
-        return self._hooks
+        return self.dispatch.hooks
 
     @property
     def epoch(self) -> int:
-        return self._epoch
+        """The epoch in progress (0-based)."""
+        return self.loop.epoch
 
     @property
     def iter(self) -> int:
-        return self._iter
+        """Training iterations finished before the current one."""
+        return self.loop.iter
 
     @property
     def inner_iter(self) -> int:
-        return self._inner_iter
+        """The current iteration's index within its epoch or validation pass."""
+        return self.loop.inner_iter
 
     @property
     def max_epochs(self) -> int | None:
-        return self._max_epochs
+        """Epochs to train (None for an iteration budget)."""
+        return self.loop.max_epochs
 
     @property
     def max_iters(self) -> int | None:
-        return self._max_iters
+        """Iterations to train (``EpochBasedRunner``: ``max_epochs`` times the loader's length)."""
+        return self.loop.max_iters
 
     @property
     def completed_iters(self) -> int:
         """Training iterations finished so far (counts the current one once its step has run)."""
-        return self._iter + (1 if self._iter_done else 0)
+        return self.loop.completed_iters
 
     @property
     def completed_epochs(self) -> int:
         """Training epochs finished so far (counts the current one once its batches are done)."""
-        return self._epoch + (1 if self._epoch_done else 0)
+        return self.loop.completed_epochs
 
     # -- stopping early -------------------------------------------------------------------------
 
@@ -204,32 +214,13 @@ class BaseRunner(CheckpointMixin, TrainingHooksMixin):
         current epoch; then ``after_train_epoch`` (iteration runner) and ``after_run`` hooks run
         as at a normal end. The first reason given is kept.
         """
-        if self._stop_reason is None:
-            self._stop_reason = str(reason) or "stop requested"
+        if self.loop.stop_reason is None:
+            self.loop.stop_reason = str(reason) or "stop requested"
 
     @property
     def stop_reason(self) -> str | None:
         """Why :meth:`request_stop` was called, or None while the run goes on."""
-        return self._stop_reason
-
-    def _flow_step_done(self) -> bool:
-        """Whether the current workflow step (an iteration or an epoch) has finished."""
-        return False
-
-    def _flow_positions(self, flows: list[tuple[str, int]]) -> Any:
-        """``(index, phase, steps already done)`` for one workflow cycle; a resumed run starts mid-cycle."""
-        start, done = self._resume_flow or (0, 0)
-        self._resume_flow = None
-        for i, flow in enumerate(flows):
-            if i < start:
-                continue
-            yield i, flow, (done if i == start else 0)
-
-    def _log_start(self, workflow: list[tuple[str, int]], unit: str, total: int) -> None:
-        self.logger.info("Start running, work_dir: %s", self.work_dir or "NONE")
-        if self.logger.isEnabledFor(logging.DEBUG):  # 60 lines: shown with `--verbose`, not on every run
-            self.logger.debug("Hooks will be executed in the following order:\n%s", self.get_hook_info())
-        self.logger.info("workflow: %s, max: %d %s", workflow, total, unit)
+        return self.loop.stop_reason
 
     # -- the loop (subclasses) ---------------------------------------------------------------
 
@@ -242,6 +233,67 @@ class BaseRunner(CheckpointMixin, TrainingHooksMixin):
     def run(self, data_loaders: list[Any], workflow: list[tuple[str, int]], **kwargs: Any) -> None:
         raise NotImplementedError
 
+    def _finished(self) -> bool:
+        """Whether training has reached its end (``max_epochs`` or ``max_iters``)."""
+        raise NotImplementedError
+
+    def _run_workflow(self, data_loaders: list[Any], flows: list[tuple[str, int]], unit: str, total: int,
+                      kwargs: dict[str, Any]) -> None:
+        """What both loops share: start, restore a resumed position, cycle through the workflow, end."""
+        loop = self.loop
+        self.logger.info("Start running, work_dir: %s", self.work_dir or "NONE")
+        if self.logger.isEnabledFor(logging.DEBUG):  # 60 lines: shown with `--verbose`, not on every run
+            self.logger.debug("Hooks will be executed in the following order:\n%s", self.get_hook_info())
+        self.logger.info("workflow: %s, max: %d %s", flows, total, unit)
+        loop.passes = {i: PassIterator(loader, epoch=loop.epoch, set_epoch=not loop.by_epoch)
+                       for i, loader in enumerate(data_loaders)}
+        checkpointing.restore_run_state(self)
+        with stop_on_signals(self):  # SIGTERM / SIGINT: finish the iteration, save, exit 143 / 130
+            self.call_hook("before_run")
+            if not loop.by_epoch:
+                self.call_hook("before_train_epoch")
+            while not self._finished() and loop.stop_reason is None:
+                for i, (mode, count), done in loop.flow_positions(flows):
+                    if not loop.by_epoch:
+                        loop.inner_iter = done
+                    step = getattr(self, mode)
+                    with forked_rng(enabled=mode != "train"):  # validation never moves training's RNGs
+                        for n in range(done, count):
+                            if (mode == "train" and self._finished()) or loop.stop_reason is not None:
+                                break
+                            loop.flow = (i, n)
+                            step(loop.passes[i], **kwargs)
+            if not loop.by_epoch:
+                self.call_hook("after_train_epoch")
+            self.call_hook("after_run")
+
+    def _train_iter(self, data_batch: Any, kwargs: dict[str, Any]) -> None:
+        """One training iteration on a batch already fetched (mmcv fetches before ``before_train_iter``)."""
+        loop = self.loop
+        stages = self.dispatch.stages
+        self.data_batch = data_batch
+        for hook in stages["before_train_iter"]:
+            hook.before_train_iter(self)
+        self.run_iter(data_batch, train_mode=True, **kwargs)
+        loop.iter_done = True
+        for hook in stages["after_train_iter"]:
+            hook.after_train_iter(self)
+        if self.interrupt is not None:  # a signal asked to stop (distributed: the ranks agree on when)
+            self.interrupt.iteration_done()
+        loop.iter_done = False
+        self.data_batch = None
+        loop.iter += 1
+        loop.inner_iter += 1
+
+    def _val_iter(self, data_batch: Any, kwargs: dict[str, Any]) -> None:
+        """One validation iteration on a batch already fetched."""
+        self.data_batch = data_batch
+        self.call_hook("before_val_iter")
+        self.run_iter(data_batch, train_mode=False, **kwargs)
+        self.call_hook("after_val_iter")
+        self.data_batch = None
+        self.loop.inner_iter += 1
+
     def run_iter(self, data_batch: Any, train_mode: bool, **kwargs: Any) -> None:
         """One step: ``train_step``/``val_step`` (or the batch processor), then log its ``log_vars``."""
         if self.batch_processor is not None:
@@ -249,13 +301,13 @@ class BaseRunner(CheckpointMixin, TrainingHooksMixin):
                 outputs = self.batch_processor(self.model, data_batch, train_mode=train_mode, **kwargs)
         elif train_mode:
             if self.step_context is contextlib.nullcontext:  # the common case: no context to enter
-                outputs = self._call_step("train_step", data_batch, kwargs)
+                outputs = self._model_step(self.model, "train_step", data_batch, self.optimizer, kwargs)
             else:
                 with self.step_context():
-                    outputs = self._call_step("train_step", data_batch, kwargs)
+                    outputs = self._model_step(self.model, "train_step", data_batch, self.optimizer, kwargs)
         else:
             with torch.no_grad(), self.step_context():
-                outputs = self._call_step("val_step", data_batch, kwargs)
+                outputs = self._model_step(self.model, "val_step", data_batch, self.optimizer, kwargs)
         if not isinstance(outputs, dict):
             step = "batch_processor" if self.batch_processor is not None else ("train_step" if train_mode else "val_step")
             raise TypeError(
@@ -265,34 +317,17 @@ class BaseRunner(CheckpointMixin, TrainingHooksMixin):
             self.log_buffer.update(outputs["log_vars"], outputs.get("num_samples", 1))
         self.outputs = outputs
 
-    def _call_step(self, name: str, data_batch: Any, kwargs: dict[str, Any]) -> Any:
-        model = self.model
-        if isinstance(model, torch.nn.parallel.DistributedDataParallel):
-            return _ddp_step(model, name, data_batch, self.optimizer, kwargs)
-        if model is not self._step_owner[0]:
-            self._step_owner = (model, _step_owner(model))
-        return getattr(self._step_owner[1], name)(data_batch, self.optimizer, **kwargs)
-
     # -- hooks -------------------------------------------------------------------------------
 
     def register_hook(self, hook: Hook, priority: int | str | None = None) -> None:
         """Add ``hook`` at ``priority`` (int 0-100 or a name such as ``"NORMAL"``).
 
-        Hooks of equal priority run in registration order.
+        Hooks of equal priority run in registration order. A hook whose optional dependencies
+        are missing is refused here (:func:`runnerkit.requires.check`).
         """
-        if not isinstance(hook, Hook):
-            raise TypeError(f"`register_hook` expects a `runnerkit.Hook` instance, got {type(hook).__name__}.")
-        requires.check(hook)
-        value = get_priority(priority if priority is not None else hook.priority)
-        hook.priority = value  # type: ignore[misc]  # mmcv stores the resolved value on the hook
-        # insert after every hook with the same or a higher priority (stable order)
-        index = bisect.bisect_right(self._hook_priorities, value)
-        self._hooks.insert(index, hook)
-        self._hook_priorities.insert(index, value)
-        self._rebuild_dispatch()
-
-    def _rebuild_dispatch(self) -> None:
-        self._dispatch = {stage: [h for h in self._hooks if overrides(h, stage)] for stage in STAGES}
+        if isinstance(hook, Hook):
+            requires.check(hook)
+        self.dispatch.add(hook, priority)
 
     def register_hook_from_cfg(self, hook_cfg: Mapping[str, Any]) -> None:
         """Build a hook from ``dict(type=..., priority=..., **args)`` and register it.
@@ -304,31 +339,108 @@ class BaseRunner(CheckpointMixin, TrainingHooksMixin):
 
         cfg = dict(hook_cfg)
         priority = cfg.pop("priority", None)
-        hook = build_hook(cfg, self.container)
-        self.register_hook(hook, priority=priority)
+        self.register_hook(build_hook(cfg, self.container), priority=priority)
 
     def call_hook(self, fn_name: str) -> None:
         """Call stage ``fn_name`` of every hook that overrides it, in priority order."""
-        try:
-            hooks = self._dispatch[fn_name]
-        except KeyError:
-            raise ValueError(f"Unknown hook stage `{fn_name}`; expected one of {', '.join(STAGES)}.") from None
-        for hook in hooks:
-            getattr(hook, fn_name)(self)
+        self.dispatch.call(self, fn_name)
 
     def get_hook_info(self) -> str:
         """A table of which hooks run at which stage, in order (as mmcv)."""
-        lines = []
-        for stage in STAGES:
-            hooks = self._dispatch[stage]
-            if not hooks:
-                continue
-            lines.append(f"{stage}:")
-            lines.append("-" * 62)
-            for hook in hooks:
-                lines.append(f"({_priority_name(int(hook.priority)):<12}) {type(hook).__name__}")
-            lines.append("-" * 62)
-        return "\n".join(lines)
+        return self.dispatch.info()
+
+    # -- mmcv's defaults (runnerkit.runners.defaults) ----------------------------------------------
+
+    def register_training_hooks(
+        self,
+        lr_config: defaults.HookConfig,
+        optimizer_config: defaults.HookConfig = None,
+        checkpoint_config: defaults.HookConfig = None,
+        log_config: Mapping[str, Any] | None = None,
+        momentum_config: defaults.HookConfig = None,
+        timer_config: defaults.HookConfig = {"type": "IterTimerHook"},  # noqa: B006 - mmcv's default, never mutated
+        custom_hooks_config: Sequence[Any] | Mapping[str, Any] | Hook | None = None,
+    ) -> None:
+        """Register the standard hooks in mmcv's order and priorities (callers' dicts are not mutated).
+
+        * lr (VERY_HIGH): ``dict(policy="step", step=[8, 11], warmup="linear", ...)``
+        * momentum (HIGH): ``dict(policy="cyclic", ...)``
+        * optimizer (ABOVE_NORMAL): ``dict(grad_clip=dict(max_norm=35))``, ``type`` defaults to ``OptimizerHook``
+        * checkpoint (NORMAL): ``dict(interval=1, max_keep_ckpts=3)``
+        * timer (LOW): ``dict(type="IterTimerHook")``
+        * loggers (VERY_LOW): ``dict(interval=50, hooks=[dict(type="TextLoggerHook")])``
+        * custom hooks: a list of ``dict(type=..., priority=...)`` or hook objects
+        """
+        defaults.register_training_hooks(self, lr_config, optimizer_config, checkpoint_config, log_config,
+                                         momentum_config, timer_config, custom_hooks_config)
+
+    def register_lr_hook(self, lr_config: defaults.HookConfig) -> None:
+        defaults.register_lr_hook(self, lr_config)
+
+    def register_momentum_hook(self, momentum_config: defaults.HookConfig) -> None:
+        defaults.register_momentum_hook(self, momentum_config)
+
+    def register_optimizer_hook(self, optimizer_config: defaults.HookConfig) -> None:
+        defaults.register_optimizer_hook(self, optimizer_config)
+
+    def register_checkpoint_hook(self, checkpoint_config: defaults.HookConfig) -> None:
+        defaults.register_checkpoint_hook(self, checkpoint_config)
+
+    def register_timer_hook(self, timer_config: defaults.HookConfig) -> None:
+        defaults.register_timer_hook(self, timer_config)
+
+    def register_logger_hooks(self, log_config: Mapping[str, Any] | None) -> None:
+        defaults.register_logger_hooks(self, log_config)
+
+    def register_custom_hooks(self, custom_config: Sequence[Any] | Mapping[str, Any] | Hook | None) -> None:
+        defaults.register_custom_hooks(self, custom_config)
+
+    # -- checkpoints (runnerkit.runners.checkpointing) ----------------------------------------
+
+    def save_checkpoint(self, out_dir: str | os.PathLike[str], filename_tmpl: str | None = None,
+                        save_optimizer: bool = True, meta: dict[str, Any] | None = None,
+                        create_symlink: bool = True) -> str:
+        """Write a checkpoint atomically into ``out_dir`` and return its path.
+
+        Args:
+            out_dir: the folder (created if needed).
+            filename_tmpl: e.g. ``"epoch_{}.pth"``, formatted with the completed epochs
+                (``EpochBasedRunner``) or iterations (``IterBasedRunner``).
+            save_optimizer: also save the optimizer state(s).
+            meta: extra metadata (a dict), merged over the runner's ``meta``.
+            create_symlink: point ``last_checkpoint`` (and ``latest.pth``) at the new file.
+        """
+        return checkpointing.save_checkpoint(self, out_dir, filename_tmpl, save_optimizer, meta, create_symlink)
+
+    def gather_rank_states(self) -> None:
+        """Collect every rank's RNG states and data positions for rank 0's next checkpoint.
+
+        A collective: under torch.distributed every rank must call it (``CheckpointHook`` does,
+        right before rank 0 saves); a checkpoint saved at the same loop position then holds them
+        under ``runnerkit.ranks``, and :meth:`resume` gives each rank its own. A no-op in one
+        process. ``save_checkpoint`` itself never communicates, so rank 0 may call it alone.
+        """
+        checkpointing.gather_rank_states(self)
+
+    def load_checkpoint(self, filename: str | os.PathLike[str], map_location: Any = "cpu", strict: bool = False,
+                        revise_keys: Sequence[tuple[str, str]] = ((r"^module\.", ""),),
+                        weights_only: bool = True) -> dict[str, Any]:
+        """Load model weights from ``filename`` (mmcv ``load_checkpoint``) and return the checkpoint.
+
+        Keys are revised by ``revise_keys`` (default: strip a DDP ``module.`` prefix). Loads with
+        ``weights_only=True`` unless the caller opts out for a trusted file.
+        """
+        return checkpointing.load_checkpoint(self, filename, map_location, strict, revise_keys, weights_only)
+
+    def resume(self, checkpoint: str | os.PathLike[str], resume_optimizer: bool = True,
+               map_location: Any = "cpu", weights_only: bool = True) -> None:
+        """Continue from ``checkpoint`` (a file, or a work dir to take its latest checkpoint).
+
+        Weights, optimizer state, counters, hook states, RNG states and every data loader's
+        position are restored, so a resumed run ends with the same weights as one never
+        stopped. Works on CPU-only machines (``map_location="cpu"``).
+        """
+        checkpointing.resume(self, checkpoint, resume_optimizer, map_location, weights_only)
 
     # -- optimizer introspection (mmcv) -------------------------------------------------------
 
@@ -343,68 +455,7 @@ class BaseRunner(CheckpointMixin, TrainingHooksMixin):
     def _group_values(self, key: str) -> list[float] | dict[str, list[float]]:
         if self.optimizer is None:
             raise RuntimeError(f"`current_{key}` needs an optimizer, but this runner has none.")
-
-        def values(opt: torch.optim.Optimizer) -> list[float]:
-            out = []
-            for group in opt.param_groups:
-                if key == "momentum" and "momentum" not in group and "betas" in group:
-                    out.append(float(group["betas"][0]))
-                else:
-                    out.append(float(group.get(key, 0.0)))
-            return out
-
-        if isinstance(self.optimizer, dict):
-            return {name: values(opt) for name, opt in self.optimizer.items()}
-        return values(self.optimizer)
+        return param_group_values(self.optimizer, key)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> BaseRunner:  # pragma: no cover - guard
         raise TypeError("Runners own live models and optimizers and cannot be deep-copied.")
-
-
-_NO_ATTR = object()
-
-
-def _step_owner(model: torch.nn.Module) -> torch.nn.Module:
-    """Whose ``train_step``/``val_step`` the runner calls: a wrapper that defines its own (mmcv's
-    ``MMDataParallel`` moves the batch to the device there), else the model inside the wrapper."""
-    return model if callable(getattr(type(model), "train_step", None)) else unwrap_model(model)
-
-
-def _ddp_step(model: torch.nn.parallel.DistributedDataParallel, name: str, data_batch: Any, optimizer: Any,
-              kwargs: dict[str, Any]) -> Any:
-    """``model.module.<name>(data_batch, optimizer, **kwargs)`` run through DDP's ``forward``.
-
-    DDP prepares its gradient all-reduce in ``forward``: calling ``.module.train_step`` directly
-    would skip it and let the ranks drift apart. The step stands in for ``forward`` for the outer
-    call only; inside it, the model's own ``self(x)`` reaches its real ``forward`` again.
-    """
-    inner = model.module
-    step = getattr(inner, name)
-    saved = inner.__dict__.get("forward", _NO_ATTR)
-
-    def restore() -> None:
-        if saved is _NO_ATTR:
-            inner.__dict__.pop("forward", None)
-        else:
-            inner.__dict__["forward"] = saved
-
-    def step_once(*args: Any, **kw: Any) -> Any:
-        restore()
-        return step(*args, **kw)
-
-    inner.__dict__["forward"] = step_once
-    try:
-        return model(data_batch, optimizer, **kwargs)
-    finally:
-        restore()
-
-
-def _priority_name(value: int) -> str:
-    from runnerkit.hooks.hook import Priority
-
-    try:
-        return Priority(value).name
-    except ValueError:
-        return str(value)
-
-

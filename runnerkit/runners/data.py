@@ -12,6 +12,8 @@ from typing import Any
 
 import torch
 
+__all__ = ["PassIterator", "set_sampler_epoch"]
+
 
 def _generators(loader: Any) -> list[torch.Generator]:
     """The explicit generators a loader's shuffling may draw from (loader, sampler, batch sampler)."""
@@ -103,14 +105,6 @@ class PassIterator:
         """Close the current pass; the next :meth:`next_in_pass` starts pass ``epoch + 1``."""
         self._iterator = None
         self.epoch += 1
-
-    def __next__(self) -> Any:
-        """The next batch, wrapping around to a new pass (mmcv ``IterLoader``)."""
-        try:
-            return self.next_in_pass()
-        except StopIteration:
-            self.end_pass()
-            return self.next_in_pass()
 
     # -- exact resume ------------------------------------------------------------------------
 

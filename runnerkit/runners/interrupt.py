@@ -39,7 +39,7 @@ _SIGNALS: tuple[int, ...] = (signal.SIGTERM, signal.SIGINT)
 
 
 class Interrupt:
-    """The signal state of one ``run``: set as ``runner._interrupt`` once a stop may be due.
+    """The signal state of one ``run``: set as ``runner.interrupt`` once a stop may be due.
 
     Args:
         runner: the runner being run.
@@ -69,7 +69,7 @@ class Interrupt:
                 raise KeyboardInterrupt
             return
         self.signum = signum  # nothing else here: logging from a handler could re-enter a stream's write
-        self.runner._interrupt = self
+        self.runner.interrupt = self
 
     # -- the loop's side ---------------------------------------------------------------------------
 
@@ -146,18 +146,19 @@ def _world_timeout() -> Any:
 
 def checkpoint_dir(runner: BaseRunner) -> str | None:
     """Where the interval checkpoints go: the ``CheckpointHook``'s folder, else the work dir."""
-    from runnerkit.hooks.checkpoint import CheckpointHook
-
-    for hook in runner.hooks:
-        if isinstance(hook, CheckpointHook) and hook.out_dir is not None:
-            return os.fspath(hook.out_dir)
+    for hook in _checkpoint_hooks(runner):
+        if hook.out_dir is not None:
+            return str(os.fspath(hook.out_dir))
     return runner.work_dir
 
 
 def _save_optimizer(runner: BaseRunner) -> bool:
-    from runnerkit.hooks.checkpoint import CheckpointHook
+    return all(hook.save_optimizer for hook in _checkpoint_hooks(runner))
 
-    return all(hook.save_optimizer for hook in runner.hooks if isinstance(hook, CheckpointHook))
+
+def _checkpoint_hooks(runner: BaseRunner) -> list[Any]:
+    """The registered ``CheckpointHook``s (subclasses too), found by class name: the loop imports no concrete hook."""
+    return [hook for hook in runner.hooks if any(cls.__name__ == "CheckpointHook" for cls in type(hook).__mro__)]
 
 
 @contextlib.contextmanager
@@ -176,12 +177,12 @@ def stop_on_signals(runner: BaseRunner) -> Iterator[None]:
         previous[signum] = current
         signal.signal(signum, interrupt.handle)
     if distributed:
-        runner._interrupt = interrupt  # the ranks talk every iteration
+        runner.interrupt = interrupt  # the ranks talk every iteration
     try:
         yield
         interrupt.finish()  # only when every rank ran to the end: after a failure the others may never answer
     finally:
-        runner._interrupt = None
+        runner.interrupt = None
         for signum, handler in previous.items():
             signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
 

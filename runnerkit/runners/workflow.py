@@ -6,6 +6,8 @@ import contextlib
 import warnings
 from typing import Any
 
+__all__ = ["check_workflow", "deprecated_max"]
+
 
 def check_workflow(data_loaders: Any, workflow: Any, runner: Any) -> list[tuple[str, int]]:
     """``workflow`` as a list of ``(mode, count)``; clear errors for anything else."""

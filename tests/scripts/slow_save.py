@@ -19,10 +19,10 @@ class Big(torch.nn.Module):
 
 
 runner = runnerkit.build({"type": "IterBasedRunner", "max_iters": 10}, {"model": Big(), "work_dir": sys.argv[1]})
-runner._iter = 1
+runner.loop.iter = 1
 runner.save_checkpoint(sys.argv[1])
 print("first saved", flush=True)
-runner._iter = 2
+runner.loop.iter = 2
 while True:  # keep saving until killed
     runner.save_checkpoint(sys.argv[1], filename_tmpl="iter_big.pth")
     print("big saved", flush=True)
