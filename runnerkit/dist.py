@@ -37,7 +37,7 @@ DEFAULT_TIMEOUT_S = 1800.0
 
 __all__ = [
     "BACKEND_ENV", "DEFAULT_TIMEOUT_S", "TIMEOUT_ENV", "DistributedError", "TorchrunEnv", "all_gather_object",
-    "all_reduce_mean", "barrier", "broadcast", "collective_device", "default_backend", "destroy_dist",
+    "all_reduce_mean", "barrier", "broadcast", "broadcast_object", "collective_device", "default_backend", "destroy_dist",
     "get_dist_info", "init_dist", "is_distributed", "is_initialized", "resolve_timeout", "torchrun_env",
     "unwrap_model",
 ]
@@ -264,6 +264,15 @@ def broadcast(tensor: torch.Tensor, src: int = 0) -> torch.Tensor:
     return tensor
 
 
+def broadcast_object(obj: Any, src: int = 0) -> Any:
+    """Rank ``src``'s ``obj`` (any picklable object) on every rank."""
+    if not is_distributed():
+        return obj
+    box = [obj]
+    dist.broadcast_object_list(box, src=src, device=_object_device())
+    return box[0]
+
+
 def all_gather_object(obj: Any) -> list[Any]:
     """Every rank's ``obj`` (picklable), indexed by rank, on every rank; ``[obj]`` when not distributed."""
     if not is_distributed():
@@ -272,3 +281,6 @@ def all_gather_object(obj: Any) -> list[Any]:
     dist.all_gather_object(out, obj)
     return out
 
+
+def _object_device() -> torch.device | None:
+    return collective_device() if dist.get_backend() == "nccl" else None

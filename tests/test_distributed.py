@@ -117,6 +117,7 @@ def test_the_helpers_are_identities_in_one_process(no_torchrun: None) -> None:
     dist.barrier()
     assert dist.all_reduce_mean(tensor) is tensor and tensor.tolist() == [1.0, 3.0]
     assert dist.broadcast(tensor) is tensor
+    assert dist.broadcast_object({"a": 1}) == {"a": 1}
     assert dist.all_gather_object("x") == ["x"]
     assert dist.collective_device() == torch.device("cpu")
     dist.destroy_dist()

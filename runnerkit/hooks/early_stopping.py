@@ -14,6 +14,8 @@ if TYPE_CHECKING:
     from runnerkit.hooks.evaluation import EvalHook
     from runnerkit.runners.base import BaseRunner
 
+__all__ = ["EarlyStoppingHook"]
+
 
 class EarlyStoppingHook(Hook):
     """Stop the run when the metric ``monitor`` of an ``EvalHook`` has not improved for ``patience`` evaluations.

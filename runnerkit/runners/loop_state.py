@@ -50,6 +50,7 @@ class LoopState:
         "max_iters",
         "passes",
         "resume_flow",
+        "stop_reason",
     )
 
     def __init__(self, by_epoch: bool, max_epochs: int | None = None, max_iters: int | None = None) -> None:
