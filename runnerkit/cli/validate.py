@@ -9,7 +9,7 @@ from runnerkit._locate import format_loc
 from runnerkit.cli._common import HelpFormatter
 from runnerkit.config import parse_option
 
-__all__ = ["add_cfg_options", "add_parsers", "option", "report", "validate_command"]
+__all__ = ["add_cfg_options", "add_parsers", "option", "validate_command"]
 
 
 def option(text: str) -> tuple[str, Any]:

@@ -10,6 +10,9 @@ from runnerkit.hooks.hook import STAGES, Hook
 if TYPE_CHECKING:
     from runnerkit.runners.base import BaseRunner
 
+__all__ = ["ClosureHook"]
+
+
 _GENERIC = {"before_epoch", "after_epoch", "before_iter", "after_iter"}
 
 

@@ -11,6 +11,8 @@ from runnerkit.hooks.hook import Hook
 if TYPE_CHECKING:
     from runnerkit.runners.base import BaseRunner
 
+__all__ = ["EmptyCacheHook"]
+
 
 def _empty_cache(runner: BaseRunner) -> None:
     if torch.cuda.is_available():

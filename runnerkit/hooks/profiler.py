@@ -15,6 +15,9 @@ from runnerkit.hooks.hook import Hook
 if TYPE_CHECKING:
     from runnerkit.runners.base import BaseRunner
 
+__all__ = ["ProfilerHook"]
+
+
 _ACTIVITIES = {"cpu": torch.profiler.ProfilerActivity.CPU, "cuda": torch.profiler.ProfilerActivity.CUDA}
 
 

@@ -15,6 +15,8 @@ from runnerkit.hooks.logger_base import LoggerHook
 if TYPE_CHECKING:
     from runnerkit.runners.base import BaseRunner
 
+__all__ = ["ProgressBarHook"]
+
 
 class ProgressBarHook(LoggerHook):
     """Show training progress with tqdm: all ``max_iters`` for ``IterBasedRunner``, one bar per

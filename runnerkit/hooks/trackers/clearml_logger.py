@@ -14,6 +14,8 @@ from runnerkit.requires import Requirement
 if TYPE_CHECKING:
     from runnerkit.runners.base import BaseRunner
 
+__all__ = ["ClearMLLoggerHook"]
+
 
 class ClearMLLoggerHook(TrackerHook):
     """Report the averaged values as ClearML scalars every ``interval`` iterations (rank 0 only).

@@ -13,6 +13,8 @@ from runnerkit.requires import Requirement
 if TYPE_CHECKING:
     from runnerkit.runners.base import BaseRunner
 
+__all__ = ["DvcliveLoggerHook"]
+
 
 class DvcliveLoggerHook(TrackerHook):
     """Log the averaged values with ``dvclive.Live`` every ``interval`` iterations (rank 0 only).

@@ -15,6 +15,8 @@ from runnerkit.requires import Requirement
 if TYPE_CHECKING:
     from runnerkit.runners.base import BaseRunner
 
+__all__ = ["MlflowLoggerHook"]
+
 
 class MlflowLoggerHook(TrackerHook):
     """Log the averaged values as MLflow metrics every ``interval`` iterations (rank 0 only).

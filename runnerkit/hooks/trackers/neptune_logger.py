@@ -12,6 +12,8 @@ from runnerkit.requires import Requirement
 if TYPE_CHECKING:
     from runnerkit.runners.base import BaseRunner
 
+__all__ = ["NeptuneLoggerHook"]
+
 
 class NeptuneLoggerHook(TrackerHook):
     """Log the averaged values to a Neptune run every ``interval`` iterations (rank 0 only).

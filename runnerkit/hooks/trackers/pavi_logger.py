@@ -16,6 +16,8 @@ from runnerkit.requires import Requirement
 if TYPE_CHECKING:
     from runnerkit.runners.base import BaseRunner
 
+__all__ = ["PaviLoggerHook"]
+
 
 class PaviLoggerHook(TrackerHook):
     """Write the averaged values to a ``pavi.SummaryWriter`` every ``interval`` iterations (rank 0 only).

@@ -11,6 +11,8 @@ from runnerkit.requires import Requirement
 if TYPE_CHECKING:
     from runnerkit.runners.base import BaseRunner
 
+__all__ = ["SegmindLoggerHook"]
+
 
 class SegmindLoggerHook(TrackerHook):
     """Log the averaged values to Segmind every ``interval`` iterations (rank 0 only).

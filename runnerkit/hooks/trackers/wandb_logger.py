@@ -13,6 +13,8 @@ from runnerkit.requires import Requirement
 if TYPE_CHECKING:
     from runnerkit.runners.base import BaseRunner
 
+__all__ = ["WandbLoggerHook"]
+
 
 class WandbLoggerHook(TrackerHook):
     """Log the averaged values to W&B every ``interval`` iterations (rank 0 only).
