@@ -120,7 +120,7 @@ def test_without_a_terminal_nothing_is_drawn_unless_forced(tmp_path: Path) -> No
 
 def test_only_rank_0_draws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     stream = Terminal()
-    monkeypatch.setattr(runnerkit.dist, "get_dist_info", lambda: (1, 2))  # what rank 1 of 2 sees
+    monkeypatch.setattr(runnerkit.dist, "get_dist_info", lambda: (1, 1))  # rank 1 (no process group here)
     runner = runnerkit.IterBasedRunner(model=Net(), work_dir=tmp_path, max_iters=3)
     monkeypatch.undo()
     assert runner.rank == 1

@@ -73,7 +73,7 @@ def test_evaluation_results_are_written_as_val_tags(tmp_path: Path) -> None:
 
 
 def test_only_rank_0_writes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(runnerkit.dist, "get_dist_info", lambda: (1, 2))  # what rank 1 of 2 sees
+    monkeypatch.setattr(runnerkit.dist, "get_dist_info", lambda: (1, 1))  # rank 1 (no process group here)
     runner = iter_runner(tmp_path)
     monkeypatch.undo()
     assert runner.rank == 1
