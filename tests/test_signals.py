@@ -108,3 +108,19 @@ def test_handlers_are_installed_only_while_run_is_active_in_the_main_thread(tmp_
     thread.start()
     thread.join()
     assert found and set(found[0].handlers_seen) == {signal.SIG_DFL}
+
+
+def test_a_handler_installed_before_the_run_is_called_once_the_checkpoint_is_written(tmp_path: Path) -> None:
+    seen: list[tuple[int, bool]] = []
+
+    def requeue(signum: int, frame: Any) -> None:
+        seen.append((signum, (tmp_path / "iter_4.pth").is_file()))
+
+    previous = signal.signal(signal.SIGTERM, requeue)
+    try:
+        with pytest.raises(TrainingInterrupted) as info:
+            _train(tmp_path, signals=((4, signal.SIGTERM),))
+        assert info.value.code == 143 and seen == [(signal.SIGTERM, True)]
+        assert signal.getsignal(signal.SIGTERM) is requeue
+    finally:
+        signal.signal(signal.SIGTERM, previous)

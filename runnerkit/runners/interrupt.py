@@ -6,8 +6,9 @@ iteration in flight finishes, a checkpoint is written at that iteration (``iter_
 checkpoint hook's folder, else the work dir; ``last_checkpoint`` names it), the resume hint is
 logged and :class:`~runnerkit.TrainingInterrupted` is raised, so the process exits 143 (SIGTERM)
 or 130 (SIGINT). A second SIGINT raises ``KeyboardInterrupt`` at once. A signal the process
-ignored before ``run`` (``SIG_IGN``) stays ignored; the previous handlers are restored when
-``run`` ends.
+ignored before ``run`` (``SIG_IGN``) stays ignored; a Python handler installed before ``run`` (a
+cluster tool's requeue handler, say) is called once the checkpoint is written; the previous
+handlers are restored when ``run`` ends.
 
 Under torch.distributed the ranks agree on the iteration to stop at, so that each saves its state
 at the same one: every iteration each rank starts an asynchronous all-reduce of its "signalled"
@@ -50,6 +51,8 @@ class Interrupt:
         self.runner = runner
         self.distributed = distributed
         self.signum: int | None = None
+        #: the handlers ``run`` replaced; a Python one runs once the checkpoint is written
+        self.previous: dict[int, Any] = {}
         self._flag = torch.zeros(1, dtype=torch.int32)
         self._work: Any = None
         self._group: Any = None
@@ -125,6 +128,9 @@ class Interrupt:
                 "config key `resume_from`, or `runnerkit run CONFIG --resume PATH`).", name, iteration, path)
         else:
             runner.logger.warning("Stopped by %s after iteration %d; no work dir, so no checkpoint was saved.", name, iteration)
+        previous = self.previous.get(signum)
+        if callable(previous) and previous is not signal.default_int_handler:
+            previous(signum, None)  # e.g. a cluster tool's requeue handler, now that the work is saved
         raise TrainingInterrupted(signum, path, iteration)
 
 
@@ -169,7 +175,7 @@ def stop_on_signals(runner: BaseRunner) -> Iterator[None]:
         return
     distributed = runner.world_size > 1
     interrupt = Interrupt(runner, distributed)
-    previous: dict[int, Any] = {}
+    previous = interrupt.previous
     for signum in _SIGNALS:
         current = signal.getsignal(signum)
         if current is signal.SIG_IGN:
