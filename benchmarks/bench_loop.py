@@ -59,7 +59,7 @@ def _worker(name: str, args: argparse.Namespace, tmp: str, tag: str, profile: bo
 
 def _select(args: argparse.Namespace) -> tuple[list[str], list[str]]:
     """The loops to run here, and a note for each one left out."""
-    names = args.loops or [lp.name for lp in LOOPS if lp.default or (lp.name == "runnerkit-compile" and args.device != "cpu")]
+    names = args.loops or [lp.name for lp in LOOPS]
     if "raw" not in names:
         names = ["raw", *names]
     chosen, notes = [], []

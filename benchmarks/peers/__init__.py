@@ -25,7 +25,6 @@ class Loop:
     dist: str | None = None  # the distribution that must be installed; its version goes in the table
     major: str = ""  # the version it must start with (mmcv 1.x has the runner, 2.x does not)
     cuda_only: bool = False
-    default: bool = True
 
     def load(self) -> ModuleType:
         return importlib.import_module(f"peers.{self.module}")
@@ -56,7 +55,7 @@ LOOPS: tuple[Loop, ...] = (
     Loop("raw-graph", "raw_graph", cuda_only=True),
     Loop("runnerkit", "runnerkit_standard", dist="runnerkit"),
     Loop("runnerkit-opt", "runnerkit_optimizer_only", dist="runnerkit"),
-    Loop("runnerkit-compile", "runnerkit_compiled", dist="runnerkit", default=False),
+    Loop("runnerkit-compile", "runnerkit_compiled", dist="runnerkit"),
     Loop("ignite", "ignite_engine", dist="pytorch-ignite"),
     Loop("mmengine", "mmengine_runner", dist="mmengine"),
     Loop("mmcv", "mmcv_runner", dist="mmcv", major="1."),
