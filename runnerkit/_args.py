@@ -24,6 +24,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import dis
 import functools
 import importlib
 import inspect
@@ -271,8 +272,8 @@ def _parameters(obj: Any, context: Mapping[str, Any]) -> tuple[list[tuple[inspec
                 extra, open_ended = _forwarded(forwards, context)
                 for p, hint, where in extra:
                     params.setdefault(p.name, (p, hint, where))
-            elif isinstance(obj, type) and _calls_super(func):  # closed when only `object.__init__` is left
-                open_ended = not _ends_in_object(obj, owner)
+            elif isinstance(obj, type) and _calls_super(func) and _reads_var_keyword(func):
+                open_ended = not _ends_in_object(obj, owner)  # closed when only `object.__init__` is left
             else:  # kept, or passed somewhere we cannot see: any keyword goes
                 open_ended = True
     return list(params.values()), open_ended
@@ -283,6 +284,20 @@ def _takes_var_keyword(func: Any) -> bool:
         return any(p.kind is p.VAR_KEYWORD for p in inspect.signature(func).parameters.values())
     except (TypeError, ValueError):
         return True
+
+
+def _reads_var_keyword(func: Any) -> bool:
+    """Whether ``func`` reads its ``**kwargs`` at all; one that never does accepts and drops any keyword (mmcv's
+    ``def __init__(self, info, *args, **kwargs): super().__init__()``)."""
+    func = inspect.unwrap(func)
+    code = getattr(func, "__code__", None)
+    name = next((p.name for p in inspect.signature(func).parameters.values() if p.kind is p.VAR_KEYWORD), None)
+    if code is None or name is None or name in code.co_cellvars:
+        return True
+    for ins in dis.get_instructions(code):
+        if ins.opname.startswith("LOAD_") and (ins.argval == name or (isinstance(ins.argval, tuple) and name in ins.argval)):
+            return True
+    return False
 
 
 def _calls_super(func: Any) -> bool:

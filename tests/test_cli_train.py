@@ -106,7 +106,7 @@ def test_run_of_a_bad_config_lists_the_problems_and_trains_nothing(job_file: Pat
     assert out.splitlines() == [
         "job.py:2: model.hiden: unknown argument `hiden` for `DemoModel`. Did you mean `hidden`? It takes: "
         "in_features, hidden, num_classes",
-        "job.py:9: runner: `max_iters` and `max_epochs` are mutually exclusive, got max_iters=10 and "
+        "job.py:9: runner: Only one of `max_iters` and `max_epochs` can be set, got max_iters=10 and "
         "max_epochs=1; keep only one of them",
     ]
     assert err == "runnerkit run: error: `job.py` has 2 problem(s), listed above; nothing was trained.\n"

@@ -67,7 +67,7 @@ def test_every_problem_of_a_python_config_is_printed_with_its_line(tmp_path: Pat
     assert "data.train.num_sample: unknown argument `num_sample` for `DemoDataset`. Did you mean `num_samples`?" in text
     assert "optimizer.type: `SDG` is not an optimizer in `torch.optim`. Did you mean `SGD`" in text
     assert "lr_config.policy: unknown policy `stepp` (no hook `SteppLrUpdaterHook` is installed). Did you mean `step`? Known policies: " in text
-    assert "runner: `max_iters` and `max_epochs` are mutually exclusive, got max_iters=100 and max_epochs=2" in text
+    assert "runner: Only one of `max_iters` and `max_epochs` can be set, got max_iters=100 and max_epochs=2" in text
     assert "runner.max_iter: unknown argument `max_iter` for BaseRunnerArgs; did you mean `max_iters`" in text
     assert "custom_hooks[0].priority: Unknown priority `SUPER`" in text
     assert lines[-1] == f"{path}: 10 problems. Fix them and run `runnerkit validate {path}` again."
@@ -146,7 +146,7 @@ def test_cfg_options_are_validated_too(tmp_path: Path, capsys: pytest.CaptureFix
     path = write(tmp_path, "runner.json", '{"runner": {"type": "IterBasedRunner", "max_iters": 100}}')
     code, lines = validate(capsys, path, "--cfg-options", "runner.max_epochs=3")
     assert code == 1
-    assert lines[0] == (f"{path}:1: runner: `max_iters` and `max_epochs` are mutually exclusive, got max_iters=100 "
+    assert lines[0] == (f"{path}:1: runner: Only one of `max_iters` and `max_epochs` can be set, got max_iters=100 "
                         "and max_epochs=3; keep only one of them")
 
 

@@ -176,7 +176,7 @@ class BaseRunnerArgs(BaseModel):
         if data.get("max_iters") is not None and data.get("max_epochs") is not None:
             errors.append(_error(
                 (), "exclusive_fields",
-                "`max_iters` and `max_epochs` are mutually exclusive, got max_iters={max_iters} and "
+                "Only one of `max_iters` and `max_epochs` can be set, got max_iters={max_iters} and "
                 "max_epochs={max_epochs}; keep only one of them",
                 {"max_iters": data["max_iters"], "max_epochs": data["max_epochs"]},
                 {"max_iters": data["max_iters"], "max_epochs": data["max_epochs"]},

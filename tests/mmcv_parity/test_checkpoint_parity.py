@@ -193,10 +193,11 @@ def test_checkpoint_loader_picks_the_loader_by_scheme() -> None:
         "modelzoo://xx.pth": "load_from_torchvision", "torchvision://resnet50": "load_from_torchvision",
         "file:///tmp/x.pth": "load_from_file_url", "work_dirs/x.pth": "load_from_local",
         " s3://xx.xx/xx.pth": "load_from_local", ":s3://xx.xx/xx.path": "load_from_local",
+        "pavi://xx.xx/xx.pth": "load_from_pavi",
     }
     for name, fn in expected.items():
         assert CheckpointLoader._get_checkpoint_loader(name).__name__ == fn
-    for name in ("s3://b/x.pth", "pavi://x.pth", "open-mmlab://resnet50_v1c"):
+    for name in ("s3://b/x.pth", "open-mmlab://resnet50_v1c", "mmcls://x.pth"):
         with pytest.raises(ValueError, match=r"No checkpoint loader for .*is not supported here"):
             CheckpointLoader._get_checkpoint_loader(name)
 
@@ -309,3 +310,42 @@ def test_an_out_dir_with_a_url_scheme_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"`out_dir` is the URL `petrel://x`"):
         runner.save_checkpoint("petrel://x")
     assert not (Path.cwd() / "s3:").exists()
+
+
+def test_pavi_checkpoints_are_downloaded_with_the_pavi_client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+    import types
+    from unittest import mock
+
+    from mmcv.runner.checkpoint import load_from_pavi
+
+    from runnerkit.compat.mmcv.runner import save_checkpoint
+
+    source = tmp_path / "stored.pth"
+    model = Model()
+    save_checkpoint(model, str(source))
+
+    class StoredModel:
+        name = "stored.pth"
+
+        def __init__(self, present: bool) -> None:
+            self.present = present
+
+        def download(self, target: str) -> None:
+            if self.present:
+                Path(target).write_bytes(source.read_bytes())
+
+    cloud = types.SimpleNamespace(get=mock.Mock(return_value=StoredModel(True)))
+    monkeypatch.setitem(sys.modules, "pavi", types.SimpleNamespace(modelcloud=cloud))
+    monkeypatch.setitem(sys.modules, "pavi.modelcloud", cloud)
+    with pytest.raises(ValueError, match=r"load_from_pavi expects a `pavi://` path, got 'folder/x.pth'"):
+        load_from_pavi("folder/x.pth")
+    state = load_from_pavi("pavi://proj/stored.pth")["state_dict"]
+    cloud.get.assert_called_once_with("proj/stored.pth")
+    assert torch.equal(state["conv.weight"], model.conv.weight)
+    cloud.get.return_value = StoredModel(False)
+    with pytest.raises(FileNotFoundError, match=r"PAVI gave no file for `pavi://proj/gone.pth`"):
+        load_from_pavi("pavi://proj/gone.pth")
+    monkeypatch.setitem(sys.modules, "pavi", None)
+    with pytest.raises(ImportError, match=r"needs the PAVI client: pip install pavi"):
+        load_from_pavi("pavi://proj/stored.pth")

@@ -38,8 +38,9 @@ def test_slurm_launcher_sets_the_process_group_environment(monkeypatch: pytest.M
     monkeypatch.setenv("SLURM_NODELIST", "node[1-2]")
     with mock.patch("torch.distributed.init_process_group") as init, \
             mock.patch("subprocess.getoutput", return_value="node1") as getoutput, \
-            mock.patch("torch.cuda.device_count", return_value=2), mock.patch("torch.cuda.is_available", return_value=False):
+            mock.patch("torch.cuda.device_count", return_value=2), mock.patch("torch.cuda.set_device") as set_device:
         init_dist("slurm", backend="gloo", port=29511)
+    set_device.assert_called_once_with(1)  # as mmcv: the GPU count alone decides (rank 3 of 2 GPUs per node)
     getoutput.assert_called_once_with("scontrol show hostname node[1-2] | head -n1")
     init.assert_called_once_with(backend="gloo")
     import os
@@ -118,3 +119,14 @@ def test_host_and_time_strings_and_obj_from_dict() -> None:
     assert isinstance(obj_from_dict(dict(type=torch.optim.Adam), default_args=dict(params=params)), torch.optim.Adam)
     with pytest.raises(TypeError, match="type must be a str or valid type"):
         obj_from_dict(dict(type=3))
+
+
+def test_no_gpu_means_no_device_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mmcv.runner import init_dist
+
+    monkeypatch.setenv("RANK", "0")
+    monkeypatch.setenv("LOCAL_RANK", "0")
+    with mock.patch("torch.distributed.init_process_group"), mock.patch("torch.cuda.device_count", return_value=0), \
+            mock.patch("torch.cuda.set_device") as set_device:
+        init_dist("pytorch", backend="gloo")
+    set_device.assert_not_called()

@@ -94,3 +94,33 @@ def test_runners_and_runner_builders_build_as_mmcv() -> None:
         assert type(runner) is ParityRunner
     finally:
         RUNNERS._remove("ParityRunner")
+
+
+def test_a_hook_that_drops_its_kwargs_takes_any_keyword_but_one_that_forwards_them_is_checked() -> None:
+    from mmcv.runner import HOOKS, Hook, build_runner
+
+    @HOOKS.register_module()
+    class ParityDropsKwargsHook(Hook):
+        def __init__(self, info: str, *args: Any, **kwargs: Any) -> None:
+            super().__init__()  # mmcv's test hooks take **kwargs and ignore them
+            self.info = info
+
+    @HOOKS.register_module()
+    class ParityForwardsKwargsHook(Hook):
+        def __init__(self, info: str, **kwargs: Any) -> None:
+            super().__init__(**kwargs)  # goes to Hook.__init__, which takes nothing: a typo must still be caught
+            self.info = info
+
+    try:
+        model = TinyNet()
+        runner = build_runner(dict(type="EpochBasedRunner", max_epochs=1),
+                              default_args=dict(model=model, optimizer=torch.optim.SGD(model.parameters(), lr=0.1)))
+        # log_config gives every logger hook `interval`, as mmcv's register_logger_hooks does
+        runner.register_training_hooks(lr_config=None, log_config=dict(
+            interval=3, hooks=[dict(type="ParityDropsKwargsHook", info="log")]))
+        assert [h.info for h in runner.hooks if isinstance(h, ParityDropsKwargsHook)] == ["log"]
+        with pytest.raises(ValueError, match=r"unknown argument `intervall` for `ParityForwardsKwargsHook`"):
+            runner.register_hook_from_cfg(dict(type="ParityForwardsKwargsHook", info="x", intervall=1))
+    finally:
+        HOOKS._remove("ParityDropsKwargsHook")
+        HOOKS._remove("ParityForwardsKwargsHook")

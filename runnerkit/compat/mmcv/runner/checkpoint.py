@@ -12,6 +12,7 @@ import inspect
 import logging
 import os
 import re
+import tempfile
 import time
 import urllib.parse
 from collections import OrderedDict
@@ -30,6 +31,10 @@ __all__ = [
     "_load_checkpoint_with_prefix",
     "get_state_dict",
     "load_checkpoint",
+    "load_from_http",
+    "load_from_local",
+    "load_from_pavi",
+    "load_from_torchvision",
     "load_state_dict",
     "save_checkpoint",
     "weights_to_cpu",
@@ -247,6 +252,32 @@ def load_from_torchvision(filename: str, map_location: Any = None, weights_only:
 
 
 CheckpointLoader.register_scheme(("torchvision://", "modelzoo://"), load_from_torchvision)
+
+def load_from_pavi(filename: str, map_location: Any = None, weights_only: bool = True) -> Any:
+    """``pavi://<model path>``: downloaded with the PAVI client (``pavi.modelcloud``), then read.
+
+    Raises:
+        ValueError: ``filename`` does not start with ``pavi://``.
+        ImportError: the PAVI client is not installed.
+        FileNotFoundError: PAVI gave no file for the path.
+    """
+    if not filename.startswith("pavi://"):
+        raise ValueError(f"load_from_pavi expects a `pavi://` path, got {filename!r}.")
+    try:
+        from pavi import modelcloud  # type: ignore[import-not-found]
+    except ImportError as err:
+        raise ImportError(f"`{filename}` needs the PAVI client: pip install pavi") from err
+    model_path = filename[len("pavi://"):]
+    model = modelcloud.get(model_path)
+    with tempfile.TemporaryDirectory() as tmp_dir:
+        local = os.path.join(tmp_dir, model.name)
+        model.download(local)
+        if not os.path.isfile(local):
+            raise FileNotFoundError(f"PAVI gave no file for `{filename}` (downloaded to {local}).")
+        return ckpt_io.load_file(local, map_location or "cpu", weights_only)
+
+
+CheckpointLoader.register_scheme("pavi://", load_from_pavi)
 
 def _load_checkpoint(filename: str | os.PathLike[str], map_location: Any = None, logger: logging.Logger | None = None,
                      weights_only: bool = True) -> Any:

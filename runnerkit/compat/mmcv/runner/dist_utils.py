@@ -66,8 +66,10 @@ def init_dist(launcher: str, backend: str = "nccl", **kwargs: Any) -> None:
 
 
 def _set_device(local_rank: int) -> None:
-    if torch.cuda.is_available() and torch.cuda.device_count() > 0:
-        torch.cuda.set_device(local_rank % torch.cuda.device_count())
+    # mmcv asks only the device count (0 without CUDA), so a patched count is honoured as in mmcv.
+    num_gpus = torch.cuda.device_count()
+    if num_gpus > 0:
+        torch.cuda.set_device(local_rank % num_gpus)
 
 
 def master_only(func: Callable[..., Any]) -> Callable[..., Any]:
