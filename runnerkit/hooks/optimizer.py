@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -130,7 +131,9 @@ class OptimizerHook(Hook):
             stack.extend(next_fn for next_fn, _ in fn.next_functions)
         for name, param in runner.model.named_parameters():
             if param.requires_grad and id(param) not in reachable:
-                runner.logger.error("%s with shape %s is not in the computational graph", name, tuple(param.size()))
+                # keywords, as mmcv: loggers given to runners need only `log(level=..., msg=...)`
+                runner.logger.log(level=logging.ERROR, msg=f"{name} with shape {tuple(param.size())} is not in the "
+                                  "computational graph")
 
 
 class GradientCumulativeOptimizerHook(OptimizerHook):

@@ -165,3 +165,51 @@ def test_closure_hook_and_custom_hook_configs() -> None:
     runner.run([loader(1)], [("train", 1)])
     assert seen == [0, 1]
     assert [type(h).__name__ for h in runner.hooks][-1] == "EmptyCacheHook"
+
+
+def test_the_deprecated_runner_is_registered_as_in_mmcv(tmp_path: Path) -> None:
+    from mmcv.runner import RUNNERS, Runner, build_runner
+
+    assert set(RUNNERS.module_dict) >= {"EpochBasedRunner", "IterBasedRunner", "Runner"}
+    with pytest.warns(DeprecationWarning, match="Runner was deprecated"):
+        runner = build_runner(dict(type="Runner", max_epochs=2), default_args=dict(model=Model(), work_dir=str(tmp_path)))
+    assert type(runner) is Runner and runner.max_epochs == 2
+
+
+def test_mmcv_private_counter_names_read_and_set_the_loop_state() -> None:
+    from mmcv.runner import EpochBasedRunner, IterBasedRunner
+
+    runner = EpochBasedRunner(model=Model(), max_epochs=3)
+    assert (runner._epoch, runner._iter, runner._inner_iter, runner._max_epochs) == (0, 0, 0, 3)
+    runner._epoch = 2  # mmcv's tests and scripts resume by hand like this
+    assert runner.epoch == runner.loop.epoch == 2
+    iter_runner = IterBasedRunner(model=Model(), max_iters=8)
+    iter_runner._iter = 3
+    assert (iter_runner.iter, iter_runner._max_iters) == (3, 8)
+
+
+def test_anomalous_parameters_are_reported_through_log_with_keywords() -> None:
+    from unittest import mock
+
+    from mmcv.runner import OptimizerHook
+
+    class Branches(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.used = nn.Linear(2, 2)
+            self.unused = nn.Linear(2, 2)
+
+    class LogOnly:  # a logger with mmcv's minimal interface: log(level=..., msg=...)
+        def __init__(self) -> None:
+            self.records: list[tuple[int, str]] = []
+
+        def log(self, level: int, msg: str) -> None:
+            self.records.append((level, msg))
+
+    model = Branches()
+    runner = mock.Mock(model=model, logger=LogOnly())
+    runner.outputs = {"loss": model.used(torch.ones(1, 2)).sum()}
+    OptimizerHook(detect_anomalous_params=True).after_train_iter(runner)
+    assert [r[0] for r in runner.logger.records] == [logging.ERROR, logging.ERROR]
+    assert "unused.weight with shape (2, 2) is not in the computational graph" in runner.logger.records[0][1]
+    assert not any("used.weight" in msg and "unused" not in msg for _, msg in runner.logger.records)

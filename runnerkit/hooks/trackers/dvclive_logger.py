@@ -24,6 +24,7 @@ class DvcliveLoggerHook(TrackerHook):
     Args:
         model_file: if given, the model is saved there (a checkpoint) after every training epoch.
         interval, ignore_last, reset_flag, by_epoch: see :class:`~runnerkit.hooks.logger_base.LoggerHook`.
+        dvclive: a ``dvclive.Live`` to log to (then ``kwargs`` are not used); by default one is made.
         **kwargs: passed to ``dvclive.Live``.
 
     Example:
@@ -43,15 +44,19 @@ class DvcliveLoggerHook(TrackerHook):
         ignore_last: bool = True,
         reset_flag: bool = False,
         by_epoch: bool = True,
+        dvclive: Any = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(interval, ignore_last, reset_flag, by_epoch)
         self.model_file = os.fspath(model_file) if model_file is not None else None
         self.live_kwargs = kwargs
-        self.dvclive: Any = None
+        #: a ``dvclive.Live`` given by the caller is used as is (mmcv's ``dvclive=``); else one is made at the start.
+        self.dvclive: Any = dvclive
+        self._given_live = dvclive is not None
 
     def start(self, runner: BaseRunner, client: ModuleType) -> None:
-        self.dvclive = client.Live(**self.live_kwargs)
+        if not self._given_live:
+            self.dvclive = client.Live(**self.live_kwargs)
 
     def write(self, runner: BaseRunner, tags: dict[str, Any]) -> None:
         self.dvclive.set_step(self.get_iter(runner))

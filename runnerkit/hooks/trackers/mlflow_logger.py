@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 from collections.abc import Mapping
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -65,6 +67,9 @@ class MlflowLoggerHook(TrackerHook):
         self.mlflow = client
         if self.log_model:
             self.mlflow_pytorch = import_client("mlflow.pytorch", "mlflow", type(self).__name__)
+        else:  # mmcv sets it in any case; an mlflow whose pytorch flavour cannot load is fine without log_model
+            with contextlib.suppress(ImportError):
+                self.mlflow_pytorch = importlib.import_module("mlflow.pytorch")
         if self.exp_name is not None:
             client.set_experiment(self.exp_name)
         if client.active_run() is None:

@@ -34,14 +34,18 @@ class SegmindLoggerHook(TrackerHook):
     def __init__(self, interval: int = 10, ignore_last: bool = True, reset_flag: bool = False, by_epoch: bool = True) -> None:
         super().__init__(interval, ignore_last, reset_flag, by_epoch)
         self.segmind: Any = None
-        self.segmind_log_metrics: Any = None
-        self.segmind_mlflow_log: Any = None
+        self.log_metrics: Any = None  # mmcv's attribute names
+        self.mlflow_log: Any = None
 
     def start(self, runner: BaseRunner, client: ModuleType) -> None:
         name = type(self).__name__
         self.segmind = client
-        self.segmind_log_metrics = import_client("segmind.tracking.fluent", "segmind", name).log_metrics
-        self.segmind_mlflow_log = import_client("segmind.utils.logging_utils", "segmind", name).try_mlflow_log
+        try:  # attributes of the package, as mmcv reads them (its submodules are imported by `import segmind`)
+            self.log_metrics = client.tracking.fluent.log_metrics
+            self.mlflow_log = client.utils.logging_utils.try_mlflow_log
+        except AttributeError:
+            self.log_metrics = import_client("segmind.tracking.fluent", "segmind", name).log_metrics
+            self.mlflow_log = import_client("segmind.utils.logging_utils", "segmind", name).try_mlflow_log
 
     def write(self, runner: BaseRunner, tags: dict[str, Any]) -> None:
-        self.segmind_mlflow_log(self.segmind_log_metrics, tags, step=runner.epoch, epoch=runner.epoch)
+        self.mlflow_log(self.log_metrics, tags, step=runner.epoch, epoch=runner.epoch)
