@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import warnings
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -151,8 +152,26 @@ class GradientCumulativeOptimizerHook(OptimizerHook):
     def _window(self, runner: BaseRunner) -> int:
         return _window(runner, self.cumulative_iters)
 
+    @staticmethod
+    def has_batch_norm(module: torch.nn.Module) -> bool:
+        """Whether ``module`` has batch-norm layers (their statistics see the small batches, not the window)."""
+        return any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in module.modules())
+
+    def _init(self, runner: BaseRunner) -> None:
+        """mmcv's set-up check: warn when batch norm makes accumulation differ from one larger batch."""
+        if self.cumulative_iters > 1 and self.has_batch_norm(runner.model):
+            warnings.warn(f"{type(self).__name__}: the model has batch-norm layers, whose statistics see each small "
+                          "batch, so the result may differ slightly from one larger batch", UserWarning, stacklevel=2)
+
+    def _get_loss_factor(self, runner: BaseRunner) -> int:
+        """mmcv's name for the number of iterations in the current accumulation window."""
+        return self._window(runner)
+
     def _should_step(self, runner: BaseRunner) -> bool:
         return _should_step(runner, self.cumulative_iters)
+
+    def before_run(self, runner: BaseRunner) -> None:
+        self._init(runner)
 
     def before_train_iter(self, runner: BaseRunner) -> None:
         _sync_gradients(runner, self._should_step(runner))

@@ -111,3 +111,27 @@ def test_gradient_cumulative_optimizer_hook_equals_a_larger_batch(tmp_path: Path
         runner.run([loader], [("train", 1)])
         weights.append(model.fc.weight.detach().clone())
     assert torch.allclose(weights[0], weights[1], atol=1e-6)
+
+
+def test_gradient_cumulative_hook_keeps_mmcvs_helpers_loss_factor_and_batch_norm_warning() -> None:
+    from mmcv.runner import GradientCumulativeOptimizerHook, IterBasedRunner
+
+    class Normed(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(3, 2)
+            self.norm = nn.BatchNorm1d(2)
+
+        def train_step(self, batch: torch.Tensor, optimizer: Any, **kwargs: Any) -> dict[str, Any]:
+            return {"loss": self.norm(self.fc(batch)).mean()}
+
+    hook = GradientCumulativeOptimizerHook(cumulative_iters=3)
+    assert hook.has_batch_norm(Normed()) and not hook.has_batch_norm(nn.Linear(2, 2))
+    runner = IterBasedRunner(model=Normed(), max_iters=8)
+    with pytest.warns(UserWarning, match=r"GradientCumulativeOptimizerHook: the model has batch-norm layers"):
+        hook._init(runner)
+    factors = []
+    for it in range(3, 8):  # resumed at iteration 3 of 8: windows of 3, then the last 2
+        runner._iter = it
+        factors.append(hook._get_loss_factor(runner))
+    assert factors == [3, 3, 3, 2, 2]
