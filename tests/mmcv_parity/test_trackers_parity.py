@@ -98,3 +98,18 @@ def test_pavi_graph_options_come_from_add_graph_kwargs(tmp_path: Path) -> None:
     hook = PaviLoggerHook(add_graph_kwargs={"active": True, "img_key": "image", "start": 2, "interval": 3})
     assert (hook.add_graph, hook.img_key, hook.add_graph_schedule) == (True, "image", (2, 3))
     assert PaviLoggerHook(add_graph=True).add_graph_schedule is None  # once, at the first batch
+
+
+def test_wandb_uploads_the_work_dir_files_with_wandb_log_artifact(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from runnerkit.hooks import WandbLoggerHook
+
+    client = mock.MagicMock()
+    monkeypatch.setitem(sys.modules, "wandb", client)
+    hook = WandbLoggerHook(log_artifact=True, out_suffix=".pth", define_metric_cfg={"val/loss": "min"}, interval=1)
+    train(hook, tmp_path, epochs=1, checkpoint={"interval": 1})
+    client.define_metric.assert_called_once_with("val/loss", summary="min")
+    artifact = client.Artifact.return_value
+    client.log_artifact.assert_called_once_with(artifact)  # module-level, as mmcv calls it
+    added = {os.path.basename(c.args[0]) for c in artifact.add_file.call_args_list}
+    assert "epoch_1.pth" in added
+    client.finish.assert_called_once_with()

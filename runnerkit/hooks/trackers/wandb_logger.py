@@ -82,5 +82,5 @@ class WandbLoggerHook(TrackerHook):
                 for name in sorted(files):
                     if name.endswith(self.out_suffix):
                         artifact.add_file(os.path.join(root, name))
-            self.wandb.run.log_artifact(artifact)
+            self.wandb.log_artifact(artifact)  # the active run's, as mmcv
         self.wandb.finish()
