@@ -337,8 +337,9 @@ class EvalHook(Hook):
         if self.save_best is None:
             return None
         if not eval_res:
-            warnings.warn(
-                "The evaluation returned no metrics, so the best checkpoint is not updated this time.",
+            warnings.warn(  # mmcv's words: code written for mmcv matches this message
+                "Since `eval_res` is an empty dict, the behavior to save the best checkpoint will be skipped in "
+                "this evaluation.",
                 stacklevel=2,
             )
             return None

@@ -137,3 +137,19 @@ def test_file_client_args_are_refused_with_the_reason() -> None:
 
     with pytest.raises(ValueError, match=r"`file_client_args` .* is not supported: runnerkit writes the best checkpoint"):
         EvalHook(DataLoader(ScoreDataset([0.0])), file_client_args={"backend": "petrel"})
+
+
+def test_an_empty_evaluation_skips_the_best_checkpoint_with_mmcvs_warning(tmp_path: Path) -> None:
+    from mmcv.runner import EvalHook
+
+    class Silent(ScoreDataset):
+        def evaluate(self, results: list[Any], logger: Any = None, **kwargs: Any) -> dict[str, float]:
+            return {}
+
+    hook = EvalHook(DataLoader(Silent([])), save_best="auto")
+    expected = ("Since `eval_res` is an empty dict, the behavior to save the best checkpoint will be skipped in "
+                "this evaluation.")
+    with pytest.warns(UserWarning) as caught:
+        runner = run_epochs(tmp_path, hook, epochs=1)
+    assert expected in [str(w.message) for w in caught]  # the exact words, as mmcv code may compare them
+    assert best_files(tmp_path) == [] and "best_ckpt" not in (runner.meta or {}).get("hook_msgs", {})
