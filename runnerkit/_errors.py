@@ -191,16 +191,12 @@ class WorkDirInUseError(RunnerkitError):
         files: the earlier run's files found there (names).
     """
 
-    def __init__(self, work_dir: str, files: Sequence[str], *, command_line: bool = False) -> None:
+    def __init__(self, work_dir: str, files: Sequence[str]) -> None:
         self.work_dir = work_dir
         self.files = list(files)
         shown = ", ".join(self.files[:5]) + (f" and {len(self.files) - 5} more" if len(self.files) > 5 else "")
-        if command_line:
-            options = ("continue it with `--resume` (or `--resume auto`), train into another `--work-dir`, or "
-                       "start over with `--overwrite` (deletes those checkpoints)")
-        else:
-            options = ("continue it with `resume=True` (or `resume=\"auto\"`; config key `resume`), choose another "
-                       "`work_dir`, or start over with `overwrite=True` (config key `overwrite`; deletes those checkpoints)")
+        options = ("continue it with `resume=True` (or `resume=\"auto\"`; config key `resume`), choose another "
+                   "`work_dir`, or start over with `overwrite=True` (config key `overwrite`; deletes those checkpoints)")
         super().__init__(
             f"The work dir `{work_dir}` holds the checkpoints of an earlier run ({shown}); a fresh run there "
             f"would mix with it. Nothing was trained: {options}."

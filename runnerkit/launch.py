@@ -38,13 +38,9 @@ from runnerkit import dist
 from runnerkit.dist import DistributedError
 
 __all__ = [
-    "distributed_loader", "distributed_session", "is_collective_failure", "launch", "LAUNCHERS", "prepare_runner",
-    "quiet_other_ranks", "resolve_launcher", "wrap_model",
+    "distributed_loader", "distributed_session", "is_collective_failure", "launch", "prepare_runner", "quiet_other_ranks",
+    "wrap_model",
 ]
-
-
-#: the ``--launcher`` values of ``runnerkit run``.
-LAUNCHERS = ("none", "torchrun")
 
 
 # -- the model ---------------------------------------------------------------------------------
@@ -222,32 +218,7 @@ def prepare_runner(runner: Any) -> None:
     quiet_other_ranks(runner.logger, runner.rank)
 
 
-# -- the command line ----------------------------------------------------------------------------
-
-
-def resolve_launcher(requested: str | None, environ: Mapping[str, str] | None = None) -> str:
-    """``"torchrun"`` or ``"none"``: ``requested``, or (None) ``torchrun`` when torchrun started this process.
-
-    Raises:
-        DistributedError: ``torchrun`` asked for outside torchrun, or ``none`` inside a torchrun
-            job of several processes (they would all train alone into one work dir).
-    """
-    env = dist.torchrun_env(dict(os.environ if environ is None else environ))
-    if requested is not None and requested not in LAUNCHERS:
-        raise DistributedError(f"Unknown launcher `{requested}`; expected one of {', '.join(LAUNCHERS)}.")
-    if requested == "torchrun" and env is None:
-        raise DistributedError(
-            "`--launcher torchrun` needs a process started by torchrun, but `RANK`/`WORLD_SIZE` are not set: run "
-            "`torchrun --nproc_per_node N -m runnerkit run CONFIG --launcher torchrun`."
-        )
-    if requested == "none" and env is not None and env.world_size > 1:
-        raise DistributedError(
-            f"`--launcher none`, but torchrun started {env.world_size} processes: each would train alone and "
-            "overwrite the others' checkpoints. Drop `--launcher none` (or pass `--launcher torchrun`)."
-        )
-    if requested is None:
-        return "none" if env is None else "torchrun"
-    return requested
+# -- the process group ---------------------------------------------------------------------------
 
 
 @contextlib.contextmanager
@@ -306,7 +277,7 @@ def _lost_message(err: BaseException, rank: int, world_size: int, timeout_s: flo
 
     first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
     latest = find_latest(work_dir) if work_dir and os.path.isdir(work_dir) else None
-    where = (f"The last complete checkpoint is `{os.path.abspath(latest)}`; continue with `--resume`." if latest
+    where = (f"The last complete checkpoint is `{os.path.abspath(latest)}`; continue with `resume=True` (config key `resume`)." if latest
              else "No checkpoint was written yet.")
     return (
         f"Rank {rank} of {world_size} lost the other ranks: a collective operation failed ({first}). Another rank "

@@ -131,7 +131,7 @@ def find_latest(directory: str | os.PathLike[str]) -> str | None:
             if not _inside(path, directory):
                 warnings.warn(
                     f"`{pointer}` points outside the work dir (to `{name}`); ignoring it. To resume from that file, "
-                    "name it explicitly (`--resume PATH`, `resume=PATH`).",
+                    "name it explicitly with `resume=PATH` (config key `resume`).",
                     RuntimeWarning,
                     stacklevel=2,
                 )

@@ -286,3 +286,50 @@ def test_show_describes_an_optimizer_from_its_argument_model(capsys: pytest.Capt
     assert out.startswith("SGD (optimizer)\n  target:        torch.optim:SGD\n")
     assert "Arguments (SGDArgs):\n  params: " in out and "(run time only)" in out
     assert "\n  lr: float | Tensor = 0.001\n" in out
+
+
+# -- the library speaks of arguments, the command line of flags ---------------------------------------
+
+
+def _library_strings() -> Iterator[tuple[str, int, str]]:
+    """Every string constant of the library (not ``runnerkit/cli``) that is not a docstring."""
+    import ast
+
+    import runnerkit
+
+    root = Path(runnerkit.__file__).parent
+    for path in sorted(root.rglob("*.py")):
+        if "cli" in path.relative_to(root).parts:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docstrings = {
+            id(node.body[0].value) for node in ast.walk(tree)
+            if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+            and node.body and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)
+        }
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+                yield str(path.relative_to(root)), node.lineno, node.value
+
+
+def test_library_messages_name_no_flag_of_runnerkit_run() -> None:
+    import argparse
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    flags = {flag for action in commands.choices["run"]._actions for flag in action.option_strings if flag.startswith("--")}
+    assert {"--resume", "--work-dir", "--overwrite", "--launcher"} <= flags
+    named = [f"{path}:{line}: {flag}" for path, line, text in _library_strings()
+             for flag in flags if f"`{flag}" in text or f"{flag} " in text]
+    assert named == []
+
+
+def test_the_command_line_says_library_arguments_as_flags() -> None:
+    from runnerkit import WorkDirInUseError
+    from runnerkit.cli._common import in_flags
+
+    message = in_flags(str(WorkDirInUseError("w", ["iter_2.pth"])))
+    assert message.endswith("Nothing was trained: continue it with `--resume` (or `--resume auto`), train into another "
+                            "`--work-dir`, or start over with `--overwrite` (deletes those checkpoints).")
+    assert in_flags("continue with `resume=True` (config key `resume`).") == "continue with `--resume`."
+    assert in_flags("nothing to translate: `load_from`") == "nothing to translate: `load_from`"

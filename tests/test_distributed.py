@@ -22,6 +22,7 @@ from torch.utils.data import DataLoader, DistributedSampler, RandomSampler, Weig
 import runnerkit
 from runnerkit import dist, launch
 from runnerkit.checkpoint import find_latest
+from runnerkit.cli.train import resolve_launcher
 from runnerkit.dist import DistributedError
 from runnerkit.hooks.sampler_seed import DistSamplerSeedHook
 
@@ -127,21 +128,21 @@ def test_the_helpers_are_identities_in_one_process(no_torchrun: None) -> None:
 
 
 def test_the_launcher_is_torchrun_exactly_when_torchrun_started_the_process() -> None:
-    assert launch.resolve_launcher(None, {}) == "none"
-    assert launch.resolve_launcher(None, torchrun_vars()) == "torchrun"
-    assert launch.resolve_launcher("torchrun", torchrun_vars(world_size=1)) == "torchrun"
-    assert launch.resolve_launcher("none", torchrun_vars(world_size=1)) == "none"
+    assert resolve_launcher(None, {}) == "none"
+    assert resolve_launcher(None, torchrun_vars()) == "torchrun"
+    assert resolve_launcher("torchrun", torchrun_vars(world_size=1)) == "torchrun"
+    assert resolve_launcher("none", torchrun_vars(world_size=1)) == "none"
 
 
 def test_launcher_torchrun_outside_torchrun_says_how_to_start_it() -> None:
     with pytest.raises(DistributedError, match=r"`--launcher torchrun` needs a process started by torchrun.*run "
                                                r"`torchrun --nproc_per_node N -m runnerkit run CONFIG --launcher torchrun`"):
-        launch.resolve_launcher("torchrun", {})
+        resolve_launcher("torchrun", {})
 
 
 def test_launcher_none_inside_a_multi_process_torchrun_job_is_refused() -> None:
     with pytest.raises(DistributedError, match=r"`--launcher none`, but torchrun started 2 processes: each would train alone"):
-        launch.resolve_launcher("none", torchrun_vars())
+        resolve_launcher("none", torchrun_vars())
 
 
 def test_run_with_launcher_torchrun_outside_torchrun_is_one_message(

@@ -71,9 +71,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _known_error_message(err: BaseException) -> str | None:
     """The one-message form of the errors a user can act on; None for bugs (they keep their traceback)."""
     from runnerkit._errors import RunnerkitError
+    from runnerkit.cli._common import in_flags
 
     if isinstance(err, RunnerkitError):
-        return str(err)
+        return in_flags(str(err))
     if isinstance(err, OSError):
         return f"{err.strerror or err}: `{err.filename}`" if err.filename else str(err)
     if type(err).__name__ == "ValidationError" and type(err).__module__.startswith("pydantic"):

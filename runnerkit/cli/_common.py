@@ -35,6 +35,28 @@ class CommandError(RunnerkitError):
     """A command cannot do what was asked; the message says why and what to do (exit code 1)."""
 
 
+#: how the library's errors name ``build_job``/``train`` arguments and config keys, and what
+#: ``runnerkit run`` calls them (longest phrases first: a phrase never contains a later one's result).
+_IN_FLAGS = (
+    ("`resume=True` (or `resume=\"auto\"`; config key `resume`)", "`--resume` (or `--resume auto`)"),
+    ("`resume=True` (config key `resume`)", "`--resume`"),
+    ("`resume=PATH` (config key `resume`)", "`--resume PATH`"),
+    ("choose another `work_dir`", "train into another `--work-dir`"),
+    ("`overwrite=True` (config key `overwrite`; deletes those checkpoints)", "`--overwrite` (deletes those checkpoints)"),
+)
+
+
+def in_flags(message: str) -> str:
+    """``message`` (a library error's) with the arguments and config keys it names said as ``runnerkit run`` flags.
+
+    The library speaks of ``resume=True`` and the config key ``resume``; a user of the command
+    line is told ``--resume``.
+    """
+    for library, flag in _IN_FLAGS:
+        message = message.replace(library, flag)
+    return message
+
+
 def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
     """A plain-text table with left-aligned columns (the last column is not padded)."""
     cells = [[str(h) for h in headers], *[["" if c is None else str(c) for c in row] for row in rows]]

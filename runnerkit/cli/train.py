@@ -9,18 +9,21 @@ import os
 import shlex
 import signal
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from runnerkit._errors import ConfigError, TrainingInterrupted, WorkDirInUseError
+from runnerkit._errors import ConfigError, TrainingInterrupted
 from runnerkit.cli._common import HelpFormatter
 from runnerkit.cli.validate import add_cfg_options, with_options
 
-__all__ = ["add_parsers", "demo_command", "DEMO_WORK_DIR", "run_command", "train"]
+__all__ = ["add_parsers", "demo_command", "DEMO_WORK_DIR", "LAUNCHERS", "resolve_launcher", "run_command", "train"]
 
 
 DEMO_WORK_DIR = os.path.join("work_dirs", "demo")
 _LATEST = "latest"
+#: the ``--launcher`` values of ``runnerkit run``.
+LAUNCHERS = ("none", "torchrun")
 
 
 def add_parsers(sub: Any) -> None:
@@ -47,7 +50,7 @@ def add_parsers(sub: Any) -> None:
                    help="start a fresh run even in a work dir that holds another run's checkpoints, deleting them "
                    "first (without it, such a run is refused)")
     add_cfg_options(p)
-    p.add_argument("--launcher", choices=["none", "torchrun"], default=None,
+    p.add_argument("--launcher", choices=LAUNCHERS, default=None,
                    help="`torchrun`: train data-parallel on every process torchrun started (the default under "
                    "torchrun); `none`: one process")
     _add_verbose(p)
@@ -87,8 +90,6 @@ def _positive_int(text: str) -> int:
 def run_command(args: argparse.Namespace) -> int:
     from runnerkit.check import check_config, format_problems
     from runnerkit.config import read_config
-    from runnerkit.launch import resolve_launcher
-
     launcher = resolve_launcher(args.launcher)
     cfg_file = read_config(args.config)
     cfg = with_options(cfg_file.data, args.cfg_options)
@@ -112,11 +113,37 @@ def run_command(args: argparse.Namespace) -> int:
                 train(cfg, work_dir=work_dir, name=name, resume=resume, overwrite=overwrite, verbose=args.verbose)
         else:
             train(cfg, work_dir=work_dir, name=name, resume=resume, overwrite=overwrite, verbose=args.verbose)
-    except WorkDirInUseError as err:  # say it in flags, not arguments
-        raise WorkDirInUseError(err.work_dir, err.files, command_line=True) from None
     except TrainingInterrupted as stop:
         return report_interrupted(stop, getattr(args, "argv", None))
     return 0
+
+
+def resolve_launcher(requested: str | None, environ: Mapping[str, str] | None = None) -> str:
+    """``"torchrun"`` or ``"none"``: ``requested``, or (None) ``torchrun`` when torchrun started this process.
+
+    Raises:
+        DistributedError: ``torchrun`` asked for outside torchrun, or ``none`` inside a torchrun
+            job of several processes (they would all train alone into one work dir).
+    """
+    from runnerkit import dist
+    from runnerkit.dist import DistributedError
+
+    env = dist.torchrun_env(dict(os.environ if environ is None else environ))
+    if requested is not None and requested not in LAUNCHERS:
+        raise DistributedError(f"Unknown launcher `{requested}`; expected one of {', '.join(LAUNCHERS)}.")
+    if requested == "torchrun" and env is None:
+        raise DistributedError(
+            "`--launcher torchrun` needs a process started by torchrun, but `RANK`/`WORLD_SIZE` are not set: run "
+            "`torchrun --nproc_per_node N -m runnerkit run CONFIG --launcher torchrun`."
+        )
+    if requested == "none" and env is not None and env.world_size > 1:
+        raise DistributedError(
+            f"`--launcher none`, but torchrun started {env.world_size} processes: each would train alone and "
+            "overwrite the others' checkpoints. Drop `--launcher none` (or pass `--launcher torchrun`)."
+        )
+    if requested is None:
+        return "none" if env is None else "torchrun"
+    return requested
 
 
 def demo_command(args: argparse.Namespace) -> int:

@@ -125,7 +125,7 @@ class Interrupt:
         if path is not None:
             runner.logger.warning(
                 "Stopped by %s after iteration %d; checkpoint saved: %s. Resume from it (`runner.resume(path)`, the "
-                "config key `resume_from`, or `runnerkit run CONFIG --resume PATH`).", name, iteration, path)
+                "argument `resume=PATH`, or the config key `resume_from`).", name, iteration, path)
         else:
             runner.logger.warning("Stopped by %s after iteration %d; no work dir, so no checkpoint was saved.", name, iteration)
         previous = self.previous.get(signum)
