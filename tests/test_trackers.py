@@ -125,11 +125,11 @@ def test_mlflow_writes_metrics_params_and_tags_to_a_local_file_store(tmp_path: P
         mlflow.set_tracking_uri("")
 
 
-def test_neptune_logs_each_tag_with_its_step(tmp_path: Path) -> None:
+def test_neptune_logs_each_tag_with_its_step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     client = mock.MagicMock(spec=["init_run"])
-    with mock.patch.dict(sys.modules, {"neptune": client}):
-        hook = NeptuneLoggerHook(init_kwargs={"project": "me/p"}, interval=4, by_epoch=False)
-        run(hook, tmp_path)
+    monkeypatch.setitem(sys.modules, "neptune", client)
+    hook = NeptuneLoggerHook(init_kwargs={"project": "me/p"}, interval=4, by_epoch=False)
+    run(hook, tmp_path)
     client.init_run.assert_called_once_with(project="me/p")
     neptune_run = client.init_run.return_value
     neptune_run.__getitem__.assert_any_call("learning_rate")
@@ -137,16 +137,16 @@ def test_neptune_logs_each_tag_with_its_step(tmp_path: Path) -> None:
     neptune_run.stop.assert_called_once_with()
 
 
-def test_dvclive_sets_the_step_and_saves_the_model_file(tmp_path: Path) -> None:
+def test_dvclive_sets_the_step_and_saves_the_model_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     client = mock.MagicMock()
-    with mock.patch.dict(sys.modules, {"dvclive": client}):
-        hook = DvcliveLoggerHook(model_file=str(tmp_path / "model.pth"), interval=2, dir="x")
-        model = Net()
-        runner = runnerkit.EpochBasedRunner(model=model, optimizer=torch.optim.SGD(model.parameters(), lr=0.02, momentum=0.95),
-                                            work_dir=tmp_path, max_epochs=1)
-        runner.register_hook(IterTimerHook())
-        runner.register_hook(hook)
-        runner.run([[torch.tensor([1.0]), torch.tensor([3.0])]], [("train", 1)])
+    monkeypatch.setitem(sys.modules, "dvclive", client)
+    hook = DvcliveLoggerHook(model_file=str(tmp_path / "model.pth"), interval=2, dir="x")
+    model = Net()
+    runner = runnerkit.EpochBasedRunner(model=model, optimizer=torch.optim.SGD(model.parameters(), lr=0.02, momentum=0.95),
+                                        work_dir=tmp_path, max_epochs=1)
+    runner.register_hook(IterTimerHook())
+    runner.register_hook(hook)
+    runner.run([[torch.tensor([1.0]), torch.tensor([3.0])]], [("train", 1)])
     client.Live.assert_called_once_with(dir="x")
     live = client.Live.return_value
     live.set_step.assert_called_with(2)
@@ -154,10 +154,10 @@ def test_dvclive_sets_the_step_and_saves_the_model_file(tmp_path: Path) -> None:
     assert (tmp_path / "model.pth").is_file()
 
 
-def test_clearml_connects_the_optimizer_and_reports_scalars(tmp_path: Path) -> None:
+def test_clearml_connects_the_optimizer_and_reports_scalars(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     client = mock.MagicMock()
-    with mock.patch.dict(sys.modules, {"clearml": client}):
-        runner = run(ClearMLLoggerHook(init_kwargs={"project_name": "p"}, interval=4, by_epoch=False), tmp_path)
+    monkeypatch.setitem(sys.modules, "clearml", client)
+    runner = run(ClearMLLoggerHook(init_kwargs={"project_name": "p"}, interval=4, by_epoch=False), tmp_path)
     client.Task.init.assert_called_once_with(project_name="p")
     task = client.Task.init.return_value
     task.connect.assert_called_once_with(runner.optimizer, name="SGD")
@@ -165,29 +165,30 @@ def test_clearml_connects_the_optimizer_and_reports_scalars(tmp_path: Path) -> N
     task.upload_artifact.assert_called_once_with("Model Architecture", runner.model)
 
 
-def test_segmind_logs_through_its_mlflow_wrapper(tmp_path: Path) -> None:
+def test_segmind_logs_through_its_mlflow_wrapper(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     client = mock.MagicMock()
     modules = {"segmind": client, "segmind.tracking.fluent": client.tracking.fluent,
                "segmind.utils.logging_utils": client.utils.logging_utils}
-    with mock.patch.dict(sys.modules, modules):
-        run(SegmindLoggerHook(interval=4, by_epoch=False), tmp_path)
+    for name, module in modules.items():
+        monkeypatch.setitem(sys.modules, name, module)
+    run(SegmindLoggerHook(interval=4, by_epoch=False), tmp_path)
     wrapper = client.utils.logging_utils.try_mlflow_log
     args, kwargs = wrapper.call_args
     assert args[0] is client.tracking.fluent.log_metrics
     assert args[1] == EXPECTED_AT_4 | {"train/loss": 2.5} and kwargs == {"step": 0, "epoch": 0}
 
 
-def test_pavi_writes_scalars_by_mode_and_uploads_the_last_checkpoint(tmp_path: Path) -> None:
+def test_pavi_writes_scalars_by_mode_and_uploads_the_last_checkpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     client = mock.MagicMock()
     work = tmp_path / "exp1"
-    with mock.patch.dict(sys.modules, {"pavi": client}):
-        hook = PaviLoggerHook(add_last_ckpt=True, interval=4, by_epoch=False)
-        model = Net()
-        runner = runnerkit.IterBasedRunner(model=model, optimizer=torch.optim.SGD(model.parameters(), lr=0.02, momentum=0.95),
-                                           work_dir=work, max_iters=4, meta={"config_dict": {"lr": 0.02}})
-        runner.register_training_hooks(lr_config=None, checkpoint_config={"interval": 4})
-        runner.register_hook(hook)
-        runner.run([[torch.tensor([float(i + 1)]) for i in range(4)]], [("train", 1)])
+    monkeypatch.setitem(sys.modules, "pavi", client)
+    hook = PaviLoggerHook(add_last_ckpt=True, interval=4, by_epoch=False)
+    model = Net()
+    runner = runnerkit.IterBasedRunner(model=model, optimizer=torch.optim.SGD(model.parameters(), lr=0.02, momentum=0.95),
+                                       work_dir=work, max_iters=4, meta={"config_dict": {"lr": 0.02}})
+    runner.register_training_hooks(lr_config=None, checkpoint_config={"interval": 4})
+    runner.register_hook(hook)
+    runner.run([[torch.tensor([float(i + 1)]) for i in range(4)]], [("train", 1)])
     kwargs = client.SummaryWriter.call_args.kwargs
     assert kwargs["task"] == "exp1" and kwargs["model"] == "Net" and '"lr": 0.02' in kwargs["session_text"]
     writer = client.SummaryWriter.return_value
@@ -197,10 +198,10 @@ def test_pavi_writes_scalars_by_mode_and_uploads_the_last_checkpoint(tmp_path: P
     assert snapshot["tag"] == "exp1" and os.path.basename(snapshot["snapshot_file_path"]) == "iter_4.pth"
 
 
-def test_only_rank_0_talks_to_the_service(tmp_path: Path) -> None:
+def test_only_rank_0_talks_to_the_service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     client = mock.MagicMock()
-    with mock.patch.dict(sys.modules, {"clearml": client}), \
-            mock.patch.object(runnerkit.IterBasedRunner, "rank", new_callable=mock.PropertyMock, return_value=1):
+    monkeypatch.setitem(sys.modules, "clearml", client)
+    with mock.patch.object(runnerkit.IterBasedRunner, "rank", new_callable=mock.PropertyMock, return_value=1):
         run(ClearMLLoggerHook(interval=2, by_epoch=False), tmp_path)
     client.Task.init.assert_not_called()
     client.Task.init.return_value.get_logger.return_value.report_scalar.assert_not_called()

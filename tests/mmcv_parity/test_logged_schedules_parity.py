@@ -35,7 +35,8 @@ def logged(lr_config: Any, momentum_config: Any = None, by_epoch: bool = False) 
     model = Model()
     optimizer = torch.optim.SGD(model.parameters(), lr=BASE_LR, momentum=BASE_MOMENTUM)
     wandb = mock.MagicMock()
-    with mock.patch.dict(sys.modules, {"wandb": wandb}):
+    with pytest.MonkeyPatch.context() as patch:  # restores `wandb` only: modules imported meanwhile stay
+        patch.setitem(sys.modules, "wandb", wandb)
         if by_epoch:
             runner: Any = EpochBasedRunner(model=model, optimizer=optimizer, max_epochs=2)
         else:
