@@ -28,27 +28,23 @@ import dis
 import functools
 import importlib
 import inspect
-import re
-import sys
-import types
-import typing
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
-from typing import Annotated, Any, TypeVar, Union
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any, TypeVar
 
 from pydantic import (
     AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
-    TypeAdapter,
-    ValidationError,
     WithJsonSchema,
     create_model,
 )
-from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from runnerkit._suggest import closest, suggestion
+from runnerkit._arg_errors import validate_args
+from runnerkit._arg_types import docstring_args
+from runnerkit._arg_types import field_type as _field_type
+from runnerkit._arg_types import hints as _hints
+from runnerkit._arg_types import type_name as _type_name
 
 __all__ = [
     "Forwards",
@@ -61,7 +57,6 @@ __all__ = [
     "validate_args",
 ]
 
-_STRICT = ConfigDict(strict=True, arbitrary_types_allowed=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: A positive int, or -1 for "never" / "all" (``CheckpointHook(interval=-1)``, ``max_keep_ckpts=-1``).
@@ -90,139 +85,6 @@ class Forwards:
 
     target: str
     exclude: tuple[str, ...] = ()
-
-
-# -- annotations to field types --------------------------------------------------------------------
-
-
-def _lists_as_tuples(value: Any) -> Any:
-    return tuple(value) if isinstance(value, list) else value
-
-
-def _mentions_tuple(annotation: Any) -> bool:
-    if annotation is tuple or typing.get_origin(annotation) is tuple:
-        return True
-    return any(_mentions_tuple(a) for a in typing.get_args(annotation) if not isinstance(a, (str, int, float)))
-
-
-def _json_schema(annotation: Any) -> dict[str, Any] | None:
-    """``annotation``'s JSON Schema without references, or None when it has no JSON form."""
-    if typing.get_origin(annotation) in (Iterable, Iterator) or annotation in (Iterable, Iterator):
-        return None  # a data loader, a generator: objects, not config values
-    if typing.get_origin(annotation) in (Union, types.UnionType):
-        members = [_json_schema(a) for a in typing.get_args(annotation)]
-        usable = [m for m in members if m is not None]
-        if not usable:
-            return None
-        schema = usable[0] if len(usable) == 1 else {"anyOf": usable}
-        if len(usable) < len(members):  # a config can give only some of the types code can
-            schema = {**schema, "x-python-type": _type_name(annotation)}
-        return schema
-    try:
-        schema = TypeAdapter(annotation, config=_STRICT).json_schema()
-    except Exception:
-        return None
-    text = repr(schema)
-    if "$ref" in text or "$defs" in text:
-        return None
-    return schema
-
-
-_DUCK_TYPES = (typing.IO, typing.TextIO, typing.BinaryIO)
-
-
-def _type_name(annotation: Any) -> str:
-    """``annotation`` as a reader writes it: ``Callable[[Module], Sequence[Any]] | None``."""
-    text = annotation.__qualname__ if isinstance(annotation, type) else str(annotation)
-    return re.sub(r"\b(?:[a-z_]\w*\.)+([A-Za-z_]\w*)", r"\1", text)
-
-
-def _can_iterate(value: Any) -> Any:
-    if not hasattr(value, "__iter__"):
-        raise PydanticCustomError("iterable_type", "Input should be iterable")  # pydantic's own wording
-    return value
-
-
-def _can_iterate_or_none(value: Any) -> Any:
-    return value if value is None else _can_iterate(value)
-
-
-def _is_iterable_type(annotation: Any) -> bool:
-    return typing.get_origin(annotation) in (Iterable, Iterator) or annotation in (Iterable, Iterator)
-
-
-def _field_type(annotation: Any) -> Any:
-    """``annotation`` as a pydantic field type with the JSON Schema that describes it."""
-    if annotation is inspect.Parameter.empty or annotation is Any:
-        return Any
-    members = typing.get_args(annotation) if typing.get_origin(annotation) in (Union, types.UnionType) else ()
-    if any(_is_iterable_type(a) for a in (annotation, *members)):
-        # pydantic checks an Iterable by calling iter() on it: that would start a DataLoader's pass
-        # (drawing from the RNG, starting workers) just to validate. Check the protocol only.
-        optional = type(None) in members
-        return Annotated[Any, AfterValidator(_can_iterate_or_none if optional else _can_iterate),
-                         WithJsonSchema({"x-runtime-only": True, "x-python-type": _type_name(annotation)})]
-    if any(a in _DUCK_TYPES for a in (annotation, *typing.get_args(annotation))):
-        # typing's IO classes are not real base classes of files: nothing to check, a run-time object
-        return Annotated[Any, WithJsonSchema({"x-runtime-only": True, "x-python-type": _type_name(annotation)})]
-    try:
-        TypeAdapter(annotation, config=_STRICT)
-    except Exception:
-        return Annotated[Any, WithJsonSchema({"x-python-type": _type_name(annotation)})]
-    schema = _json_schema(annotation)
-    if schema is None:
-        schema = {"x-runtime-only": True, "x-python-type": _type_name(annotation)}
-    field_type: Any = Annotated[annotation, WithJsonSchema(schema)]
-    if _mentions_tuple(annotation):
-        field_type = Annotated[field_type, BeforeValidator(_lists_as_tuples)]
-    return field_type
-
-
-def _hints(func: Any) -> dict[str, Any]:
-    """``func``'s annotations, each evaluated on its own (one unresolvable name spoils only its own)."""
-    raw = getattr(func, "__annotations__", None) or {}
-    module = sys.modules.get(getattr(func, "__module__", "") or "")
-    namespace = dict(vars(module)) if module is not None else {}
-    hints: dict[str, Any] = {}
-    for name, annotation in raw.items():
-        if isinstance(annotation, str):
-            try:
-                annotation = eval(annotation, namespace)
-            except Exception:
-                annotation = inspect.Parameter.empty
-        hints[name] = annotation
-    return hints
-
-
-_ARG_LINE = re.compile(r"^(\s*)(\*{0,2}[A-Za-z_][\w, *]*?)(?:\s*\([^)]*\))?:\s*(.*)$")
-
-
-def docstring_args(obj: Any) -> dict[str, str]:
-    """``name -> description`` from the ``Args:`` sections of ``obj``'s and its ``__init__``'s docstrings."""
-    found: dict[str, str] = {}
-    for doc in (inspect.getdoc(getattr(obj, "__init__", None)), inspect.getdoc(obj)):
-        if not doc or "Args:" not in doc:
-            continue
-        lines = doc.split("Args:", 1)[1].splitlines()[1:]
-        indent: int | None = None
-        names: list[str] = []
-        for line in lines:
-            if not line.strip():
-                continue
-            width = len(line) - len(line.lstrip())
-            if indent is None:
-                indent = width
-            if width < indent:
-                break
-            match = _ARG_LINE.match(line)
-            if width == indent and match:
-                names = [n.strip().lstrip("*") for n in match.group(2).split(",")]
-                for name in names:
-                    found.setdefault(name, match.group(3).strip())
-            elif names:
-                for name in names:
-                    found[name] = (found[name] + " " + line.strip()).strip()
-    return found
 
 
 # -- deriving models ---------------------------------------------------------------------------------
@@ -405,106 +267,6 @@ def runtime_fields(model: type[BaseModel]) -> set[str]:
     """The fields of ``model`` that only exist at run time (a config never gives them)."""
     props = model.model_json_schema().get("properties", {})
     return {n for n, p in props.items() if isinstance(p, dict) and p.get("x-runtime-only")}
-
-
-# -- validating -------------------------------------------------------------------------------------------
-
-
-def unknown_argument_error(model: type[BaseModel], key: str, owner: str, value: Any = None) -> InitErrorDetails:
-    """The error for an argument ``owner`` does not take, with the closest accepted names."""
-    accepted = list(model.model_fields)
-    hint = suggestion(closest(key, accepted))
-    return InitErrorDetails(
-        type=PydanticCustomError(
-            "unknown_argument",
-            "unknown argument `{key}` for `{owner}`. {hint}It takes: {accepted}",
-            {"key": key, "owner": owner, "hint": f"{hint} " if hint else "", "accepted": ", ".join(accepted) or "nothing"},
-        ),
-        loc=(key,),
-        input=value,
-    )
-
-
-def validate_args(model: type[BaseModel], args: Mapping[str, Any], owner: str, *, supplied: Collection[str] = ()) -> None:
-    """Check ``args`` against ``model``; unknown arguments are named with the closest accepted ones.
-
-    Args:
-        model: the argument model.
-        args: the arguments.
-        owner: the component's name, for messages.
-        supplied: arguments code supplies later (a hook's ``dataloader``): not missing when absent.
-
-    Raises:
-        pydantic.ValidationError: every bad argument at once.
-    """
-    try:
-        model.model_validate(dict(args))
-    except ValidationError as exc:
-        errors = plain_errors(model, exc, owner, supplied)
-        if errors:
-            raise ValidationError.from_exception_data(owner, errors) from None
-
-
-def plain_errors(model: type[BaseModel], exc: ValidationError, owner: str,
-                 supplied: Collection[str] = ()) -> list[InitErrorDetails]:
-    """``exc``'s errors, one per argument: unknown ones with the closest names, a union's alternatives in one line.
-
-    ``missing`` errors of the ``supplied`` arguments are left out.
-    """
-    merged: dict[tuple[Any, ...], tuple[str, list[str], Any]] = {}
-    for err in exc.errors():
-        loc = tuple(err["loc"])
-        if err["type"] == "missing" and loc and loc[0] in supplied:
-            continue
-        if err["type"] == "extra_forbidden":
-            merged[loc] = ("extra_forbidden", [], err.get("input"))
-            continue
-        # a union's members add their tags to the location (`interval.literal[-1]`); keep the field's
-        top = tuple(part for part in loc if not _is_union_tag(part))
-        message = str(err["msg"]).removeprefix("Value error, ")
-        kind, messages, value = merged.setdefault(top, (err["type"], [], err.get("input")))
-        if message not in messages:
-            messages.append(message)
-    errors: list[InitErrorDetails] = []
-    for loc, (kind, messages, value) in merged.items():
-        if kind == "extra_forbidden":
-            if len(loc) == 1:
-                errors.append(unknown_argument_error(model, str(loc[0]), owner, value))
-                continue
-            inner = _owner(model, loc[:-1])
-            accepted = list(inner.model_fields) if inner is not None else []
-            hint = suggestion(closest(str(loc[-1]), accepted))
-            text = f"unknown key `{loc[-1]}`. {hint + ' ' if hint else ''}Accepted keys: {', '.join(accepted)}"
-            errors.append(InitErrorDetails(type=PydanticCustomError("unknown_key", "{message}", {"message": text}),
-                                           loc=loc, input=value))
-            continue
-        text = messages[0]
-        if len(messages) > 1:
-            text = "Input should be " + " or ".join(m.removeprefix("Input should be ") for m in messages)
-        if "got " not in text and not isinstance(value, (Mapping, list, BaseModel)):
-            text += f" (got `{value!r:.60}`)"
-        errors.append(InitErrorDetails(type=PydanticCustomError(kind, "{message}", {"message": text}), loc=loc, input=value))
-    return errors
-
-
-def _owner(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    """The nested model that holds the value at ``loc`` inside ``model`` (for unknown-key hints)."""
-    current: Any = model
-    for part in loc:
-        if not (isinstance(current, type) and issubclass(current, BaseModel)) or part not in current.model_fields:
-            return None
-        annotation = current.model_fields[part].annotation
-        inner = [a for a in (annotation, *typing.get_args(annotation)) if isinstance(a, type) and issubclass(a, BaseModel)]
-        current = inner[0] if inner else None
-    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
-
-
-_TAGS = {"str", "int", "float", "bool", "bytes", "list", "dict", "tuple", "set", "none", "callable", "any"}
-
-
-def _is_union_tag(part: Any) -> bool:
-    """Whether a location part names a union member (``constrained-int``, ``literal['a']``), not a key."""
-    return isinstance(part, str) and ("[" in part or "-" in part or part in _TAGS)
 
 
 def checked(init: F) -> F:
