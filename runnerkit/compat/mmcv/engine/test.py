@@ -13,7 +13,7 @@ import torch
 import torch.distributed as dist
 
 from runnerkit import dist as dist_utils
-from runnerkit.hooks.evaluation import collect_results
+from runnerkit.hooks.eval_results import collect_results
 
 __all__ = ["collect_results_cpu", "collect_results_gpu", "multi_gpu_test", "single_gpu_test"]
 

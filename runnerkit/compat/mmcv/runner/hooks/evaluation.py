@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from runnerkit.compat.mmcv.engine.test import single_gpu_test
 from runnerkit.hooks import evaluation as _evaluation
-from runnerkit.hooks.evaluation import TestFn
+from runnerkit.hooks.eval_results import TestFn
 
 __all__ = ["DistEvalHook", "EvalHook"]
 
