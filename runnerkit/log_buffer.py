@@ -45,11 +45,13 @@ class LogBuffer:
         self.before_clear: Callable[[], None] | None = None
 
     def clear(self) -> None:
-        """Forget the history and the output."""
-        if self.before_clear is not None and self.val_history:
+        """Forget the history and the output (the histories of :meth:`series` are emptied in place)."""
+        if self.before_clear is not None and any(self.val_history.values()):
             self.before_clear()
-        self.val_history.clear()
-        self.n_history.clear()
+        for values in self.val_history.values():
+            values.clear()
+        for counts in self.n_history.values():
+            counts.clear()
         self.clear_output()
 
     def clear_output(self) -> None:
@@ -59,16 +61,27 @@ class LogBuffer:
 
     def update(self, vars: Mapping[str, Any], count: int = 1) -> None:
         """Record one value per key, weighted by ``count`` (the batch size). Never syncs."""
-        val_history, n_history = self.val_history, self.n_history
+        val_history = self.val_history
         for key, value in vars.items():
-            if getattr(value, "requires_grad", False):
+            if value.__class__ is not float and getattr(value, "requires_grad", False):
                 value = value.detach()  # never keep an autograd graph alive
             values = val_history.get(key)
             if values is None:
-                values = val_history[key] = collections.deque(maxlen=HISTORY)
-                n_history[key] = collections.deque(maxlen=HISTORY)
+                values = self.series(key)[0]
             values.append(value)
-            n_history[key].append(count)
+            self.n_history[key].append(count)
+
+    def series(self, key: str) -> tuple[collections.deque[Any], collections.deque[int]]:
+        """The value and count histories of ``key`` (created empty), for a writer that appends itself.
+
+        They stay the buffer's own for its whole life (:meth:`clear` empties them in place); append
+        one value and its count to each, together.
+        """
+        values = self.val_history.get(key)
+        if values is None:
+            values = self.val_history[key] = collections.deque(maxlen=HISTORY)
+            self.n_history[key] = collections.deque(maxlen=HISTORY)
+        return values, self.n_history[key]
 
     def average(self, n: int = 0) -> None:
         """Average the latest ``n`` values of every key (all when ``n`` is 0) into ``output``.
@@ -82,10 +95,16 @@ class LogBuffer:
         pending: dict[str, torch.Tensor] = {}
         numbers: dict[str, float] = {}
         for key, values in self.val_history.items():
+            if not values:
+                continue
             vals = _latest(values, n)
             counts = _latest(self.n_history[key], n)
             total = max(sum(counts), 1)
-            if any(isinstance(v, torch.Tensor) for v in vals):
+            first = vals[0].__class__
+            uniform = counts.count(counts[0]) == len(counts)
+            if first is float and uniform and len(set(map(type, vals))) == 1:
+                numbers[key] = sum(vals) / len(vals)  # the usual timer values: no tensor work
+            elif any(isinstance(v, torch.Tensor) for v in vals):
                 pending[key] = _weighted_mean(vals, counts, total)
             else:
                 numbers[key] = sum(float(v) * c for v, c in zip(vals, counts)) / total
@@ -110,7 +129,7 @@ class LogBuffer:
                 vector[i] = pending[key].to(device=device, dtype=torch.float64)
         dist.all_reduce_mean(vector)
         means = dict(zip(keys, vector.cpu().tolist()))
-        self.output.update((k, means[k]) for k in self.val_history)  # keep the keys' first-logged order
+        self.output.update((k, means[k]) for k in self.val_history if k in means)  # the keys' first-logged order
         self.ready = True
 
 
@@ -126,11 +145,13 @@ def _latest(values: collections.deque[Any], n: int) -> list[Any]:
 def _weighted_mean(vals: list[Any], counts: list[int], total: int) -> torch.Tensor:
     """The count-weighted mean of scalar tensors (and numbers), as a tensor on their device."""
     device = _device(vals)
-    if all(isinstance(v, torch.Tensor) and v.dim() == 0 and v.device == device for v in vals):
-        stacked = torch.stack(vals).float()  # one op for the usual case: 0-dim tensors on one device
-    else:
+    try:  # one op for the usual case: 0-dim tensors on one device
+        stacked = torch.stack(vals).float()
+        if stacked.dim() != 1 or stacked.device != device:
+            raise RuntimeError
+    except (RuntimeError, TypeError):
         stacked = torch.stack([torch.as_tensor(v).float().reshape(()).to(device) for v in vals])
-    if all(c == counts[0] for c in counts):
+    if counts.count(counts[0]) == len(counts):
         return stacked.mean()
     weights = torch.tensor(counts, dtype=stacked.dtype).to(device, non_blocking=True)
     return (stacked * weights).sum() / total

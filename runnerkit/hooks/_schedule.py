@@ -28,7 +28,7 @@ import torch
 from pydantic import Field, NonNegativeInt
 
 from runnerkit._args import checked
-from runnerkit.hooks.hook import Hook
+from runnerkit.hooks.hook import NEVER, Hook
 
 if TYPE_CHECKING:
     from runnerkit.runners.base import BaseRunner
@@ -88,6 +88,13 @@ def step_exponent(progress: int, step: int | list[int]) -> int:
         if progress < milestone:
             return i
     return len(step)
+
+
+def next_step_change(progress: int, step: int | list[int]) -> int:
+    """The first progress after ``progress`` at which :func:`step_exponent` changes (NEVER: none)."""
+    if isinstance(step, int):
+        return (progress // step + 1) * step
+    return next((milestone for milestone in step if milestone > progress), NEVER)
 
 
 def position_from_periods(progress: int, cumulative_periods: list[int], owner: str) -> int:
@@ -322,6 +329,8 @@ class ParamScheduleHook(Hook):
         self.base_values: Values = []
         #: the scheduled value without warm-up, as last computed.
         self.regular_values: Values = []
+        #: (by_epoch=False) the iterations ``[first, end)`` over which the values set last hold.
+        self._valid: tuple[int, int] | None = None
 
     # -- what subclasses define ------------------------------------------------------------------
 
@@ -387,6 +396,29 @@ class ParamScheduleHook(Hook):
             self.warmup_iters = (self.warmup_epochs or 0) * self._epoch_length(runner)
         return self.warmup_iters
 
+    def next_change(self, it: int) -> int:
+        """The first iteration after ``it`` whose scheduled value may differ (by_epoch=False).
+
+        The default, ``it + 1``, recomputes the value every iteration; schedules that hold a
+        value for a while (step, fixed) say how long, so the loop can skip the iterations between.
+        """
+        return it + 1
+
+    def due_iter(self, runner: BaseRunner, stage: str) -> int:
+        """``before_train_iter`` is due at warm-up iterations and where the schedule changes."""
+        cur = runner.iter
+        if stage != "before_train_iter" or type(self).before_train_iter is not ParamScheduleHook.before_train_iter:
+            return cur
+        warmup_iters = self.warmup_iters
+        if self.by_epoch:  # the epoch's value is set in before_train_epoch; per iteration only the warm-up
+            if self.warmup is None:
+                return NEVER
+            return cur if warmup_iters is None or cur <= warmup_iters else NEVER
+        if self.warmup is not None and (warmup_iters is None or cur < warmup_iters):
+            return cur
+        valid = self._valid
+        return valid[1] if valid is not None and valid[0] <= cur < valid[1] else cur
+
     # -- values ----------------------------------------------------------------------------------
 
     def get_regular_values(self, runner: BaseRunner) -> Values:
@@ -437,6 +469,7 @@ class ParamScheduleHook(Hook):
 
         self.base_values = self._map(runner, record)
         self.regular_values = []
+        self._valid = None
 
     def before_train_epoch(self, runner: BaseRunner) -> None:
         """by_epoch: set the epoch's value (warm-up, if any, is applied per iteration)."""
@@ -454,8 +487,10 @@ class ParamScheduleHook(Hook):
             self.regular_values = self.get_regular_values(runner)
             if self.warmup is None or cur_iter >= self._resolve_warmup_iters(runner):
                 self.set_values(runner, self.regular_values)
+                self._valid = (cur_iter, self.next_change(cur_iter))
             else:
                 self.set_values(runner, self.get_warmup_values(cur_iter))
+                self._valid = None
             return
         if self.warmup is None:
             return

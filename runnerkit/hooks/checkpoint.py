@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from runnerkit import checkpoint as ckpt_io
 from runnerkit._args import Forwards, PositiveIntOrNever, checked
-from runnerkit.hooks.hook import Hook
+from runnerkit.hooks.hook import NEVER, Hook, next_multiple
 from runnerkit.workdir import clean_tmp_files, run_checkpoints
 
 if TYPE_CHECKING:
@@ -95,6 +95,17 @@ class CheckpointHook(Hook):
             return
         if self.every_n_epochs(runner, self.interval) or (self.save_last and self.is_last_epoch(runner)):
             self._save(runner, runner.completed_epochs)
+
+    def due_iter(self, runner: BaseRunner, stage: str) -> int:
+        """``after_train_iter`` is due at the interval (and at the last iteration with ``save_last``)."""
+        cur = runner.iter
+        if stage != "after_train_iter" or type(self).after_train_iter is not CheckpointHook.after_train_iter:
+            return cur
+        if self.by_epoch:
+            return NEVER
+        due = next_multiple(cur, self.interval)
+        last = (runner.max_iters or 0) - 1
+        return min(due, last) if self.save_last and last >= cur else due
 
     def after_train_iter(self, runner: BaseRunner) -> None:
         if self.by_epoch:

@@ -15,12 +15,16 @@ The runners call hooks at these points::
     after_run
 
 A hook overrides only the stages it needs; the runner works out once, at registration, which
-hooks override which stage and calls only those.
+hooks override which stage and calls only those. A hook that acts only at some training
+iterations (an interval, a schedule's change points) says so in :meth:`Hook.due_iter`, and the
+loop calls its ``before_train_iter``/``after_train_iter`` only from that iteration on: between two
+events the loop is as tight as a hand-written one.
 """
 
 from __future__ import annotations
 
 import enum
+import sys
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from runnerkit.requires import Requirement
@@ -28,7 +32,10 @@ from runnerkit.requires import Requirement
 if TYPE_CHECKING:
     from runnerkit.runners.base import BaseRunner
 
-__all__ = ["get_priority", "Hook", "overrides", "Priority", "STAGES"]
+__all__ = ["NEVER", "STAGES", "Hook", "Priority", "get_priority", "next_multiple", "overrides"]
+
+#: :meth:`Hook.due_iter`'s answer for "not again in this run" (until the loop asks again).
+NEVER = sys.maxsize
 
 
 class Priority(enum.IntEnum):
@@ -134,6 +141,30 @@ class Hook:
     def after_val_iter(self, runner: BaseRunner) -> None:
         self.after_iter(runner)
 
+    # -- when the per-iteration stages have work ------------------------------------------------
+
+    def due_iter(self, runner: BaseRunner, stage: str) -> int:
+        """The first training iteration (a value of ``runner.iter``), from the current one on, at which
+        this hook's ``stage`` (``"before_train_iter"`` or ``"after_train_iter"``) has work to do.
+
+        The training loops call those two stages of a hook only from the iteration this returns
+        on (:data:`NEVER`: not at all), and ask again right after the hook ran, after every epoch
+        boundary, at the start of every workflow phase and whenever ``runner.log_buffer.ready``
+        is set. Between those moments the answer may assume that ``runner.iter`` (and, in an
+        ``EpochBasedRunner``, ``runner.inner_iter``) advance by one per iteration and nothing
+        else changes. The default, ``runner.iter``, means every iteration, as in mmcv: a hook
+        that does not override this method is called at every iteration.
+
+        Example:
+            >>> class EveryHundred(Hook):
+            ...     def after_train_iter(self, runner):
+            ...         if self.every_n_iters(runner, 100):
+            ...             print(runner.iter)
+            ...     def due_iter(self, runner, stage):
+            ...         return next_multiple(runner.iter, 100)
+        """
+        return runner.iter
+
     # -- checkpointed state -------------------------------------------------------------------
 
     def state_dict(self) -> dict[str, Any]:
@@ -172,6 +203,11 @@ class Hook:
     def get_triggered_stages(self) -> list[str]:
         """The stages this hook overrides (directly or through a generic stage)."""
         return [stage for stage in STAGES if overrides(self, stage)]
+
+
+def next_multiple(it: int, n: int) -> int:
+    """The first iteration ``k >= it`` with ``(k + 1) % n == 0`` (where ``every_n_iters`` holds); NEVER for n <= 0."""
+    return it + (n - 1 - it % n) if n > 0 else NEVER
 
 
 def overrides(hook: Hook, stage: str) -> bool:

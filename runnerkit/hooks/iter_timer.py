@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from runnerkit.hooks.hook import Hook
 
@@ -24,6 +24,8 @@ class IterTimerHook(Hook):
     def __init__(self) -> None:
         self.t = time.perf_counter()
         self.data_time = 0.0
+        self._buffer: Any = None
+        self._series: tuple[Any, Any, Any, Any] = ((), (), (), ())
 
     def before_epoch(self, runner: BaseRunner) -> None:
         self.t = time.perf_counter()
@@ -32,6 +34,15 @@ class IterTimerHook(Hook):
         self.data_time = time.perf_counter() - self.t
 
     def after_iter(self, runner: BaseRunner) -> None:
-        # both values in one update: the same log as mmcv's two, at half the bookkeeping
-        runner.log_buffer.update({"data_time": self.data_time, "time": time.perf_counter() - self.t})
-        self.t = time.perf_counter()
+        # both values straight into the buffer's histories: one clock read, no dict, no call
+        now = time.perf_counter()
+        buffer = runner.log_buffer
+        if buffer is not self._buffer:
+            self._buffer = buffer
+            self._series = (*buffer.series("data_time"), *buffer.series("time"))
+        data_values, data_counts, time_values, time_counts = self._series
+        data_values.append(self.data_time)
+        data_counts.append(1)
+        time_values.append(now - self.t)
+        time_counts.append(1)
+        self.t = now

@@ -9,7 +9,7 @@ import torch
 from pydantic import PositiveInt
 
 from runnerkit._args import checked
-from runnerkit.hooks.hook import Hook
+from runnerkit.hooks.hook import Hook, next_multiple
 
 if TYPE_CHECKING:
     from runnerkit.runners.base import BaseRunner
@@ -97,6 +97,26 @@ class LoggerHook(Hook):
 
     def before_epoch(self, runner: BaseRunner) -> None:
         runner.log_buffer.clear()
+
+    def due_iter(self, runner: BaseRunner, stage: str) -> int:
+        """``after_train_iter`` is due at the log intervals (and whenever a log output is waiting)."""
+        cur = runner.iter
+        if (stage != "after_train_iter" or type(self).after_train_iter is not LoggerHook.after_train_iter
+                or runner.log_buffer.ready):
+            return cur
+        counts_epochs = runner.loop.by_epoch  # inner_iter runs through an epoch (not a workflow cycle)
+        if self.by_epoch:
+            if not counts_epochs:
+                return cur
+            inner = runner.inner_iter
+            due = cur + next_multiple(inner, self.interval) - inner
+        else:
+            due = next_multiple(cur, self.interval)
+        if not self.ignore_last:
+            if not counts_epochs:
+                return cur
+            due = min(due, cur + max(runner.epoch_length - 1 - runner.inner_iter, 0))
+        return due
 
     def after_train_iter(self, runner: BaseRunner) -> None:
         buffer = runner.log_buffer

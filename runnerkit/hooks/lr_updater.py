@@ -35,12 +35,14 @@ from runnerkit.hooks._schedule import (
     cyclic_phases,
     cyclic_value,
     format_param,
+    next_step_change,
     piecewise_value,
     position_from_periods,
     read_value,
     step_exponent,
     write_value,
 )
+from runnerkit.hooks.hook import NEVER
 
 if TYPE_CHECKING:
     from runnerkit.runners.base import BaseRunner
@@ -133,6 +135,9 @@ class FixedLrUpdaterHook(LrUpdaterHook):
     def get_lr(self, runner: BaseRunner, base_lr: float) -> float:
         return base_lr
 
+    def next_change(self, it: int) -> int:
+        return NEVER if type(self).get_lr is FixedLrUpdaterHook.get_lr else it + 1
+
 
 class StepLrUpdaterHook(LrUpdaterHook):
     """``lr = base_lr * gamma ** k`` after ``k`` steps, floored at ``min_lr`` (``policy="step"``).
@@ -158,6 +163,9 @@ class StepLrUpdaterHook(LrUpdaterHook):
     def get_lr(self, runner: BaseRunner, base_lr: float) -> float:
         lr = base_lr * self.gamma ** step_exponent(self.progress(runner), self.step)
         return lr if self.min_lr is None else max(lr, self.min_lr)
+
+    def next_change(self, it: int) -> int:
+        return next_step_change(it, self.step) if type(self).get_lr is StepLrUpdaterHook.get_lr else it + 1
 
 
 class ExpLrUpdaterHook(LrUpdaterHook):

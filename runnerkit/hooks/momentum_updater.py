@@ -35,6 +35,7 @@ from runnerkit.hooks._schedule import (
     cyclic_phases,
     cyclic_value,
     format_param,
+    next_step_change,
     piecewise_value,
     read_value,
     step_exponent,
@@ -153,6 +154,9 @@ class StepMomentumUpdaterHook(MomentumUpdaterHook):
     def get_momentum(self, runner: BaseRunner, base_momentum: float) -> float:
         momentum = base_momentum * self.gamma ** step_exponent(self.progress(runner), self.step)
         return momentum if self.min_momentum is None else max(momentum, self.min_momentum)
+
+    def next_change(self, it: int) -> int:
+        return next_step_change(it, self.step) if type(self).get_momentum is StepMomentumUpdaterHook.get_momentum else it + 1
 
 
 class _TargetMomentumMixin:

@@ -37,7 +37,10 @@ def _optimizers(runner: BaseRunner) -> list[torch.optim.Optimizer]:
 
 
 def _loss(runner: BaseRunner) -> torch.Tensor:
-    loss = runner.outputs.get("loss") if isinstance(runner.outputs, Mapping) else None
+    outputs = runner.outputs
+    loss = outputs.get("loss") if outputs.__class__ is dict or isinstance(outputs, Mapping) else None
+    if loss.__class__ is torch.Tensor:  # the usual case, without isinstance's subclass hooks
+        return loss  # type: ignore[no-any-return]
     if not isinstance(loss, torch.Tensor):
         raise TypeError(
             f"`train_step` must return a dict whose `loss` is a tensor for the optimizer hook, got "
@@ -107,7 +110,8 @@ class OptimizerHook(Hook):
             runner.log_buffer.update({"grad_norm": grad_norm}, runner.outputs.get("num_samples", 1))
 
     def after_train_iter(self, runner: BaseRunner) -> None:
-        optimizers = _optimizers(runner)
+        opt = runner.optimizer
+        optimizers = [opt] if isinstance(opt, torch.optim.Optimizer) else _optimizers(runner)
         for opt in optimizers:
             opt.zero_grad()
         loss = _loss(runner)

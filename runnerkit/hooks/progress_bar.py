@@ -173,6 +173,9 @@ class ProgressBarHook(LoggerHook):
             total = f"/{runner.max_epochs}" if runner.max_epochs else ""
             self._epoch_desc = f"Epoch {runner.epoch + 1}{total}"
 
+    def due_iter(self, runner: BaseRunner, stage: str) -> int:
+        return runner.iter  # the bar moves at every iteration
+
     def after_train_iter(self, runner: BaseRunner) -> None:
         buffer = runner.log_buffer
         if buffer.ready:

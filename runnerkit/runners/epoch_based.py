@@ -79,8 +79,10 @@ class EpochBasedRunner(BaseRunner):
         self.call_hook("before_train_epoch")
         if not resumed:
             loop.inner_iter = 0
-        for data_batch in self._batches(iterator):
-            self._train_iter(data_batch, kwargs)
+        if not iterator.started:
+            iterator.start_pass()
+        self._train_loop(iterator, 0, kwargs)
+        iterator.end_pass()
         loop.inner_iter = max(loop.inner_iter - 1, 0)  # mmcv leaves inner_iter at the last index
         loop.epoch_done = True
         self.call_hook("after_train_epoch")

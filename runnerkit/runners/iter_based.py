@@ -45,31 +45,31 @@ class IterBasedRunner(BaseRunner):
     def _finished(self) -> bool:
         return self.loop.iter >= (self.loop.max_iters or 0)
 
-    def _next_batch(self, loader: PassIterator, train: bool) -> Any:
-        try:
-            return loader.next_in_pass()
-        except StopIteration:
-            if loader.consumed == 0:  # a whole pass without a batch (a loader without a length)
-                raise empty_pass_error(self.loop.passes, loader, "train" if train else "val") from None
-        if train:  # the training loader wraps: one epoch ends, the next begins
-            self.call_hook("after_train_epoch")
-            loader.end_pass()
-            self.loop.epoch = loader.epoch
-            self.call_hook("before_train_epoch")
-        else:
-            loader.end_pass()
-        return loader.next_in_pass()
+    def _run_phase(self, index: int, mode: str, done: int, count: int, until_done: bool,
+                   kwargs: dict[str, Any]) -> None:
+        """A training phase runs as one loop (to the end of training when it is the only phase)."""
+        if mode != "train":
+            super()._run_phase(index, mode, done, count, until_done, kwargs)
+            return
+        loop = self.loop
+        loop.phase, loop.phase_step = index, done
+        batches = self._enter_train(loop.passes[index])
+        self._train_loop(batches, (loop.max_iters or 0) - loop.iter if until_done else count - done, kwargs, cycle=count)
 
-    def train(self, data_loader: PassIterator, **kwargs: Any) -> None:  # type: ignore[override]
-        """One training iteration (the batch is fetched before ``before_train_iter``, as mmcv)."""
+    def _enter_train(self, data_loader: PassIterator) -> PassIterator:
         if not self.model.training:  # mmcv calls train() every iteration; only a switch is needed
             self.model.train()
         self.mode = "train"
         self.data_loader = data_loader.loader
-        data_batch = self._next_batch(data_loader, train=True)
+        if not data_loader.started:
+            data_loader.start_pass()
         self.loop.epoch = data_loader.epoch
         self.epoch_length = data_loader.length
-        self._train_iter(data_batch, kwargs)
+        return data_loader
+
+    def train(self, data_loader: PassIterator, **kwargs: Any) -> None:  # type: ignore[override]
+        """One training iteration (the batch is fetched before ``before_train_iter``, as mmcv)."""
+        self._train_loop(self._enter_train(data_loader), 1, kwargs, cycle=0)
 
     @torch.no_grad()
     def val(self, data_loader: PassIterator, **kwargs: Any) -> None:  # type: ignore[override]
@@ -77,6 +77,12 @@ class IterBasedRunner(BaseRunner):
         self.model.eval()
         self.mode = "val"
         self.data_loader = data_loader.loader
-        data_batch = self._next_batch(data_loader, train=False)
+        try:
+            data_batch = data_loader.next_in_pass()
+        except StopIteration:  # a validation loader wraps without epoch hooks
+            if data_loader.consumed == 0:  # a whole pass without a batch (a loader without a length)
+                raise empty_pass_error(self.loop.passes, data_loader, "val") from None
+            data_loader.end_pass()
+            data_batch = data_loader.next_in_pass()
         self.epoch_length = data_loader.length
         self._val_iter(data_batch, kwargs)

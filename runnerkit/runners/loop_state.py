@@ -32,7 +32,9 @@ class LoopState:
         iter_done: the current iteration's step has run; the counters are not advanced yet
             (true while ``after_train_iter`` hooks run, so a checkpoint counts the iteration).
         epoch_done: the current epoch's batches are done, its counter not advanced yet.
-        flow: ``(workflow phase, steps done in it)``, where the workflow cycle stands.
+        phase: the workflow phase in progress (its index in the workflow).
+        phase_step: the steps (iterations or epochs) of that phase done before the current one;
+            ``flow`` is ``(phase, phase_step)``.
         passes: one :class:`~runnerkit.runners.data.PassIterator` per data loader of ``run``.
         resume_flow: where a resumed run re-enters its workflow cycle (consumed when it does).
         stop_reason: why the run was asked to stop early (None while it goes on).
@@ -42,13 +44,14 @@ class LoopState:
         "by_epoch",
         "epoch",
         "epoch_done",
-        "flow",
         "inner_iter",
         "iter",
         "iter_done",
         "max_epochs",
         "max_iters",
         "passes",
+        "phase",
+        "phase_step",
         "resume_flow",
         "stop_reason",
     )
@@ -62,7 +65,8 @@ class LoopState:
         self.max_iters = max_iters
         self.iter_done = False
         self.epoch_done = False
-        self.flow: tuple[int, int] = (0, 0)
+        self.phase = 0
+        self.phase_step = 0
         self.passes: dict[int, PassIterator] = {}
         self.resume_flow: tuple[int, int] | None = None
         self.stop_reason: str | None = None
@@ -76,6 +80,15 @@ class LoopState:
     def completed_epochs(self) -> int:
         """Training epochs finished so far (counts the current one once its batches are done)."""
         return self.epoch + 1 if self.epoch_done else self.epoch
+
+    @property
+    def flow(self) -> tuple[int, int]:
+        """``(workflow phase, steps done in it)``, where the workflow cycle stands."""
+        return (self.phase, self.phase_step)
+
+    @flow.setter
+    def flow(self, value: tuple[int, int]) -> None:
+        self.phase, self.phase_step = value
 
     @property
     def step_done(self) -> bool:
@@ -112,7 +125,7 @@ class LoopState:
             "iter": self.completed_iters,
             "inner_iter": self.inner_iter + (1 if self.iter_done else 0),
             "epoch_done": self.epoch_done,
-            "flow": [self.flow[0], self.flow[1] + (1 if self.step_done else 0)],
+            "flow": [self.phase, self.phase_step + (1 if self.step_done else 0)],
             "loaders": self.pass_states(),
         }
 
