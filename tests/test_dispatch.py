@@ -5,9 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import torch
 
 import runnerkit
+from runnerkit.hooks.hook import next_multiple
+from runnerkit.hooks.logger_base import LoggerHook
+from runnerkit.hooks.lr_updater import StepLrUpdaterHook
 from runnerkit.runners.dispatch import HookDispatch
+from tests.helpers import TinyNet, make_loader
 
 
 def test_dispatch_calls_only_hooks_that_override_a_stage() -> None:
@@ -74,3 +79,82 @@ def test_the_info_table_names_each_stage_with_its_hooks_and_priorities() -> None
     lines = dispatch.info().splitlines()
     assert lines[0] == "before_run:" and lines[2] == "(42          ) Both"
     assert "after_train_iter:" in lines and "before_train_iter:" not in lines
+
+
+# -- per-iteration stages skip hooks that are not due ------------------------------------------------
+
+
+class Every3(runnerkit.Hook):
+    """Says it has work every third iteration; records when it is called and what it sees."""
+
+    def __init__(self) -> None:
+        self.calls: list[int] = []
+
+    def after_train_iter(self, runner: Any) -> None:
+        self.calls.append(runner.iter)
+
+    def due_iter(self, runner: Any, stage: str) -> int:
+        return next_multiple(runner.iter, 3)
+
+
+class Always(runnerkit.Hook):
+    def __init__(self) -> None:
+        self.calls: list[int] = []
+
+    def after_iter(self, runner: Any) -> None:  # the generic stage: called for after_train_iter
+        self.calls.append(runner.iter)
+
+
+def _train(hooks: list[runnerkit.Hook], iters: int = 10) -> runnerkit.IterBasedRunner:
+    net = TinyNet()
+    runner = runnerkit.IterBasedRunner(model=net, optimizer=torch.optim.SGD(net.parameters(), lr=0.1), max_iters=iters)
+    for hook in hooks:
+        runner.register_hook(hook)
+    runner.run([make_loader(8)], [("train", 1)])
+    return runner
+
+
+def test_a_hook_is_called_only_at_the_iterations_it_says_it_is_due_and_others_every_iteration() -> None:
+    every3, always = Every3(), Always()
+    _train([every3, always])
+    assert every3.calls == [2, 5, 8]
+    assert always.calls == list(range(10))
+
+
+def test_a_log_output_made_ready_by_an_earlier_hook_reaches_a_logger_that_is_not_due() -> None:
+    logged: list[int] = []
+
+    class Publisher(runnerkit.Hook):
+        def after_train_iter(self, runner: Any) -> None:
+            if runner.iter == 4:  # e.g. an evaluation's results, between two log intervals
+                runner.log_buffer.output["acc"] = 1.0
+                runner.log_buffer.ready = True
+
+    class Logger(LoggerHook):
+        def log(self, runner: Any) -> None:
+            logged.append(runner.iter)
+
+    _train([Publisher(), Logger(interval=5, by_epoch=False)])
+    assert logged == [4, 9]  # the published output at once, then the interval
+
+
+def test_the_step_schedule_writes_the_lr_only_at_its_change_points_with_mmcvs_values() -> None:
+    writes: list[int] = []
+
+    class Recording(StepLrUpdaterHook):
+        def before_train_iter(self, runner: Any) -> None:
+            writes.append(runner.iter)
+            super().before_train_iter(runner)
+
+    seen: list[float] = []
+
+    class Spy(runnerkit.Hook):
+        def before_train_iter(self, runner: Any) -> None:
+            seen.append(runner.optimizer.param_groups[0]["lr"])
+
+    hook = StepLrUpdaterHook(step=[4, 7], by_epoch=False)
+    _train([hook, Spy()])
+    assert seen == pytest.approx([0.1] * 4 + [0.01] * 3 + [0.001] * 3)
+    # a subclass that overrides before_train_iter is called every iteration, as in mmcv
+    _train([Recording(step=[4, 7], by_epoch=False)])
+    assert writes == list(range(10))
