@@ -20,7 +20,8 @@ from pydantic import BaseModel
 
 from runnerkit._args import model_of
 from runnerkit._build import current_container
-from runnerkit._container import Container, resolve
+from runnerkit._container import Container
+from runnerkit._resolve import resolve
 
 __all__ = ["args_model", "args_schema", "component", "config_schema", "section_schema"]
 

@@ -24,9 +24,10 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from runnerkit._args import model_of, runtime_fields, validate_args
-from runnerkit._container import Container, resolve
+from runnerkit._container import Container
 from runnerkit._errors import AmbiguousComponentError, ConfigError, PluginLoadError, UnknownComponentError
 from runnerkit._locate import Loc, format_loc, locate
+from runnerkit._resolve import resolve
 from runnerkit._suggest import closest, edit_distance, suggestion
 
 __all__ = ["Problem", "check_config", "format_problems"]

@@ -11,8 +11,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from runnerkit._build import copy_plain
-from runnerkit._container import Container, resolve
+from runnerkit._container import Container
 from runnerkit._errors import ConfigError, RunnerkitError
+from runnerkit._resolve import resolve
 from runnerkit.job_config import DataConfig
 
 __all__ = ["build_component", "build_data_loader", "build_optimizers", "optimizer_class"]

@@ -16,7 +16,7 @@ import torch
 
 import runnerkit
 from runnerkit import ConfigError, Container
-from runnerkit._container import resolve
+from runnerkit._resolve import resolve
 from runnerkit.config import load_config
 from runnerkit.job import build_job
 from tests.cli_helpers import main
