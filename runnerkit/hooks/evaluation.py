@@ -75,6 +75,8 @@ class EvalHook(Hook):
         "acc", "top", "AR@", "auc", "precision", "mAP", "mDice", "mIoU", "mAcc", "aAcc",
     ]
     _default_less_keys: ClassVar[list[str]] = ["loss"]
+    #: the ``test_fn`` when none is given (mmcv's compatibility layer gives its ``single_gpu_test``).
+    default_test_fn: ClassVar[TestFn] = staticmethod(single_process_test)
     #: ``**eval_kwargs`` go to ``dataset.evaluate(results, logger=..., **eval_kwargs)``.
     forwards_kwargs: ClassVar[Forwards] = Forwards("dataset.evaluate", exclude=("results", "logger"))
 
@@ -114,7 +116,7 @@ class EvalHook(Hook):
         self.by_epoch = by_epoch
         self.save_best = save_best
         self.eval_kwargs = eval_kwargs
-        self.test_fn: TestFn = test_fn or single_process_test
+        self.test_fn: TestFn = test_fn or type(self).default_test_fn
         self.greater_keys = _key_list(greater_keys, "greater_keys", self._default_greater_keys)
         self.less_keys = _key_list(less_keys, "less_keys", self._default_less_keys)
         self._out_dir_arg = local_dir(out_dir, "out_dir") if out_dir is not None else None

@@ -7,9 +7,8 @@ The only change from :class:`runnerkit.hooks.EvalHook` is the default ``test_fn`
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Literal
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar
 
 from runnerkit.compat.mmcv.engine.test import single_gpu_test
 from runnerkit.hooks import evaluation as _evaluation
@@ -29,60 +28,33 @@ def _no_file_client(file_client_args: Mapping[str, Any] | None) -> None:
 class EvalHook(_evaluation.EvalHook):
     """:class:`runnerkit.hooks.EvalHook` with mmcv's default test function (``single_gpu_test``).
 
+    Takes the arguments of :class:`runnerkit.hooks.EvalHook`, and mmcv's ``file_client_args``
+    (refused unless None: the best checkpoint is written locally).
+
     Example:
         >>> hook = EvalHook([{"img": None}], save_best="mAP")
         >>> hook.rule
         'greater'
     """
 
-    def __init__(
-        self,
-        dataloader: Iterable[Any],
-        start: int | None = None,
-        interval: int = 1,
-        by_epoch: bool = True,
-        save_best: str | None = None,
-        rule: Literal["greater", "less"] | None = None,
-        test_fn: TestFn | None = None,
-        greater_keys: str | Sequence[str] | None = None,
-        less_keys: str | Sequence[str] | None = None,
-        out_dir: str | os.PathLike[str] | None = None,
-        file_client_args: Mapping[str, Any] | None = None,
-        **eval_kwargs: Any,
-    ) -> None:
+    default_test_fn: ClassVar[TestFn] = staticmethod(single_gpu_test)
+
+    def __init__(self, dataloader: Iterable[Any], *args: Any, file_client_args: Mapping[str, Any] | None = None,
+                 **kwargs: Any) -> None:
         _no_file_client(file_client_args)
-        super().__init__(
-            dataloader, start=start, interval=interval, by_epoch=by_epoch, save_best=save_best, rule=rule,
-            test_fn=test_fn or single_gpu_test, greater_keys=greater_keys, less_keys=less_keys, out_dir=out_dir,
-            **eval_kwargs,
-        )
+        super().__init__(dataloader, *args, **kwargs)
 
 
 class DistEvalHook(_evaluation.DistEvalHook):
-    """:class:`runnerkit.hooks.DistEvalHook` with mmcv's per-rank ``single_gpu_test``; results gathered in memory."""
+    """:class:`runnerkit.hooks.DistEvalHook` with mmcv's per-rank ``single_gpu_test``; results gathered in memory.
 
-    def __init__(
-        self,
-        dataloader: Iterable[Any],
-        start: int | None = None,
-        interval: int = 1,
-        by_epoch: bool = True,
-        save_best: str | None = None,
-        rule: Literal["greater", "less"] | None = None,
-        test_fn: TestFn | None = None,
-        greater_keys: str | Sequence[str] | None = None,
-        less_keys: str | Sequence[str] | None = None,
-        broadcast_bn_buffer: bool = True,
-        tmpdir: str | None = None,
-        gpu_collect: bool = False,
-        out_dir: str | os.PathLike[str] | None = None,
-        file_client_args: Mapping[str, Any] | None = None,
-        **eval_kwargs: Any,
-    ) -> None:
+    Takes the arguments of :class:`runnerkit.hooks.DistEvalHook`, and mmcv's ``file_client_args``
+    (refused unless None).
+    """
+
+    default_test_fn: ClassVar[TestFn] = staticmethod(single_gpu_test)
+
+    def __init__(self, dataloader: Iterable[Any], *args: Any, file_client_args: Mapping[str, Any] | None = None,
+                 **kwargs: Any) -> None:
         _no_file_client(file_client_args)
-        super().__init__(
-            dataloader, start=start, interval=interval, by_epoch=by_epoch, save_best=save_best, rule=rule,
-            test_fn=test_fn or single_gpu_test, greater_keys=greater_keys, less_keys=less_keys,
-            broadcast_bn_buffer=broadcast_bn_buffer, tmpdir=tmpdir, gpu_collect=gpu_collect, out_dir=out_dir,
-            **eval_kwargs,
-        )
+        super().__init__(dataloader, *args, **kwargs)
