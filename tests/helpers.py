@@ -1,4 +1,4 @@
-"""Small real models and loaders shared by the training tests."""
+"""Small real models, loaders and configs shared by the training tests."""
 
 from __future__ import annotations
 
@@ -25,6 +25,33 @@ class TinyNet(torch.nn.Module):
 
     def val_step(self, batch: Any, optimizer: Any = None, **kwargs: Any) -> dict[str, Any]:
         return self.train_step(batch, optimizer)
+
+
+class ScaleNet(torch.nn.Module):
+    """One weight (1.0 at the start); the loss of a batch is ``mean(w * batch)``, so its value is known."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.ones(1))
+
+    def train_step(self, batch: torch.Tensor, optimizer: Any, **kwargs: Any) -> dict[str, Any]:
+        loss = (self.w * batch).mean()
+        return {"loss": loss, "log_vars": {"loss": loss.detach()}, "num_samples": 1}
+
+
+def demo_job_config(**overrides: Any) -> dict[str, Any]:
+    """A whole job of the demo components (8 iterations, a checkpoint every 4), with ``overrides`` set."""
+    cfg: dict[str, Any] = {
+        "seed": 0,
+        "model": {"type": "DemoModel", "hidden": 8},
+        "data": {"samples_per_gpu": 16, "train": {"type": "DemoDataset", "num_samples": 64}},
+        "optimizer": {"type": "SGD", "lr": 0.1, "momentum": 0.9},
+        "optimizer_config": {},
+        "checkpoint_config": {"interval": 4},
+        "runner": {"type": "IterBasedRunner", "max_iters": 8},
+    }
+    cfg.update(overrides)
+    return cfg
 
 
 def make_loader(n: int = 8, batch_size: int = 2, d_in: int = 4, shuffle: bool = False, seed: int = 0) -> DataLoader:

@@ -27,7 +27,7 @@ from runnerkit.job import build_job
 from runnerkit.job_config import JobConfig
 from runnerkit.runners.compile import compile_options, torch_compile_keys
 from tests.cli_helpers import main
-from tests.helpers import TinyNet, make_loader
+from tests.helpers import TinyNet, demo_job_config, make_loader
 
 FAST = {"backend": "aot_eager"}  # real Dynamo tracing and AOTAutograd, no C++ build
 
@@ -45,22 +45,8 @@ def graphs() -> int:
     return int(counters["stats"]["unique_graphs"])
 
 
-def job_config(**overrides: Any) -> dict[str, Any]:
-    cfg: dict[str, Any] = {
-        "seed": 0,
-        "model": {"type": "DemoModel", "hidden": 8},
-        "data": {"samples_per_gpu": 16, "train": {"type": "DemoDataset", "num_samples": 64}},
-        "optimizer": {"type": "SGD", "lr": 0.1, "momentum": 0.9},
-        "optimizer_config": {},
-        "checkpoint_config": {"interval": 4},
-        "runner": {"type": "IterBasedRunner", "max_iters": 8},
-    }
-    cfg.update(overrides)
-    return cfg
-
-
 def run_job(work_dir: Path, **overrides: Any) -> dict[str, torch.Tensor]:
-    job = build_job(job_config(**overrides), work_dir=work_dir)
+    job = build_job(demo_job_config(**overrides), work_dir=work_dir)
     job.run()
     return {k: v.detach().clone() for k, v in job.runner.model.state_dict().items()}
 
@@ -164,7 +150,7 @@ def test_a_compiled_job_trains_like_an_eager_one_and_saves_the_same_keys(tmp_pat
     compiled = run_job(tmp_path / "compiled", compile=True)
     assert graphs() >= 1  # it really ran compiled
     assert_close(compiled, eager, rtol=1e-4, atol=1e-5)
-    untrained = build_job(job_config(), work_dir=tmp_path / "init").runner.model.state_dict()
+    untrained = build_job(demo_job_config(), work_dir=tmp_path / "init").runner.model.state_dict()
     assert not torch.equal(eager["net.0.weight"], untrained["net.0.weight"])  # it trained
     assert list(saved(tmp_path / "compiled" / "iter_8.pth")) == list(saved(tmp_path / "eager" / "iter_8.pth"))
 
@@ -183,7 +169,7 @@ def test_eager_checkpoints_resume_compiled_runs_and_back(tmp_path: Path) -> None
     assert_close(to_compiled, eager, rtol=1e-5, atol=1e-6)
     assert_close(to_eager, eager, rtol=1e-5, atol=1e-6)
     # and a compiled run's weights load into an eager model as they are
-    loaded = build_job(job_config(load_from=str(tmp_path / "compiled" / "iter_8.pth")), work_dir=tmp_path / "load")
+    loaded = build_job(demo_job_config(load_from=str(tmp_path / "compiled" / "iter_8.pth")), work_dir=tmp_path / "load")
     assert_close(dict(loaded.runner.model.state_dict()), compiled, rtol=0, atol=0)
 
 

@@ -12,20 +12,7 @@ from runnerkit import ConfigError, PluginLoadError, UnknownComponentError
 from runnerkit._container import default_container
 from runnerkit.demo import DEMO_CONFIG, DemoDataset, DemoModel, demo_config
 from runnerkit.job import build_component, build_job
-
-
-def small_config(**overrides: Any) -> dict[str, Any]:
-    cfg: dict[str, Any] = {
-        "seed": 0,
-        "model": {"type": "DemoModel", "hidden": 8},
-        "data": {"samples_per_gpu": 16, "train": {"type": "DemoDataset", "num_samples": 64}},
-        "optimizer": {"type": "SGD", "lr": 0.1, "momentum": 0.9},
-        "optimizer_config": {},
-        "checkpoint_config": {"interval": 4},
-        "runner": {"type": "IterBasedRunner", "max_iters": 8},
-    }
-    cfg.update(overrides)
-    return cfg
+from tests.helpers import demo_job_config
 
 
 def weights(model: torch.nn.Module) -> list[torch.Tensor]:
@@ -50,17 +37,17 @@ def _dict_factory() -> dict[str, Any]:
 def test_a_model_that_is_not_a_module_is_refused(work_dir: Path) -> None:
     with pytest.raises(ConfigError, match=r"`model.type`: `builtins:dict` cannot be used as a model: the class "
                                           r"`builtins.dict` is not a subclass of `torch.nn.Module`"):
-        build_job(small_config(model={"type": "builtins:dict"}), work_dir=work_dir)
+        build_job(demo_job_config(model={"type": "builtins:dict"}), work_dir=work_dir)
     # A factory given in code (a .py config) may build anything; what it built is checked.
     with pytest.raises(ConfigError, match=r"`model`: `.*_dict_factory.*` built a dict, expected a `torch.nn.Module`"):
-        build_job(small_config(model={"type": _dict_factory}), work_dir=work_dir)
+        build_job(demo_job_config(model={"type": _dict_factory}), work_dir=work_dir)
 
 
 def test_a_dataset_whose_module_fails_to_import_is_a_plugin_load_error(work_dir: Path) -> None:
-    cfg = small_config(data={"train": {"type": "runnerkit_no_such_module_xyz.sub:Data"}})
+    cfg = demo_job_config(data={"train": {"type": "runnerkit_no_such_module_xyz.sub:Data"}})
     with pytest.raises(UnknownComponentError, match=r"No installed distribution or module is called `runnerkit_no_such_module_xyz.sub`"):
         build_job(cfg, work_dir=work_dir)
-    cfg = small_config(data={"train": {"type": "runnerkit.demo:NoSuchDataset"}})
+    cfg = demo_job_config(data={"train": {"type": "runnerkit.demo:NoSuchDataset"}})
     with pytest.raises(PluginLoadError, match=r"importing `runnerkit.demo:NoSuchDataset` failed: AttributeError"):
         build_job(cfg, work_dir=work_dir)
 
@@ -69,7 +56,7 @@ def test_a_dataset_whose_module_fails_to_import_is_a_plugin_load_error(work_dir:
 
 
 def test_a_built_job_trains_writes_checkpoints_and_is_reproducible(tmp_path: Path) -> None:
-    jobs = [build_job(small_config(), work_dir=tmp_path / name) for name in ("a", "b")]
+    jobs = [build_job(demo_job_config(), work_dir=tmp_path / name) for name in ("a", "b")]
     for job in jobs:
         job.run()
     first, second = (weights(job.runner.model) for job in jobs)
@@ -80,34 +67,34 @@ def test_a_built_job_trains_writes_checkpoints_and_is_reproducible(tmp_path: Pat
 
 
 def test_a_job_resumed_from_its_work_dir_ends_where_an_uninterrupted_one_does(tmp_path: Path) -> None:
-    whole = build_job(small_config(), work_dir=tmp_path / "whole")
+    whole = build_job(demo_job_config(), work_dir=tmp_path / "whole")
     whole.run()
-    first = build_job(small_config(runner={"type": "IterBasedRunner", "max_iters": 4}), work_dir=tmp_path / "cut")
+    first = build_job(demo_job_config(runner={"type": "IterBasedRunner", "max_iters": 4}), work_dir=tmp_path / "cut")
     first.run()
-    resumed = build_job(small_config(), work_dir=tmp_path / "cut", resume=True)
+    resumed = build_job(demo_job_config(), work_dir=tmp_path / "cut", resume=True)
     assert resumed.runner.iter == 4
     resumed.run()
     assert all(torch.equal(x, y) for x, y in zip(weights(whole.runner.model), weights(resumed.runner.model)))
 
 
 def test_load_from_initialises_the_weights(tmp_path: Path) -> None:
-    trained = build_job(small_config(), work_dir=tmp_path / "a")
+    trained = build_job(demo_job_config(), work_dir=tmp_path / "a")
     trained.run()
-    loaded = build_job(small_config(seed=1, load_from=str(tmp_path / "a" / "iter_8.pth")), work_dir=tmp_path / "b")
+    loaded = build_job(demo_job_config(seed=1, load_from=str(tmp_path / "a" / "iter_8.pth")), work_dir=tmp_path / "b")
     assert loaded.runner.iter == 0
     assert all(torch.equal(x, y) for x, y in zip(weights(trained.runner.model), weights(loaded.runner.model)))
 
 
 def test_a_missing_checkpoint_is_named_with_the_key_that_asked_for_it(work_dir: Path) -> None:
     with pytest.raises(ConfigError, match=r"`load_from`: the checkpoint `nope.pth` does not exist"):
-        build_job(small_config(load_from="nope.pth"), work_dir=work_dir)
+        build_job(demo_job_config(load_from="nope.pth"), work_dir=work_dir)
     with pytest.raises(ConfigError, match=r"`resume`: the checkpoint `nope.pth` does not exist"):
-        build_job(small_config(), work_dir=work_dir, resume="nope.pth")
+        build_job(demo_job_config(), work_dir=work_dir, resume="nope.pth")
 
 
 def test_resuming_the_latest_checkpoint_needs_a_work_dir() -> None:
     with pytest.raises(ConfigError, match=r"`resume`: `resume=True` resumes from the work dir, but there is none; give a `work_dir`"):
-        build_job(small_config(checkpoint_config=None), resume=True)
+        build_job(demo_job_config(checkpoint_config=None), resume=True)
 
 
 def test_a_config_that_cannot_run_lists_everything_missing_and_points_to_python() -> None:
@@ -117,7 +104,7 @@ def test_a_config_that_cannot_run_lists_everything_missing_and_points_to_python(
 
 
 def test_evaluation_registers_an_eval_hook_over_the_val_data(work_dir: Path) -> None:
-    cfg = small_config(evaluation={"interval": 4})
+    cfg = demo_job_config(evaluation={"interval": 4})
     cfg["data"]["val"] = {"type": "DemoDataset", "num_samples": 32, "seed": 1}
     job = build_job(cfg, work_dir=work_dir)
     (hook,) = [h for h in job.runner.hooks if type(h).__name__ == "EvalHook"]
@@ -126,7 +113,7 @@ def test_evaluation_registers_an_eval_hook_over_the_val_data(work_dir: Path) -> 
 
 
 def test_a_job_is_checked_first_and_every_problem_is_reported(work_dir: Path) -> None:
-    cfg = small_config(checkpoint_config={"interval": 1, "no_such_arg": 1}, custom_hooks=[{"type": "EMAHook", "momentum": "high"}])
+    cfg = demo_job_config(checkpoint_config={"interval": 1, "no_such_arg": 1}, custom_hooks=[{"type": "EMAHook", "momentum": "high"}])
     with pytest.raises(ConfigError, match=r"The config has 2 problems:\n"
                        r"checkpoint_config.no_such_arg: unknown argument `no_such_arg` for `CheckpointHook`.*\n"
                        r"custom_hooks\[0\].momentum: Input should be a valid number \(got `'high'`\)") as caught:
@@ -171,7 +158,7 @@ def test_the_demo_config_scales_with_max_iters() -> None:
 
 
 def test_a_component_refusing_its_argument_values_names_the_section(work_dir: Path) -> None:
-    cfg = small_config(data={"train": {"type": "DemoDataset", "num_samples": 0}})
+    cfg = demo_job_config(data={"train": {"type": "DemoDataset", "num_samples": 0}})
     with pytest.raises(ConfigError, match=r"`data.train`: building the dataset `DemoDataset` failed: DemoDataset needs "
                                           r"num_samples >= 1"):
         build_job(cfg, work_dir=work_dir)

@@ -7,7 +7,7 @@ import pytest
 
 from runnerkit.demo import DEMO_CONFIG
 from runnerkit.job_config import JobConfig
-from tests.test_job import small_config
+from tests.helpers import demo_job_config
 
 
 def test_the_demo_config_is_a_valid_job_with_nothing_missing() -> None:
@@ -22,14 +22,14 @@ def test_a_runner_only_config_is_valid_but_run_says_what_it_still_needs() -> Non
 
 
 def test_run_needs_a_dataset_for_every_workflow_phase_and_for_evaluation() -> None:
-    job = JobConfig.model_validate(small_config(workflow=[("train", 1), ("val", 1)], evaluation={"interval": 2}))
+    job = JobConfig.model_validate(demo_job_config(workflow=[("train", 1), ("val", 1)], evaluation={"interval": 2}))
     messages = dict(job.missing_for_run())
     assert messages[("data", "val")].startswith("`evaluation` is set, so `run` needs `data.val")
     assert [loc for loc, _ in job.missing_for_run()] == [("data", "val"), ("data", "val")]
 
 
 def test_an_optimizer_hook_without_an_optimizer_is_reported() -> None:
-    cfg = small_config()
+    cfg = demo_job_config()
     del cfg["optimizer"]
     (problem,) = JobConfig.model_validate(cfg).missing_for_run()
     assert problem == (("optimizer",), "`optimizer_config` is set but there is no `optimizer` to step; add "

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 import runnerkit
 from runnerkit.hooks.evaluation import EvalHook
 from runnerkit.hooks.progress_bar import ProgressBarHook
+from tests.helpers import ScaleNet
 
 
 class Terminal(io.StringIO):
@@ -23,16 +24,6 @@ class Terminal(io.StringIO):
 
     def isatty(self) -> bool:
         return True
-
-
-class Net(torch.nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.w = torch.nn.Parameter(torch.ones(1))
-
-    def train_step(self, batch: torch.Tensor, optimizer: Any, **kwargs: Any) -> dict[str, Any]:
-        loss = (self.w * batch).mean()
-        return {"loss": loss, "log_vars": {"loss": loss.detach()}, "num_samples": 1}
 
 
 def batches() -> list[torch.Tensor]:
@@ -72,7 +63,7 @@ def count_host_reads(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
 
 def test_on_a_terminal_the_iteration_runner_shows_all_iterations_and_the_logged_loss(tmp_path: Path) -> None:
     stream = Terminal()
-    train(runnerkit.IterBasedRunner(model=Net(), work_dir=tmp_path, max_iters=6), ProgressBarHook(file=stream))
+    train(runnerkit.IterBasedRunner(model=ScaleNet(), work_dir=tmp_path, max_iters=6), ProgressBarHook(file=stream))
     final = frames(stream.getvalue())[-1]
     assert "6/6" in final and "100%" in final
     assert "loss=2.5000" in final  # the last logged average: batches 2 and 3
@@ -80,7 +71,7 @@ def test_on_a_terminal_the_iteration_runner_shows_all_iterations_and_the_logged_
 
 def test_the_epoch_runner_shows_one_bar_per_epoch(tmp_path: Path) -> None:
     stream = Terminal()
-    train(runnerkit.EpochBasedRunner(model=Net(), work_dir=tmp_path, max_epochs=2), ProgressBarHook(file=stream), 3)
+    train(runnerkit.EpochBasedRunner(model=ScaleNet(), work_dir=tmp_path, max_epochs=2), ProgressBarHook(file=stream), 3)
     shown = frames(stream.getvalue())
     assert any(f.startswith("Epoch 1/2") and "3/3" in f for f in shown)
     assert shown[-1].startswith("Epoch 2/2") and "3/3" in shown[-1] and "loss=2.0000" in shown[-1]
@@ -88,7 +79,7 @@ def test_the_epoch_runner_shows_one_bar_per_epoch(tmp_path: Path) -> None:
 
 def test_the_bar_is_redrawn_every_interval_iterations(tmp_path: Path) -> None:
     stream = Terminal()
-    train(runnerkit.IterBasedRunner(model=Net(), work_dir=tmp_path, max_iters=6), ProgressBarHook(file=stream, interval=4, refresh_s=0), None)
+    train(runnerkit.IterBasedRunner(model=ScaleNet(), work_dir=tmp_path, max_iters=6), ProgressBarHook(file=stream, interval=4, refresh_s=0), None)
     counts = [m.group(1) for m in re.finditer(r"\| (\d)/6 ", stream.getvalue())]
     assert counts[0] == "0" and "4" in counts and counts[-1] == "6"
     assert not {"1", "2", "3", "5"} & set(counts)
@@ -100,7 +91,7 @@ def test_evaluation_results_are_not_shown_as_the_training_loss(tmp_path: Path) -
     def scores(model: torch.nn.Module, loader: Any) -> list[dict[str, Any]]:
         return [{"log_vars": {"loss": 100.0}, "num_samples": 1}]
 
-    runner = runnerkit.IterBasedRunner(model=Net(), work_dir=tmp_path, max_iters=6)
+    runner = runnerkit.IterBasedRunner(model=ScaleNet(), work_dir=tmp_path, max_iters=6)
     train(runner, ProgressBarHook(file=stream), 2, EvalHook([torch.zeros(1)], by_epoch=False, interval=3, test_fn=scores))
     assert "loss=100" not in stream.getvalue()
     assert "loss=2.5000" in frames(stream.getvalue())[-1]
@@ -108,20 +99,20 @@ def test_evaluation_results_are_not_shown_as_the_training_loss(tmp_path: Path) -
 
 def test_without_a_terminal_nothing_is_drawn_unless_forced(tmp_path: Path) -> None:
     quiet = io.StringIO()
-    train(runnerkit.IterBasedRunner(model=Net(), work_dir=tmp_path, max_iters=3), ProgressBarHook(file=quiet))
+    train(runnerkit.IterBasedRunner(model=ScaleNet(), work_dir=tmp_path, max_iters=3), ProgressBarHook(file=quiet))
     assert quiet.getvalue() == ""
     forced = io.StringIO()
-    train(runnerkit.IterBasedRunner(model=Net(), work_dir=tmp_path, max_iters=3), ProgressBarHook(file=forced, enabled=True))
+    train(runnerkit.IterBasedRunner(model=ScaleNet(), work_dir=tmp_path, max_iters=3), ProgressBarHook(file=forced, enabled=True))
     assert "3/3" in forced.getvalue()
     never = Terminal()
-    train(runnerkit.IterBasedRunner(model=Net(), work_dir=tmp_path, max_iters=3), ProgressBarHook(file=never, enabled=False))
+    train(runnerkit.IterBasedRunner(model=ScaleNet(), work_dir=tmp_path, max_iters=3), ProgressBarHook(file=never, enabled=False))
     assert never.getvalue() == ""
 
 
 def test_only_rank_0_draws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     stream = Terminal()
     monkeypatch.setattr(runnerkit.dist, "get_dist_info", lambda: (1, 1))  # rank 1 (no process group here)
-    runner = runnerkit.IterBasedRunner(model=Net(), work_dir=tmp_path, max_iters=3)
+    runner = runnerkit.IterBasedRunner(model=ScaleNet(), work_dir=tmp_path, max_iters=3)
     monkeypatch.undo()
     assert runner.rank == 1
     train(runner, ProgressBarHook(file=stream, enabled=True))
@@ -129,7 +120,7 @@ def test_only_rank_0_draws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_as_the_last_logger_it_clears_the_output_the_loggers_shared(tmp_path: Path) -> None:
-    runner = runnerkit.IterBasedRunner(model=Net(), work_dir=tmp_path, max_iters=2)
+    runner = runnerkit.IterBasedRunner(model=ScaleNet(), work_dir=tmp_path, max_iters=2)
     bar = ProgressBarHook(enabled=False)
     train(runner, bar, 2)
     text_logger = next(h for h in runner.hooks if type(h).__name__ == "TextLoggerHook")
@@ -138,7 +129,7 @@ def test_as_the_last_logger_it_clears_the_output_the_loggers_shared(tmp_path: Pa
 
 
 def test_the_bar_never_reads_a_tensor_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    runner = runnerkit.IterBasedRunner(model=Net(), work_dir=tmp_path, max_iters=100)
+    runner = runnerkit.IterBasedRunner(model=ScaleNet(), work_dir=tmp_path, max_iters=100)
     bar = ProgressBarHook(file=Terminal())
     runner.register_hook(bar)
     bar.before_run(runner)
@@ -152,7 +143,7 @@ def test_the_bar_never_reads_a_tensor_back(tmp_path: Path, monkeypatch: pytest.M
 
 
 def test_it_is_found_by_name_at_very_low_priority() -> None:
-    runner = runnerkit.IterBasedRunner(model=Net(), max_iters=1)
+    runner = runnerkit.IterBasedRunner(model=ScaleNet(), max_iters=1)
     runner.register_hook_from_cfg({"type": "ProgressBarHook", "interval": 5})
     (hook,) = runner.hooks
     assert isinstance(hook, ProgressBarHook) and hook.priority == 90 and hook.interval == 5

@@ -12,16 +12,7 @@ import torch
 import runnerkit
 from runnerkit.hooks.evaluation import EvalHook
 from runnerkit.hooks.tensorboard_logger import TensorboardLoggerHook, summary_writer_class
-
-
-class Net(torch.nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.w = torch.nn.Parameter(torch.ones(1))
-
-    def train_step(self, batch: torch.Tensor, optimizer: Any, **kwargs: Any) -> dict[str, Any]:
-        loss = (self.w * batch).mean()
-        return {"loss": loss, "log_vars": {"loss": loss.detach()}, "num_samples": 1}
+from tests.helpers import ScaleNet
 
 
 def batches(n: int = 6) -> list[torch.Tensor]:
@@ -29,7 +20,7 @@ def batches(n: int = 6) -> list[torch.Tensor]:
 
 
 def iter_runner(work_dir: Path | None, max_iters: int = 6) -> runnerkit.IterBasedRunner:
-    model = Net()
+    model = ScaleNet()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.5, momentum=0.9)
     return runnerkit.IterBasedRunner(model=model, optimizer=optimizer, work_dir=work_dir, max_iters=max_iters)
 

@@ -26,20 +26,11 @@ from runnerkit.hooks import (
     SegmindLoggerHook,
     WandbLoggerHook,
 )
-
-
-class Net(torch.nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.w = torch.nn.Parameter(torch.ones(1))
-
-    def train_step(self, batch: torch.Tensor, optimizer: Any, **kwargs: Any) -> dict[str, Any]:
-        loss = (self.w * batch).mean()
-        return {"loss": loss, "log_vars": {"loss": loss.detach()}, "num_samples": 1}
+from tests.helpers import ScaleNet
 
 
 def run(hook: runnerkit.Hook, work_dir: Path, max_iters: int = 4) -> runnerkit.IterBasedRunner:
-    model = Net()
+    model = ScaleNet()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.02, momentum=0.95)
     runner = runnerkit.IterBasedRunner(model=model, optimizer=optimizer, work_dir=work_dir, max_iters=max_iters)
     runner.register_hook(IterTimerHook())  # logger hooks tell train from val by its `time` values (mmcv)
@@ -141,7 +132,7 @@ def test_dvclive_sets_the_step_and_saves_the_model_file(tmp_path: Path, monkeypa
     client = mock.MagicMock()
     monkeypatch.setitem(sys.modules, "dvclive", client)
     hook = DvcliveLoggerHook(model_file=str(tmp_path / "model.pth"), interval=2, dir="x")
-    model = Net()
+    model = ScaleNet()
     runner = runnerkit.EpochBasedRunner(model=model, optimizer=torch.optim.SGD(model.parameters(), lr=0.02, momentum=0.95),
                                         work_dir=tmp_path, max_epochs=1)
     runner.register_hook(IterTimerHook())
@@ -183,14 +174,14 @@ def test_pavi_writes_scalars_by_mode_and_uploads_the_last_checkpoint(tmp_path: P
     work = tmp_path / "exp1"
     monkeypatch.setitem(sys.modules, "pavi", client)
     hook = PaviLoggerHook(add_last_ckpt=True, interval=4, by_epoch=False)
-    model = Net()
+    model = ScaleNet()
     runner = runnerkit.IterBasedRunner(model=model, optimizer=torch.optim.SGD(model.parameters(), lr=0.02, momentum=0.95),
                                        work_dir=work, max_iters=4, meta={"config_dict": {"lr": 0.02}})
     runner.register_training_hooks(lr_config=None, checkpoint_config={"interval": 4})
     runner.register_hook(hook)
     runner.run([[torch.tensor([float(i + 1)]) for i in range(4)]], [("train", 1)])
     kwargs = client.SummaryWriter.call_args.kwargs
-    assert kwargs["task"] == "exp1" and kwargs["model"] == "Net" and '"lr": 0.02' in kwargs["session_text"]
+    assert kwargs["task"] == "exp1" and kwargs["model"] == "ScaleNet" and '"lr": 0.02' in kwargs["session_text"]
     writer = client.SummaryWriter.return_value
     mode, tags, step = writer.add_scalars.call_args.args
     assert (mode, step) == ("train", 4) and tags == {"loss": 2.5, "learning_rate": 0.02, "momentum": pytest.approx(0.95)}

@@ -14,21 +14,12 @@ import torch._dynamo
 
 import runnerkit
 from runnerkit.hooks import DvcliveLoggerHook, IterTimerHook, MlflowLoggerHook, PaviLoggerHook, SegmindLoggerHook
-
-
-class Net(torch.nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.w = torch.nn.Parameter(torch.ones(1))
-
-    def train_step(self, batch: torch.Tensor, optimizer: Any, **kwargs: Any) -> dict[str, Any]:
-        loss = (self.w * batch).mean()
-        return {"loss": loss, "log_vars": {"loss": loss.detach()}, "num_samples": 1}
+from tests.helpers import ScaleNet
 
 
 def train(hook: runnerkit.Hook, work_dir: Path, *, epochs: int | None = None, iters: int | None = None,
           checkpoint: dict[str, Any] | None = None) -> runnerkit.BaseRunner:
-    model = Net()
+    model = ScaleNet()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.02, momentum=0.95)
     data = [torch.tensor([1.0]), torch.tensor([2.0])]
     runner: runnerkit.BaseRunner
