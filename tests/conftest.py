@@ -18,6 +18,19 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
     yield
 
 
+@pytest.fixture(autouse=True)
+def _restored_environment() -> Iterator[None]:
+    """Undo environment changes a test's code under test makes (launchers set ``RANK``, ``WORLD_SIZE``...).
+
+    A leaked ``WORLD_SIZE`` would make every later in-process ``runnerkit run`` wait for a process group.
+    """
+    saved = dict(os.environ)
+    yield
+    if os.environ != saved:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 @pytest.fixture
 def work_dir(tmp_path: Path) -> Path:
     """A fresh work directory for a runner."""

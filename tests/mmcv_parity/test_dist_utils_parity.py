@@ -55,8 +55,8 @@ def test_mpi_launcher_reads_open_mpi_variables_and_needs_a_master(monkeypatch: p
     monkeypatch.setenv("OMPI_COMM_WORLD_LOCAL_RANK", "0")
     monkeypatch.setenv("OMPI_COMM_WORLD_SIZE", "2")
     monkeypatch.setenv("OMPI_COMM_WORLD_RANK", "1")
-    monkeypatch.delenv("MASTER_ADDR", raising=False)
-    monkeypatch.delenv("MASTER_PORT", raising=False)
+    for key in ("MASTER_ADDR", "MASTER_PORT", "WORLD_SIZE", "RANK", "LOCAL_RANK"):
+        monkeypatch.delenv(key, raising=False)
     with pytest.raises(KeyError, match="MASTER_ADDR is not set"):
         init_dist("mpi", backend="gloo")
     monkeypatch.setenv("MASTER_ADDR", "10.0.0.1")
