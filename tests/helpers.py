@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -58,3 +63,24 @@ def make_loader(n: int = 8, batch_size: int = 2, d_in: int = 4, shuffle: bool = 
     g = torch.Generator().manual_seed(seed)
     ds = TensorDataset(torch.randn(n, d_in, generator=g), torch.randn(n, generator=g))
     return DataLoader(ds, batch_size=batch_size, shuffle=shuffle)
+
+
+def kill_during_a_save(folder: Path, settle_s: float = 0.0) -> None:
+    """Run ``tests/scripts/slow_save.py`` into ``folder`` and SIGKILL it while it writes its big checkpoint.
+
+    Returns once the process is gone: a first checkpoint is complete, the second one's
+    temporary file is left half-written (``settle_s`` more seconds into its write).
+    """
+    script = Path(__file__).parent / "scripts" / "slow_save.py"
+    proc = subprocess.Popen([sys.executable, str(script), str(folder)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "first saved"
+        deadline = time.monotonic() + 60
+        while not list(folder.glob(".tmp-*")) and time.monotonic() < deadline:
+            time.sleep(0.005)
+        time.sleep(settle_s)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +11,7 @@ import torch
 
 import runnerkit
 from runnerkit import checkpoint as ckpt_io
-from tests.helpers import TinyNet, make_loader
-
-SCRIPTS = Path(__file__).parent / "scripts"
+from tests.helpers import TinyNet, kill_during_a_save, make_loader
 
 
 def _trained(work_dir: Path, **hook_cfg: Any) -> Any:
@@ -94,20 +88,7 @@ def test_meta_objects_that_weights_only_refuses_are_stored_as_text(work_dir: Pat
 
 @pytest.mark.slow
 def test_a_kill_during_a_save_leaves_the_latest_checkpoint_loadable(tmp_path: Path) -> None:
-    proc = subprocess.Popen([sys.executable, str(SCRIPTS / "slow_save.py"), str(tmp_path)], stdout=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None
-        assert proc.stdout.readline().strip() == "first saved"
-        # wait until the big file's temporary write is under way, then kill
-        deadline = time.monotonic() + 60
-        while not list(tmp_path.glob(".tmp-*")) and time.monotonic() < deadline:
-            time.sleep(0.005)
-        time.sleep(0.02)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    kill_during_a_save(tmp_path, settle_s=0.02)  # well under way into the big file
     latest = ckpt_io.find_latest(str(tmp_path))
     assert latest is not None
     ckpt = ckpt_io.load_file(latest)

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import re
-import signal
-import subprocess
-import sys
 import textwrap
-import time
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +13,7 @@ import torch
 from runnerkit import WorkDirInUseError, workdir
 from runnerkit.job import build_job
 from tests.cli_helpers import main
-
-SCRIPTS = Path(__file__).parent / "scripts"
+from tests.helpers import kill_during_a_save
 
 
 def config(**overrides: Any) -> dict[str, Any]:
@@ -74,17 +69,7 @@ def test_best_checkpoints_are_kept_apart_from_rotation(work_dir: Path) -> None:
 
 @pytest.mark.slow
 def test_a_killed_save_leaves_a_temporary_file_that_is_no_checkpoint_and_the_next_run_removes(tmp_path: Path) -> None:
-    proc = subprocess.Popen([sys.executable, str(SCRIPTS / "slow_save.py"), str(tmp_path)], stdout=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None and proc.stdout.readline().strip() == "first saved"
-        deadline = time.monotonic() + 60
-        while not list(tmp_path.glob(".tmp-*")) and time.monotonic() < deadline:
-            time.sleep(0.005)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    kill_during_a_save(tmp_path)
     leftovers = [p.name for p in tmp_path.glob(".tmp-*")]
     assert leftovers, "the kill should have interrupted a save"
     assert not any(n.endswith(".pth") for n in leftovers)  # never taken for a checkpoint by a `*.pth` glob
