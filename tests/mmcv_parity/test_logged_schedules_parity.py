@@ -13,19 +13,10 @@ from unittest import mock
 
 import pytest
 import torch
-from torch import nn
+
+from tests.mmcv_parity.helpers import Model
 
 BASE_LR, BASE_MOMENTUM, ITERS = 0.02, 0.95, 10
-
-
-class Model(nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.fc = nn.Linear(2, 1)
-
-    def train_step(self, batch: torch.Tensor, optimizer: Any, **kwargs: Any) -> dict[str, Any]:
-        loss = self.fc(batch).mean()
-        return {"loss": loss, "log_vars": {"loss": loss.detach()}, "num_samples": 1}
 
 
 def logged(lr_config: Any, momentum_config: Any = None, by_epoch: bool = False) -> list[dict[str, Any]]:

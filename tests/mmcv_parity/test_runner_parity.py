@@ -14,18 +14,7 @@ import pytest
 import torch
 from torch import nn
 
-
-class Model(nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.fc = nn.Linear(2, 1)
-
-    def train_step(self, batch: torch.Tensor, optimizer: Any, **kwargs: Any) -> dict[str, Any]:
-        loss = self.fc(batch).mean()
-        return {"loss": loss, "log_vars": {"loss": loss.detach()}, "num_samples": len(batch)}
-
-    def val_step(self, batch: torch.Tensor, optimizer: Any = None, **kwargs: Any) -> dict[str, Any]:
-        return self.train_step(batch, optimizer)
+from tests.mmcv_parity.helpers import Model
 
 
 def loader(n: int = 3) -> list[torch.Tensor]:
