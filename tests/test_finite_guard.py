@@ -70,11 +70,11 @@ def test_a_nan_loss_stops_training_at_the_next_log_interval_naming_it(tmp_path: 
     assert math.isnan(info.value.values["loss"]) and "acc" not in info.value.values  # only losses are watched
 
 
-def test_values_cleared_at_an_epoch_start_without_a_log_line_are_checked_first(tmp_path: Path) -> None:
+def test_values_cleared_at_an_epoch_start_are_checked_at_the_next_log_line_without_a_read_before(tmp_path: Path) -> None:
     runner = _runner(tmp_path, Spiky(bad_at=7, step_with_bad_loss=False), ckpt_interval=100)
-    with pytest.raises(NonFiniteLossError, match=r"in iterations 6-8 \(`loss` = nan\); no checkpoint was written"):
-        runner.run([make_loader(16)], [("train", 1)])  # 8 batches: the epoch ends before the log line at 10
-    assert runner.iter == 8
+    with pytest.raises(NonFiniteLossError, match=r"in iterations 6-10 \(`loss` = nan\); no checkpoint was written"):
+        runner.run([make_loader(16)], [("train", 1)])  # 8 batches: the epoch ends (and clears) before the log line at 10
+    assert runner.iter == 9  # raised by the log line of the 10th iteration, before the counter moves on
 
 
 def test_an_inf_loss_in_a_log_interval_stops_at_the_checkpoint_that_comes_first(tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ Nothing is checked per iteration: the logged values stay on their device in the 
 :class:`~runnerkit.log_buffer.LogBuffer` until a logger averages them at its interval, and the
 averages it reads back anyway are checked then (an average over an interval is finite only when
 every value in it is); values a logger clears without averaging them (at an epoch's start) are
-checked before they go. Before a checkpoint is written, every loss value still in the buffer and
+kept aside, unread, and checked with the next log line or checkpoint. Before a checkpoint is written, every loss value still in the buffer and
 every parameter of the model are checked on their device with one read-back, so a checkpoint with
 non-finite weights is never written, and checkpoint rotation never pushes the last good ones out.
 
@@ -47,11 +47,13 @@ class FiniteGuard:
         verified_iter: the last iteration whose logged losses are known to be finite.
     """
 
-    __slots__ = ("runner", "verified_iter")
+    __slots__ = ("deferred", "runner", "verified_iter")
 
     def __init__(self, runner: BaseRunner) -> None:
         self.runner = runner
         self.verified_iter = 0
+        #: loss values a clear dropped before any log line read them; checked at the next log line or save
+        self.deferred: dict[str, list[Any]] = {}
 
     def after_average(self, output: dict[str, Any], count: int) -> None:
         """Check the averages a logger just read back (``LogBuffer.average`` calls it).
@@ -69,13 +71,20 @@ class FiniteGuard:
         if bad:
             count = count or max((len(runner.log_buffer.val_history.get(k, ())) for k in bad), default=1)
             self._raise_loss(bad, max(self.verified_iter + 1, now - count + 1), now)
+        if self.deferred:  # values cleared unread at an epoch start: read them now, with the log line's own read
+            self._check(saving=False)
         self.verified_iter = now
 
     def before_clear(self) -> None:
-        """Check the values a clear would drop unchecked (``LogBuffer.clear`` calls it: once an epoch)."""
+        """Keep the loss values a clear would drop unchecked (``LogBuffer.clear`` calls it: once an epoch).
+
+        Nothing is read back here: the values wait, on their device, for the next log line or checkpoint.
+        """
         runner = self.runner
         if runner.check_finite and self.verified_iter < runner.completed_iters:  # else a log line just checked them
-            self._check(saving=False)
+            for key, values in runner.log_buffer.val_history.items():
+                if values and is_loss_key(key):
+                    self.deferred.setdefault(key, []).extend(values)
 
     def check_before_save(self) -> None:
         """Raise :class:`~runnerkit.NonFiniteLossError` unless every buffered loss and parameter is finite.
@@ -89,7 +98,10 @@ class FiniteGuard:
         runner = self.runner
         now = runner.completed_iters
         history = runner.log_buffer.val_history
-        losses = {k: list(v) for k, v in history.items() if is_loss_key(k) and v}
+        losses = {k: list(v) for k, v in self.deferred.items()}
+        for k, v in history.items():
+            if is_loss_key(k) and v:
+                losses.setdefault(k, []).extend(v)
         params: list[tuple[str, torch.Tensor]] = []
         if saving:
             params = [(n, p) for n, p in unwrap_model(runner.model).named_parameters() if p.is_floating_point()]
@@ -97,6 +109,7 @@ class FiniteGuard:
         if not flags:
             return
         finite = _read_flags(flags)
+        self.deferred.clear()
         bad_losses = [k for k, ok in zip(losses, finite) if not ok]
         if bad_losses:
             values = {k: _first_non_finite(losses[k]) for k in bad_losses}
