@@ -20,20 +20,18 @@ import torch
 from runnerkit import dist as dist_utils
 from runnerkit import requires
 from runnerkit.dist import unwrap_model
-from runnerkit.hooks.hook import NEVER, Hook
+from runnerkit.hooks.hook import Hook
 from runnerkit.log_buffer import LogBuffer
-from runnerkit.rng import forked_rng
-from runnerkit.runners import checkpointing, defaults
+from runnerkit.runners import checkpointing, defaults, train_loop
 from runnerkit.runners.args import BaseRunnerArgs
 from runnerkit.runners.checkpointing import ResumePoint
 from runnerkit.runners.compile import compile_model
 from runnerkit.runners.data import PassIterator
 from runnerkit.runners.dispatch import HookDispatch
 from runnerkit.runners.finite import FiniteGuard
-from runnerkit.runners.interrupt import Interrupt, stop_on_signals
+from runnerkit.runners.interrupt import Interrupt
 from runnerkit.runners.loop_state import LoopState
 from runnerkit.runners.step import ModelStep, param_group_values
-from runnerkit.runners.workflow import empty_pass_error
 
 __all__ = ["BaseRunner"]
 
@@ -240,28 +238,8 @@ class BaseRunner:
 
     def _run_workflow(self, data_loaders: list[Any], flows: list[tuple[str, int]], unit: str, total: int,
                       kwargs: dict[str, Any]) -> None:
-        """What both loops share: start, restore a resumed position, cycle through the workflow, end."""
-        loop = self.loop
-        self.logger.info("Start running, work_dir: %s", self.work_dir or "NONE")
-        if self.logger.isEnabledFor(logging.DEBUG):  # 60 lines: shown with `--verbose`, not on every run
-            self.logger.debug("Hooks will be executed in the following order:\n%s", self.get_hook_info())
-        self.logger.info("workflow: %s, max: %d %s", flows, total, unit)
-        loop.passes = {i: PassIterator(loader, epoch=loop.epoch, set_epoch=not loop.by_epoch)
-                       for i, loader in enumerate(data_loaders)}
-        checkpointing.restore_run_state(self)
-        with stop_on_signals(self):  # SIGTERM / SIGINT: finish the iteration, save, exit 143 / 130
-            self.call_hook("before_run")
-            if not loop.by_epoch:
-                self.call_hook("before_train_epoch")
-            # a workflow of one training phase is one long phase: no cycle bookkeeping per iteration
-            until_done = len(flows) == 1 and flows[0][0] == "train"
-            while not self._finished() and loop.stop_reason is None:
-                for i, (mode, count), done in loop.flow_positions(flows):
-                    with forked_rng(enabled=mode != "train"):  # validation never moves training's RNGs
-                        self._run_phase(i, mode, done, count, until_done, kwargs)
-            if not loop.by_epoch:
-                self.call_hook("after_train_epoch")
-            self.call_hook("after_run")
+        """Start, restore a resumed position, cycle through the workflow, end (:func:`~runnerkit.runners.train_loop.run_workflow`)."""
+        train_loop.run_workflow(self, data_loaders, flows, unit, total, kwargs)
 
     def _run_phase(self, index: int, mode: str, done: int, count: int, until_done: bool,
                    kwargs: dict[str, Any]) -> None:
@@ -278,92 +256,8 @@ class BaseRunner:
             step(loop.passes[index], **kwargs)
 
     def _train_loop(self, batches: PassIterator, steps: int, kwargs: dict[str, Any], cycle: int = 0) -> None:
-        """Training iterations over ``batches``: the one loop body both runners share.
-
-        Args:
-            batches: the data pass to draw from.
-            steps: iterations to run at most; 0: to the end of the pass (``EpochBasedRunner``).
-                With a limit, the pass wraps around (a new epoch) and the loop also ends at
-                ``max_iters`` or when a stop is requested (``IterBasedRunner``).
-            kwargs: passed on to ``train_step``.
-            cycle: the workflow phase's length (``IterBasedRunner``): ``inner_iter`` and the
-                phase cursor count the steps of the phase and start again after ``cycle``.
-
-        Each iteration: fetch the batch; ``before_train_iter`` hooks; the model step (its
-        ``log_vars`` into the log buffer); ``after_train_iter`` hooks with ``loop.iter_done`` set;
-        advance the counters. Hooks that are not due are skipped (:class:`IterStage`).
-        """
-        loop = self.loop
-        before, after = self.dispatch.before_train_iter, self.dispatch.after_train_iter
-        buffer = self.log_buffer
-        update = buffer.update
-        model, optimizer, null = self.model, self.optimizer, contextlib.nullcontext
-        fast = (not kwargs and self.batch_processor is None
-                and not isinstance(model, torch.nn.parallel.DistributedDataParallel))
-        train_step = getattr(unwrap_model(model), "train_step", None) if fast else None
-        limit = loop.max_iters if steps and loop.max_iters is not None else NEVER
-        next_batch = batches.next_in_pass
-        self.dispatch.reset_due()
-        n = loop.phase_step
-        left = steps or NEVER
-        while left:
-            it = loop.iter
-            if steps and (it >= limit or loop.stop_reason is not None):  # EpochBasedRunner: at epoch ends
-                break
-            try:
-                batch = next_batch()
-            except StopIteration:
-                if not steps:
-                    break
-                batch = self._new_epoch(batches)
-            if cycle:
-                loop.inner_iter = loop.phase_step = n
-            self.data_batch = batch
-            if it < before.until:
-                for stage in before.calls:
-                    stage(self)
-            else:
-                before.run(self, it)
-            if train_step is not None and self.step_context is null and self.model is model:
-                outputs = train_step(batch, optimizer)
-                if outputs.__class__ is not dict:
-                    _check_outputs(outputs, "train_step")
-                log_vars = outputs.get("log_vars")
-                if log_vars is not None:
-                    update(log_vars, outputs.get("num_samples", 1))
-                self.outputs = outputs
-            else:
-                self.run_iter(batch, train_mode=True, **kwargs)
-            loop.iter_done = True
-            if it < after.until and not buffer.ready:
-                for stage in after.calls:
-                    stage(self)
-            else:
-                after.run(self, it)
-            if self.interrupt is not None:  # a signal asked to stop (distributed: the ranks agree on when)
-                self.interrupt.iteration_done()
-            loop.iter_done = False
-            self.data_batch = None
-            loop.iter = it + 1
-            loop.inner_iter += 1
-            left -= 1
-            if cycle:
-                n += 1
-                if n == cycle:
-                    n = 0
-
-    def _new_epoch(self, batches: PassIterator) -> Any:
-        """The pass ran out (``IterBasedRunner``): end the epoch, start the next, return its first batch."""
-        if batches.consumed == 0:  # a whole pass without a batch (a loader without a length)
-            raise empty_pass_error(self.loop.passes, batches, "train") from None
-        self.call_hook("after_train_epoch")
-        batches.end_pass()
-        self.loop.epoch = batches.epoch
-        self.call_hook("before_train_epoch")
-        batch = batches.next_in_pass()
-        self.epoch_length = batches.length
-        self.dispatch.reset_due()
-        return batch
+        """Training iterations over ``batches`` (:func:`~runnerkit.runners.train_loop.train_loop`)."""
+        train_loop.train_loop(self, batches, steps, kwargs, cycle)
 
     def _val_iter(self, data_batch: Any, kwargs: dict[str, Any]) -> None:
         """One validation iteration on a batch already fetched."""
@@ -389,7 +283,7 @@ class BaseRunner:
             with torch.no_grad(), self.step_context():
                 outputs = self._model_step(self.model, "val_step", data_batch, self.optimizer, kwargs)
         if not isinstance(outputs, dict):
-            _check_outputs(outputs, "batch_processor" if self.batch_processor is not None
+            train_loop.check_outputs(outputs, "batch_processor" if self.batch_processor is not None
                            else ("train_step" if train_mode else "val_step"))
         if "log_vars" in outputs:
             self.log_buffer.update(outputs["log_vars"], outputs.get("num_samples", 1))
@@ -538,10 +432,3 @@ class BaseRunner:
     def __deepcopy__(self, memo: dict[int, Any]) -> BaseRunner:  # pragma: no cover - guard
         raise TypeError("Runners own live models and optimizers and cannot be deep-copied.")
 
-
-def _check_outputs(outputs: Any, step: str) -> None:
-    """Refuse a step's output that is not a dict (the model contract)."""
-    if not isinstance(outputs, dict):
-        raise TypeError(
-            f"`{step}` must return a dict with `loss`, `log_vars` and `num_samples`, got {type(outputs).__name__}."
-        )
