@@ -63,8 +63,12 @@ class LogBuffer:
         """Record one value per key, weighted by ``count`` (the batch size). Never syncs."""
         val_history = self.val_history
         for key, value in vars.items():
-            if value.__class__ is not float and getattr(value, "requires_grad", False):
-                value = value.detach()  # never keep an autograd graph alive
+            cls = value.__class__
+            if cls is torch.Tensor:  # the usual loss tensor: an attribute read, no getattr call
+                if value.requires_grad:
+                    value = value.detach()  # never keep an autograd graph alive
+            elif cls is not float and getattr(value, "requires_grad", False):
+                value = value.detach()
             values = val_history.get(key)
             if values is None:
                 values = self.series(key)[0]
@@ -112,7 +116,10 @@ class LogBuffer:
             self._average_over_ranks(pending, numbers, dist.collective_device())
         else:
             self.output.update(numbers)
-            if pending:
+            if len(pending) == 1:  # the usual single loss: its mean read back as it is
+                ((key, mean),) = pending.items()
+                self.output[key] = mean.item()
+            elif pending:
                 keys = list(pending)
                 host = torch.stack([pending[k].to(_first_device(pending)) for k in keys]).cpu().tolist()
                 self.output.update(zip(keys, host))

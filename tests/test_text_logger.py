@@ -40,3 +40,24 @@ def test_iter_runner_logs_global_iterations(work_dir: Path, caplog: pytest.LogCa
     records = _logged_run("IterBasedRunner", work_dir, caplog, max_iters=6)
     assert [r["iter"] for r in records if r["mode"] == "train"] == [2, 4, 6]
     assert any(line.getMessage().startswith("Iter [4/6]\tlr: 1.000e-02") for line in caplog.records)
+
+
+def test_json_lines_reach_the_file_at_once_and_the_file_is_closed_after_the_run(work_dir: Path) -> None:
+    from runnerkit.hooks import Hook, TextLoggerHook
+
+    seen: list[int] = []
+
+    class Reader(Hook):  # runs after the logger: reads the JSON log while the run goes on
+        def after_train_iter(self, runner: runnerkit.BaseRunner) -> None:
+            logs = list(work_dir.glob("*.log.json"))
+            seen.append(len(logs[0].read_text().splitlines()) if logs else 0)
+
+    model = TinyNet()
+    runner = runnerkit.build({"type": "IterBasedRunner", "max_iters": 6},
+                             {"model": model, "optimizer": torch.optim.SGD(model.parameters(), lr=0.01), "work_dir": work_dir})
+    runner.register_training_hooks(None, {}, log_config={"interval": 2, "hooks": [{"type": "TextLoggerHook"}]})
+    runner.register_hook(Reader(), priority="LOWEST")
+    runner.run([make_loader(8)], [("train", 1)])
+    assert seen == [0, 1, 1, 2, 2, 3]  # each record is on disk as soon as it is logged
+    (logger,) = [h for h in runner.hooks if isinstance(h, TextLoggerHook)]
+    assert logger._json_file is None  # one open per run, closed by after_run

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 import json
 import os
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import torch
 from pydantic import PositiveInt
@@ -20,6 +20,7 @@ __all__ = ["TextLoggerHook"]
 
 
 _SKIP_IN_LINE = {"mode", "Epoch", "iter", "lr", "time", "data_time", "memory", "epoch"}
+_PLAIN = (str, int)  # JSON values written as they are (no rounding to look into)
 
 
 class TextLoggerHook(LoggerHook):
@@ -58,9 +59,11 @@ class TextLoggerHook(LoggerHook):
         self.start_iter = 0
         self.json_log_path: str | None = None
         self._pending_meta: dict[str, Any] | None = None  # written with the first record: no empty logs
+        self._json_file: IO[str] | None = None  # opened at the first record, kept to the end of the run
 
     def before_run(self, runner: BaseRunner) -> None:
         super().before_run(runner)
+        self._close_json()
         self.start_iter = runner.iter
         self.time_sec_tot = 0.0
         out_dir = self.out_dir or runner.work_dir
@@ -68,6 +71,14 @@ class TextLoggerHook(LoggerHook):
             os.makedirs(out_dir, exist_ok=True)
             self.json_log_path = os.path.join(out_dir, f"{runner.timestamp}.log.json")
             self._pending_meta = {k: v for k, v in (runner.meta or {}).items() if _jsonable(v)} or None
+
+    def after_run(self, runner: BaseRunner) -> None:
+        self._close_json()
+
+    def _close_json(self) -> None:
+        if self._json_file is not None:
+            self._json_file.close()
+            self._json_file = None
 
     def _max_memory(self, runner: BaseRunner) -> int:
         device = getattr(runner.model, "output_device", None)
@@ -127,12 +138,16 @@ class TextLoggerHook(LoggerHook):
     def _dump(self, log_dict: dict[str, Any]) -> None:
         if self.json_log_path is None:
             return
-        record = {k: _round(v) for k, v in log_dict.items()}
-        with open(self.json_log_path, "a", encoding="utf-8") as fh:
-            if self._pending_meta is not None:
-                fh.write(json.dumps(self._pending_meta) + "\n")
-                self._pending_meta = None
-            fh.write(json.dumps(record) + "\n")
+        record = {k: v if v.__class__ in _PLAIN else _round(v) for k, v in log_dict.items()}
+        fh = self._json_file
+        if fh is None or fh.closed or fh.name != self.json_log_path:  # one open per run, not per line
+            self._close_json()
+            fh = self._json_file = open(self.json_log_path, "a", encoding="utf-8")  # noqa: SIM115
+        if self._pending_meta is not None:
+            fh.write(json.dumps(self._pending_meta) + "\n")
+            self._pending_meta = None
+        fh.write(json.dumps(record) + "\n")
+        fh.flush()  # every line reaches the file at once (readers, a killed run)
 
 
 def _round(value: Any) -> Any:
