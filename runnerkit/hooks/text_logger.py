@@ -60,12 +60,14 @@ class TextLoggerHook(LoggerHook):
         self.json_log_path: str | None = None
         self._pending_meta: dict[str, Any] | None = None  # written with the first record: no empty logs
         self._json_file: IO[str] | None = None  # opened at the first record, kept to the end of the run
+        self._cuda = False
 
     def before_run(self, runner: BaseRunner) -> None:
         super().before_run(runner)
         self._close_json()
         self.start_iter = runner.iter
         self.time_sec_tot = 0.0
+        self._cuda = torch.cuda.is_available()  # asked once per run, not per line
         out_dir = self.out_dir or runner.work_dir
         if out_dir is not None and runner.rank == 0:
             os.makedirs(out_dir, exist_ok=True)
@@ -97,7 +99,7 @@ class TextLoggerHook(LoggerHook):
         if runner.optimizer is not None:
             lrs = runner.current_lr()
             log_dict["lr"] = {k: v[0] for k, v in lrs.items()} if isinstance(lrs, dict) else lrs[0]
-        if "time" in runner.log_buffer.output and torch.cuda.is_available():
+        if self._cuda and "time" in runner.log_buffer.output:
             log_dict["memory"] = self._max_memory(runner)
         log_dict.update(runner.log_buffer.output)
         self._log_line(log_dict, runner)
