@@ -25,6 +25,16 @@ from runnerkit.hooks._schedule import (
     anneal_function,
     annealing_cos,
     annealing_linear,
+    cyclic_phases,
+    cyclic_value,
+    next_step_change,
+    piecewise_value,
+    position_from_periods,
+    read_value,
+    step_exponent,
+    write_value,
+)
+from runnerkit.hooks._schedule_checks import (
     check_iteration_based,
     check_min_pair,
     check_number,
@@ -32,15 +42,7 @@ from runnerkit.hooks._schedule import (
     check_range,
     check_step,
     check_target_ratio,
-    cyclic_phases,
-    cyclic_value,
     format_param,
-    next_step_change,
-    piecewise_value,
-    position_from_periods,
-    read_value,
-    step_exponent,
-    write_value,
 )
 from runnerkit.hooks.hook import NEVER
 

@@ -25,6 +25,15 @@ from runnerkit.hooks._schedule import (
     anneal_function,
     annealing_cos,
     annealing_linear,
+    cyclic_phases,
+    cyclic_value,
+    next_step_change,
+    piecewise_value,
+    read_value,
+    step_exponent,
+    write_value,
+)
+from runnerkit.hooks._schedule_checks import (
     check_iteration_based,
     check_min_pair,
     check_number,
@@ -32,14 +41,7 @@ from runnerkit.hooks._schedule import (
     check_range,
     check_step,
     check_target_ratio,
-    cyclic_phases,
-    cyclic_value,
     format_param,
-    next_step_change,
-    piecewise_value,
-    read_value,
-    step_exponent,
-    write_value,
 )
 
 if TYPE_CHECKING:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from runnerkit.hooks._schedule import (
     annealing_cos,
     annealing_linear,
+)
+from runnerkit.hooks._schedule_checks import (
     format_param,
 )
 from runnerkit.hooks.lr_updater import (
