@@ -26,7 +26,7 @@ from typing import Any
 
 from runnerkit._errors import RunnerkitError
 
-__all__ = ["MissingDependencyError", "Requirement", "check", "install_command", "message", "missing"]
+__all__ = ["MissingDependencyError", "Requirement", "check", "install_command", "message", "missing", "requirements"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,7 +58,8 @@ class Requirement:
             return False
 
 
-def _requirements(component: Any) -> list[Requirement]:
+def requirements(component: Any) -> list[Requirement]:
+    """The packages ``component`` declares in its ``requires`` (import names made :class:`Requirement`)."""
     declared = getattr(component, "requires", ()) or ()
     if isinstance(declared, (str, Requirement)):
         declared = (declared,)
@@ -70,7 +71,7 @@ def _requirements(component: Any) -> list[Requirement]:
 
 def missing(component: Any) -> list[Requirement]:
     """The requirements ``component`` (a class or an instance) declares that are not installed."""
-    return [req for req in _requirements(component) if not req.is_installed()]
+    return [req for req in requirements(component) if not req.is_installed()]
 
 
 def install_command(requirements: Iterable[Requirement]) -> str:

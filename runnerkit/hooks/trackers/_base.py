@@ -12,6 +12,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from runnerkit.hooks.logger_base import LoggerHook
+from runnerkit.requires import requirements
 
 if TYPE_CHECKING:
     from runnerkit.runners.base import BaseRunner
@@ -36,19 +37,16 @@ def import_client(module: str, package: str, hook: str) -> ModuleType:
 class TrackerHook(LoggerHook):
     """A logger hook that talks to an experiment tracker from rank 0.
 
-    Subclasses set :attr:`client_module` / :attr:`client_package`, and implement
+    Subclasses name their client in ``requires`` (its first :class:`~runnerkit.requires.Requirement`:
+    the module imported at ``before_run`` and the pip package of the install hint), and implement
     :meth:`start` (open the run; the client module is passed in), :meth:`log` and :meth:`finish`.
     On other ranks the hook does nothing.
     """
 
-    #: the module imported at ``before_run`` (e.g. ``"wandb"``).
-    client_module: str = ""
-    #: the pip package that provides it (for the install hint).
-    client_package: str = ""
-
     def import_client(self) -> ModuleType:
         """The client module (imported now), or an ImportError with the install command."""
-        return import_client(self.client_module, self.client_package, type(self).__name__)
+        client = requirements(self)[0]
+        return import_client(client.module, client.pip, type(self).__name__)
 
     def before_run(self, runner: BaseRunner) -> None:
         super().before_run(runner)

@@ -31,8 +31,6 @@ class ClearMLLoggerHook(TrackerHook):
         >>> hook = ClearMLLoggerHook(init_kwargs=dict(project_name="demo", task_name="run-1"))
     """
 
-    client_module = "clearml"
-    client_package = "clearml"
     requires = (Requirement("clearml"),)
 
     def __init__(

@@ -31,8 +31,6 @@ class DvcliveLoggerHook(TrackerHook):
         >>> hook = DvcliveLoggerHook(model_file="work_dirs/model.pth", dir="dvclive")
     """
 
-    client_module = "dvclive"
-    client_package = "dvclive"
     requires = (Requirement("dvclive"),)
     #: ``**kwargs`` go to ``dvclive.Live`` (any keyword is accepted when dvclive is not installed).
     forwards_kwargs: ClassVar[Forwards] = Forwards("dvclive:Live")

@@ -39,8 +39,6 @@ class MlflowLoggerHook(TrackerHook):
         >>> hook = MlflowLoggerHook(exp_name="demo", params=dict(lr=0.1), log_model=False)
     """
 
-    client_module = "mlflow"
-    client_package = "mlflow"
     requires = (Requirement("mlflow"),)
 
     def __init__(

@@ -31,8 +31,6 @@ class NeptuneLoggerHook(TrackerHook):
         >>> hook = NeptuneLoggerHook(init_kwargs=dict(project="me/demo"))
     """
 
-    client_module = "neptune"
-    client_package = "neptune"
     requires = (Requirement("neptune"),)
 
     def __init__(

@@ -43,8 +43,6 @@ class PaviLoggerHook(TrackerHook):
         >>> hook = PaviLoggerHook(add_last_ckpt=True)
     """
 
-    client_module = "pavi"
-    client_package = "pavi"
     requires = (Requirement("pavi"),)
 
     def __init__(

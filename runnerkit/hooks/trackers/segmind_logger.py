@@ -27,8 +27,6 @@ class SegmindLoggerHook(TrackerHook):
         >>> hook = SegmindLoggerHook(interval=20)
     """
 
-    client_module = "segmind"
-    client_package = "segmind"
     requires = (Requirement("segmind"),)
 
     def __init__(self, interval: int = 10, ignore_last: bool = True, reset_flag: bool = False, by_epoch: bool = True) -> None:

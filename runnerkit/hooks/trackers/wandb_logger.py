@@ -35,8 +35,6 @@ class WandbLoggerHook(TrackerHook):
         >>> hook = WandbLoggerHook(init_kwargs=dict(project="demo", mode="offline"), interval=50)
     """
 
-    client_module = "wandb"
-    client_package = "wandb"
     requires = (Requirement("wandb"),)
 
     def __init__(
