@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import pstats
+import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
@@ -68,6 +69,17 @@ def _counters(device: str) -> tuple[list[Callable[[bool], None]], Callable[[int]
     return [count_tensors, count_calls], read
 
 
+def _callgrind_probe(first: bool) -> None:
+    """Turn callgrind's instruction counting on at the first mark and off at the second.
+
+    The process runs under ``valgrind --tool=callgrind --instr-atstart=no`` (``bench_loop.py
+    --instructions``); ``callgrind_control`` reaches it through valgrind's gdb server. The
+    toggle's own cost is the same for every loop and is not in the per-iteration difference.
+    """
+    subprocess.run(["callgrind_control", "-i", "on" if first else "off", str(os.getpid())],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("loop")
@@ -77,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--profile", action="store_true")
+    p.add_argument("--callgrind", action="store_true", help="toggle callgrind's counting at the two marks")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     loop = find(args.loop)
@@ -89,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     read: Callable[[int], dict[str, Any]] | None = None
     if args.profile:
         clock.probes, read = _counters(args.device)
+    elif args.callgrind:
+        clock.probes = [_callgrind_probe]
     else:  # what an iteration leaves allocated; two calls, outside the timed window
         clock.probes = [lambda first: blocks.append(sys.getallocatedblocks())]
     cuda = args.device.startswith("cuda")

@@ -1,8 +1,9 @@
 """``LogBuffer``: collects ``log_vars`` without reading tensors back to the host.
 
 Values may be Python numbers (mmcv-era models) or tensors. Tensors stay tensors (on their
-device) until :meth:`LogBuffer.average` is called at a log interval, which reads every average
-back in one transfer.
+device) until :meth:`LogBuffer.average` is called at a log interval, which reads them back in
+one transfer and keeps their values, as Python floats, in place of the tensors: between two log
+lines the buffer holds one interval's tensors, never an epoch's.
 """
 
 from __future__ import annotations
@@ -90,53 +91,57 @@ class LogBuffer:
     def average(self, n: int = 0) -> None:
         """Average the latest ``n`` values of every key (all when ``n`` is 0) into ``output``.
 
-        All tensor averages are read back to the host in a single transfer. With
-        ``across_ranks`` under torch.distributed with several ranks, every key's average (numbers
-        included) is then averaged over the ranks in one collective, so every rank must call
-        ``average`` at the same iterations with the same keys (as the logger hooks do at their
-        intervals).
+        The tensors among those values are read back to the host in a single transfer and
+        replaced in the history by the Python numbers they hold, so the buffer never keeps more
+        than one log interval of tensors alive (no device memory piles up over an epoch). With
+        ``across_ranks`` under torch.distributed with several ranks, every key's average is then
+        averaged over the ranks in one collective, so every rank must call ``average`` at the
+        same iterations with the same keys (as the logger hooks do at their intervals).
         """
-        pending: dict[str, torch.Tensor] = {}
-        numbers: dict[str, float] = {}
-        for key, values in self.val_history.items():
-            if not values:
-                continue
-            vals = _latest(values, n)
-            counts = _latest(self.n_history[key], n)
-            total = max(sum(counts), 1)
-            first = vals[0].__class__
-            uniform = counts.count(counts[0]) == len(counts)
-            if first is float and uniform and len(set(map(type, vals))) == 1:
-                numbers[key] = sum(vals) / len(vals)  # the usual timer values: no tensor work
-            elif any(isinstance(v, torch.Tensor) for v in vals):
-                pending[key] = _weighted_mean(vals, counts, total)
-            else:
-                numbers[key] = sum(float(v) * c for v, c in zip(vals, counts)) / total
+        windows = {key: (_latest(values, n), _latest(self.n_history[key], n))
+                   for key, values in self.val_history.items() if values}
+        self._to_host(n, windows)
+        means: dict[str, float] = {}
+        for key, (vals, counts) in windows.items():
+            if counts.count(counts[0]) == len(counts):
+                means[key] = float(sum(vals) / len(vals))  # the usual case: every value counts once
+            else:  # float(): numpy scalars and the like become plain floats
+                means[key] = float(sum(v * c for v, c in zip(vals, counts)) / max(sum(counts), 1))
         if self.across_ranks and dist.is_distributed():
-            self._average_over_ranks(pending, numbers, dist.collective_device())
+            self._average_over_ranks(means, dist.collective_device())
         else:
-            self.output.update(numbers)
-            if len(pending) == 1:  # the usual single loss: its mean read back as it is
-                ((key, mean),) = pending.items()
-                self.output[key] = mean.item()
-            elif pending:
-                keys = list(pending)
-                host = torch.stack([pending[k].to(_first_device(pending)) for k in keys]).cpu().tolist()
-                self.output.update(zip(keys, host))
+            self.output.update(means)
             self.ready = True
         if self.after_average is not None:
             self.after_average(self.output, n)
 
-    def _average_over_ranks(self, pending: dict[str, torch.Tensor], numbers: dict[str, float], device: torch.device) -> None:
+    def _to_host(self, n: int, windows: dict[str, tuple[list[Any], list[int]]]) -> None:
+        """Replace the tensors in every window (and in the history) by their values: one read-back."""
+        found: list[tuple[str, int, torch.Tensor]] = []
+        for key, (vals, _) in windows.items():
+            found += [(key, i, v) for i, v in enumerate(vals) if v.__class__ is not float and isinstance(v, torch.Tensor)]
+        if not found:
+            return
+        for key, _, value in found:
+            if value.numel() != 1:
+                raise ValueError(f"`log_vars[{key!r}]` must be a scalar (a number or a one-element tensor), got a "
+                                 f"tensor of shape {tuple(value.shape)}; reduce it (e.g. `.mean()`) in `train_step`.")
+        device = found[0][2].device
+        dtype = torch.float64 if any(v.dtype == torch.float64 for _, _, v in found) else torch.float32
+        host = torch.stack([v.detach().reshape(()).to(device=device, dtype=dtype) for _, _, v in found]).tolist()
+        for (key, i, _), value in zip(found, host):
+            vals = windows[key][0]
+            vals[i] = value
+            history = self.val_history[key]
+            history[len(history) - len(vals) + i] = value
+
+    def _average_over_ranks(self, means: dict[str, float], device: torch.device) -> None:
         """The mean over ranks of every key's average: one all-reduce, one read-back."""
-        keys = sorted({*pending, *numbers})  # the same order on every rank
-        vector = torch.tensor([numbers.get(k, 0.0) for k in keys], dtype=torch.float64, device=device)
-        for i, key in enumerate(keys):
-            if key in pending:
-                vector[i] = pending[key].to(device=device, dtype=torch.float64)
+        keys = sorted(means)  # the same order on every rank
+        vector = torch.tensor([means[k] for k in keys], dtype=torch.float64, device=device)
         dist.all_reduce_mean(vector)
-        means = dict(zip(keys, vector.cpu().tolist()))
-        self.output.update((k, means[k]) for k in self.val_history if k in means)  # the keys' first-logged order
+        over_ranks = dict(zip(keys, vector.cpu().tolist()))
+        self.output.update((k, over_ranks[k]) for k in self.val_history if k in over_ranks)  # first-logged order
         self.ready = True
 
 
@@ -147,29 +152,3 @@ def _latest(values: collections.deque[Any], n: int) -> list[Any]:
     latest = list(itertools.islice(reversed(values), n))
     latest.reverse()
     return latest
-
-
-def _weighted_mean(vals: list[Any], counts: list[int], total: int) -> torch.Tensor:
-    """The count-weighted mean of scalar tensors (and numbers), as a tensor on their device."""
-    device = _device(vals)
-    try:  # one op for the usual case: 0-dim tensors on one device
-        stacked = torch.stack(vals).float()
-        if stacked.dim() != 1 or stacked.device != device:
-            raise RuntimeError
-    except (RuntimeError, TypeError):
-        stacked = torch.stack([torch.as_tensor(v).float().reshape(()).to(device) for v in vals])
-    if counts.count(counts[0]) == len(counts):
-        return stacked.mean()
-    weights = torch.tensor(counts, dtype=stacked.dtype).to(device, non_blocking=True)
-    return (stacked * weights).sum() / total
-
-
-def _device(values: list[Any]) -> torch.device:
-    for v in values:
-        if isinstance(v, torch.Tensor):
-            return v.device
-    return torch.device("cpu")
-
-
-def _first_device(tensors: dict[str, torch.Tensor]) -> torch.device:
-    return next(iter(tensors.values())).device

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 from typing import Any
 
@@ -42,9 +43,16 @@ def test_training_equals_a_hand_written_loop_with_clipping(tmp_path: Path) -> No
 
 def test_grad_norm_is_logged(tmp_path: Path) -> None:
     model = TinyNet()
-    runner = _run(model, torch.optim.SGD(model.parameters(), lr=0.1), make_loader(8), {"grad_clip": {"max_norm": 100.0}}, 4)
-    assert "grad_norm" in runner.log_buffer.val_history
-    assert isinstance(runner.log_buffer.val_history["grad_norm"][0], torch.Tensor)
+    runner = _run(model, torch.optim.SGD(model.parameters(), lr=0.1), make_loader(12), {"grad_clip": {"max_norm": 100.0}}, 5,
+                  tmp_path)
+    norms = list(runner.log_buffer.val_history["grad_norm"])
+    assert len(norms) == 5
+    # averaged at the log lines (iterations 2 and 4): read back then, kept as numbers; the 5th is not read yet
+    assert [type(v) for v in norms] == [float, float, float, float, torch.Tensor]
+    assert all(v > 0 for v in norms[:4])
+    (log,) = tmp_path.glob("*.log.json")
+    logged = [json.loads(line)["grad_norm"] for line in log.read_text().splitlines() if "grad_norm" in line]
+    assert logged == pytest.approx([(norms[0] + norms[1]) / 2, (norms[2] + norms[3]) / 2], abs=1e-5)
 
 
 def test_accumulating_two_iterations_equals_one_double_batch() -> None:
