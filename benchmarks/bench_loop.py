@@ -14,6 +14,7 @@ it; on a GPU the CUDA-event time, the host's CPU time beside it.
     python benchmarks/bench_loop.py                        # CPU, 1 thread: results/loop-cpu.md
     python benchmarks/bench_loop.py --device cuda          # CUDA events, peak memory, CUDA-graph row
     python benchmarks/bench_loop.py --profile              # Python calls and tensor allocations per iteration
+    python benchmarks/bench_loop.py --instructions         # machine instructions per iteration (valgrind)
     python benchmarks/bench_loop.py --loops raw runnerkit --iters 200 --rounds 1 --out /tmp/x.md
 
 Loops whose framework is not installed are left out with a note: ``pip install -e ".[bench]"``
@@ -32,6 +33,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import instructions
 import torch
 from machine import describe, device_slug
 from peers import LOOPS, find
@@ -113,6 +115,20 @@ def profile(args: argparse.Namespace, names: list[str], notes: list[str]) -> dic
     return counts
 
 
+def count_instructions(args: argparse.Namespace, names: list[str], notes: list[str]) -> dict[str, dict[str, Any]]:
+    counts: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in list(names):
+            t = time.perf_counter()
+            out = _run_or_drop(name, names, notes, lambda name=name: instructions.count(
+                name, tmp, short=args.iters // 3, long=args.iters, cache_sim=args.cache_sim))
+            if out is not None:
+                counts[name] = out
+                print(f"{name:18s} {out['per_iter']['Ir']:12,.0f} instructions/iter ({time.perf_counter() - t:.0f} s)",
+                      file=sys.stderr, flush=True)
+    return counts
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
@@ -123,11 +139,18 @@ def main(argv: list[str] | None = None) -> int:
                    help=f"loops to run (raw is always added): {', '.join(lp.name for lp in LOOPS)}")
     p.add_argument("--profile", action="store_true",
                    help="count Python calls and tensor allocations per iteration instead of timing")
+    p.add_argument("--instructions", action="store_true",
+                   help="count machine instructions per iteration under valgrind's callgrind instead of timing (CPU)")
+    p.add_argument("--cache-sim", action="store_true", help="with --instructions: simulate the caches too (slower)")
     p.add_argument("--out", help="markdown file to write (default: benchmarks/results/loop-<device>.md, "
-                                 "calls-<device>.md with --profile)")
+                                 "calls-<device>.md with --profile, instructions-<device>.md with --instructions)")
     args = p.parse_args(argv)
     if args.iters is None:
-        args.iters = 1000 if args.profile else Workload.iters
+        args.iters = 1000 if args.profile else 900 if args.instructions else Workload.iters
+    if args.instructions and (args.device != "cpu" or instructions.missing()):
+        print(f"`--instructions` counts on the CPU only, with valgrind: {instructions.missing() or 'use --device cpu'}.",
+              file=sys.stderr)
+        return 2
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         print(f"`--device {args.device}` asked for CUDA, but torch {torch.__version__} sees no CUDA device here.",
               file=sys.stderr)
@@ -139,6 +162,12 @@ def main(argv: list[str] | None = None) -> int:
         header.insert(1, f"`python benchmarks/bench_loop.py --profile --device {args.device} --iters {args.iters}`")
         body = calls_table(profile(args, names, notes))
         default_out = HERE / "results" / f"calls-{device_slug(args.device)}.md"
+    elif args.instructions:
+        header.insert(1, f"`python benchmarks/bench_loop.py --instructions{' --cache-sim' if args.cache_sim else ''} "
+                         f"--iters {args.iters}`: callgrind counts, per iteration, the difference between a run of "
+                         f"{args.iters} and one of {args.iters // 3} iterations.")
+        body = instructions.table(count_instructions(args, names, notes))
+        default_out = HERE / "results" / f"instructions-{device_slug(args.device)}.md"
     else:
         header.insert(1, f"`python benchmarks/bench_loop.py --device {args.device} --iters {args.iters} "
                          f"--rounds {args.rounds} --threads {args.threads}`: {args.rounds} interleaved rounds, "

@@ -17,11 +17,14 @@ import torch
 
 from runnerkit import dist
 
-__all__ = ["HISTORY", "LogBuffer"]
+__all__ = ["HISTORY", "UNREAD", "LogBuffer"]
 
 
 #: how many values per key are kept for ``average(n)``.
 HISTORY = 10_000
+#: how many tensors the buffer holds unread before it reads them all back at once (a run that
+#: never averages, e.g. without a logger hook, holds no more than this many on the device).
+UNREAD = 1_000
 
 
 class LogBuffer:
@@ -39,6 +42,7 @@ class LogBuffer:
         self.n_history: dict[str, collections.deque[int]] = {}
         self.output: dict[str, Any] = {}
         self.ready = False
+        self._unread = 0  # tensors in the histories not yet read back
         #: called as ``after_average(output, n)`` once :meth:`average` has read the values back (the
         #: runner's non-finite loss guard); never per update.
         self.after_average: Callable[[dict[str, Any], int], None] | None = None
@@ -53,6 +57,7 @@ class LogBuffer:
             values.clear()
         for counts in self.n_history.values():
             counts.clear()
+        self._unread = 0
         self.clear_output()
 
     def clear_output(self) -> None:
@@ -61,20 +66,28 @@ class LogBuffer:
         self.ready = False
 
     def update(self, vars: Mapping[str, Any], count: int = 1) -> None:
-        """Record one value per key, weighted by ``count`` (the batch size). Never syncs."""
+        """Record one value per key, weighted by ``count`` (the batch size).
+
+        Never syncs, except that every :data:`UNREAD` tensors not yet averaged are read back
+        together (one transfer), so a run that never averages does not pile tensors up.
+        """
         val_history = self.val_history
         for key, value in vars.items():
             cls = value.__class__
             if cls is torch.Tensor:  # the usual loss tensor: an attribute read, no getattr call
                 if value.requires_grad:
                     value = value.detach()  # never keep an autograd graph alive
-            elif cls is not float and getattr(value, "requires_grad", False):
+                self._unread += 1
+            elif cls is not float and isinstance(value, torch.Tensor):
                 value = value.detach()
+                self._unread += 1
             values = val_history.get(key)
             if values is None:
                 values = self.series(key)[0]
             values.append(value)
             self.n_history[key].append(count)
+        if self._unread >= UNREAD:
+            self._to_host({key: (list(values), []) for key, values in val_history.items()})
 
     def series(self, key: str) -> tuple[collections.deque[Any], collections.deque[int]]:
         """The value and count histories of ``key`` (created empty), for a writer that appends itself.
@@ -100,7 +113,7 @@ class LogBuffer:
         """
         windows = {key: (_latest(values, n), _latest(self.n_history[key], n))
                    for key, values in self.val_history.items() if values}
-        self._to_host(n, windows)
+        self._to_host(windows)
         means: dict[str, float] = {}
         for key, (vals, counts) in windows.items():
             if counts.count(counts[0]) == len(counts):
@@ -115,25 +128,33 @@ class LogBuffer:
         if self.after_average is not None:
             self.after_average(self.output, n)
 
-    def _to_host(self, n: int, windows: dict[str, tuple[list[Any], list[int]]]) -> None:
-        """Replace the tensors in every window (and in the history) by their values: one read-back."""
+    def _to_host(self, windows: dict[str, tuple[list[Any], list[int]]]) -> None:
+        """Replace the tensors in every window (the latest values of a key) and in the history by their values.
+
+        One read-back for all of them.
+        """
         found: list[tuple[str, int, torch.Tensor]] = []
         for key, (vals, _) in windows.items():
             found += [(key, i, v) for i, v in enumerate(vals) if v.__class__ is not float and isinstance(v, torch.Tensor)]
         if not found:
             return
-        for key, _, value in found:
-            if value.numel() != 1:
-                raise ValueError(f"`log_vars[{key!r}]` must be a scalar (a number or a one-element tensor), got a "
-                                 f"tensor of shape {tuple(value.shape)}; reduce it (e.g. `.mean()`) in `train_step`.")
-        device = found[0][2].device
-        dtype = torch.float64 if any(v.dtype == torch.float64 for _, _, v in found) else torch.float32
-        host = torch.stack([v.detach().reshape(()).to(device=device, dtype=dtype) for _, _, v in found]).tolist()
+        tensors = [v for _, _, v in found]
+        try:  # one op for the usual case: scalar tensors of one shape on one device
+            stacked = torch.stack(tensors)
+        except RuntimeError:  # mixed shapes or devices
+            _check_scalars(found)
+            stacked = torch.stack([v.reshape(()).to(tensors[0].device) for v in tensors])
+        if stacked.numel() != len(tensors):
+            _check_scalars(found)
+        if stacked.dtype not in (torch.float32, torch.float64):  # half, bfloat16, integers, bools
+            stacked = stacked.float()
+        host = stacked.reshape(-1).tolist()
         for (key, i, _), value in zip(found, host):
             vals = windows[key][0]
             vals[i] = value
             history = self.val_history[key]
             history[len(history) - len(vals) + i] = value
+        self._unread = max(self._unread - len(found), 0)
 
     def _average_over_ranks(self, means: dict[str, float], device: torch.device) -> None:
         """The mean over ranks of every key's average: one all-reduce, one read-back."""
@@ -143,6 +164,13 @@ class LogBuffer:
         over_ranks = dict(zip(keys, vector.cpu().tolist()))
         self.output.update((k, over_ranks[k]) for k in self.val_history if k in over_ranks)  # first-logged order
         self.ready = True
+
+
+def _check_scalars(found: list[tuple[str, int, torch.Tensor]]) -> None:
+    for key, _, value in found:
+        if value.numel() != 1:
+            raise ValueError(f"`log_vars[{key!r}]` must be a scalar (a number or a one-element tensor), got a "
+                             f"tensor of shape {tuple(value.shape)}; reduce it (e.g. `.mean()`) in `train_step`.")
 
 
 def _latest(values: collections.deque[Any], n: int) -> list[Any]:

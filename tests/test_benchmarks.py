@@ -19,7 +19,7 @@ def bench_path(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Import the benchmark's modules as its scripts do (their folder first on ``sys.path``)."""
     monkeypatch.syspath_prepend(str(BENCH))
     yield
-    ours = ("workload", "report", "machine", "loop_worker", "bench_loop", "peers")
+    ours = ("workload", "report", "machine", "loop_worker", "bench_loop", "peers", "bench_paired", "instructions")
     for name in [m for m in sys.modules if m.split(".")[0] in ours]:
         del sys.modules[name]
 
@@ -108,3 +108,67 @@ def test_the_clock_times_the_window_between_two_fetches(bench_path: None) -> Non
     with pytest.raises(RuntimeError, match=r"Expected two marks \(the fetches of batches 2 and 7\), got 4"):
         list(data)  # a second pass marks again: the window is no longer one pass's
         clock.seconds()
+
+
+def test_the_baton_makes_two_threads_take_turns(bench_path: None) -> None:
+    import threading
+
+    from bench_paired import Baton
+
+    baton, order = Baton(), []
+
+    def work(me: int) -> None:
+        baton.wait_turn(me)
+        for step in range(3):
+            order.append((me, step))
+            baton.hand_off(me)
+        baton.finish(me)
+
+    threads = [threading.Thread(target=work, args=(me,)) for me in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=10)
+    assert order == [(0, 0), (1, 0), (0, 1), (1, 1), (0, 2), (1, 2)]
+
+
+@pytest.mark.slow
+def test_bench_paired_alternates_raw_and_runnerkit_in_one_process_and_writes_the_table(tmp_path: Path) -> None:
+    out = tmp_path / "paired.md"
+    proc = subprocess.run([sys.executable, str(BENCH / "bench_paired.py"), "--loops", "raw", "runnerkit", "--rounds", "2",
+                           "--iters", "260", "--out", str(out)], capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr
+    rows = [line.split(" | ") for line in out.read_text().splitlines() if line.startswith("| ") and "---" not in line]
+    control, runner = rows[1], rows[2]
+    assert control[0].endswith("(control: the same loop twice)") and runner[0].startswith("| runnerkit IterBasedRunner")
+    assert control[-2] == runner[-2] == "6"  # 2 rounds of 3 turns of 50 iterations (from batch 100 to 250)
+    assert runner[-1].strip(" |") == "equal"  # each thread trained its own copy: the same weights at the end
+    assert float(runner[1]) > 0 and 0.5 < float(runner[4].strip("*")) < 2
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not __import__("shutil").which("valgrind"), reason="needs valgrind")
+def test_bench_loop_counts_instructions_per_iteration_under_callgrind(tmp_path: Path) -> None:
+    out = tmp_path / "instructions.md"
+    proc = _bench("--instructions", "--iters", "90", "--loops", "raw", "runnerkit-opt", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    rows = {line.split(" | ")[0].lstrip("| "): line.split(" | ") for line in out.read_text().splitlines()
+            if line.startswith("| ") and "---" not in line}
+    raw = rows["hand-written loop"]
+    runner = rows[next(k for k in rows if k.startswith("runnerkit IterBasedRunner, optimizer hook only"))]
+    assert float(raw[1].replace(",", "")) > 100_000  # an iteration of forward, backward and step
+    assert float(raw[2].strip(" |")) == 1.0
+    assert 1.0 < float(runner[2].strip(" |")) < 1.5  # the runner does what the raw loop does, and a little more
+
+
+def test_the_instruction_table_gives_ratios_to_the_raw_loop(bench_path: None) -> None:
+    from instructions import table
+
+    counts = {"raw": {"title": "hand-written loop", "version": "", "per_iter": {"Ir": 1000.0, "I1mr": 10.0}},
+              "runnerkit": {"title": "runnerkit", "version": "0.1.0", "per_iter": {"Ir": 1040.0, "I1mr": 12.0}}}
+    assert table(counts) == [
+        "| loop | instructions/iter | ratio | L1 instruction misses/iter | ratio |",
+        "|---|---:|---:|---:|---:|",
+        "| hand-written loop | 1,000 | 1.000 | 10 | 1.000 |",
+        "| runnerkit 0.1.0 | 1,040 | 1.040 | 12 | 1.200 |",
+    ]

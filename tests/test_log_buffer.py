@@ -70,3 +70,25 @@ def test_training_keeps_at_most_one_interval_of_loss_tensors() -> None:
     assert len(history) == 43
     assert sum(isinstance(v, torch.Tensor) for v in history) == 3  # iterations 41-43: not averaged yet
     assert all(type(v) is float for v in history[:40])
+
+
+def test_half_and_double_values_average_at_full_precision() -> None:
+    buf = LogBuffer()
+    buf.update({"half": torch.tensor(0.5, dtype=torch.float16), "double": torch.tensor(1 + 1e-12, dtype=torch.float64)})
+    buf.update({"half": torch.tensor(1.5, dtype=torch.bfloat16), "double": torch.tensor(1.0, dtype=torch.float64)})
+    buf.average()
+    assert buf.output["half"] == 1.0
+    assert buf.output["double"] == pytest.approx(1 + 0.5e-12, rel=1e-15, abs=0)
+
+
+def test_a_buffer_never_averaged_holds_at_most_unread_tensors() -> None:
+    from runnerkit.log_buffer import UNREAD
+
+    buf = LogBuffer()
+    for i in range(2 * UNREAD + 10):
+        buf.update({"loss": torch.tensor(float(i)), "lr": 0.5})
+    tensors = sum(isinstance(v, torch.Tensor) for v in buf.val_history["loss"])
+    assert 0 < tensors < UNREAD
+    assert [type(v) for v in list(buf.val_history["loss"])[:3]] == [float, float, float]
+    buf.average()
+    assert buf.output == {"loss": pytest.approx((2 * UNREAD + 9) / 2), "lr": 0.5}
