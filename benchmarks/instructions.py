@@ -44,7 +44,8 @@ def _run(name: str, iters: int, tmp: str, cache_sim: bool) -> tuple[int, dict[st
     cmd = ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}",
            *(["--cache-sim=yes"] if cache_sim else []),
            sys.executable, str(HERE / "loop_worker.py"), name, "--result", result, "--iters", str(iters), "--callgrind"]
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp)
+    env = {**os.environ, "PYTHONHASHSEED": "0"}  # the same dict and set layouts in every run
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp, env=env)
     if proc.returncode != 0:
         raise RuntimeError(f"The `{name}` loop failed under callgrind (exit {proc.returncode}); its output ends "
                            f"with:\n{proc.stdout[-3000:]}")

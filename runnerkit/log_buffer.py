@@ -131,14 +131,23 @@ class LogBuffer:
     def _to_host(self, windows: dict[str, tuple[list[Any], list[int]]]) -> None:
         """Replace the tensors in every window (the latest values of a key) and in the history by their values.
 
-        One read-back for all of them.
+        One read-back for all of them. A window's types are scanned in C (``set(map(type, ...))``),
+        so windows of numbers (the timer's) cost next to nothing and windows of tensors (the
+        losses) are replaced whole.
         """
-        found: list[tuple[str, int, torch.Tensor]] = []
+        found: list[tuple[str, list[Any], list[int] | None]] = []  # key, window, tensor positions (None: all)
+        tensors: list[torch.Tensor] = []
         for key, (vals, _) in windows.items():
-            found += [(key, i, v) for i, v in enumerate(vals) if v.__class__ is not float and isinstance(v, torch.Tensor)]
-        if not found:
+            kinds = set(map(type, vals))
+            if kinds == {torch.Tensor}:
+                found.append((key, vals, None))
+                tensors += vals
+            elif any(issubclass(kind, torch.Tensor) for kind in kinds):
+                where = [i for i, v in enumerate(vals) if isinstance(v, torch.Tensor)]
+                found.append((key, vals, where))
+                tensors += [vals[i] for i in where]
+        if not tensors:
             return
-        tensors = [v for _, _, v in found]
         try:  # one op for the usual case: scalar tensors of one shape on one device
             stacked = torch.stack(tensors)
         except RuntimeError:  # mixed shapes or devices
@@ -148,13 +157,19 @@ class LogBuffer:
             _check_scalars(found)
         if stacked.dtype not in (torch.float32, torch.float64):  # half, bfloat16, integers, bools
             stacked = stacked.float()
-        host = stacked.reshape(-1).tolist()
-        for (key, i, _), value in zip(found, host):
-            vals = windows[key][0]
-            vals[i] = value
+        host = iter(stacked.reshape(-1).tolist())
+        for key, vals, positions in found:
             history = self.val_history[key]
-            history[len(history) - len(vals) + i] = value
-        self._unread = max(self._unread - len(found), 0)
+            if positions is None:  # the window is the history's tail: swap it whole
+                vals[:] = itertools.islice(host, len(vals))
+                for _ in vals:
+                    history.pop()
+                history.extend(vals)
+            else:
+                offset = len(history) - len(vals)
+                for i in positions:
+                    vals[i] = history[offset + i] = next(host)
+        self._unread = max(self._unread - len(tensors), 0)
 
     def _average_over_ranks(self, means: dict[str, float], device: torch.device) -> None:
         """The mean over ranks of every key's average: one all-reduce, one read-back."""
@@ -166,11 +181,12 @@ class LogBuffer:
         self.ready = True
 
 
-def _check_scalars(found: list[tuple[str, int, torch.Tensor]]) -> None:
-    for key, _, value in found:
-        if value.numel() != 1:
-            raise ValueError(f"`log_vars[{key!r}]` must be a scalar (a number or a one-element tensor), got a "
-                             f"tensor of shape {tuple(value.shape)}; reduce it (e.g. `.mean()`) in `train_step`.")
+def _check_scalars(found: list[tuple[str, list[Any], list[int] | None]]) -> None:
+    for key, vals, where in found:
+        for value in (vals if where is None else [vals[i] for i in where]):
+            if value.numel() != 1:
+                raise ValueError(f"`log_vars[{key!r}]` must be a scalar (a number or a one-element tensor), got a "
+                                 f"tensor of shape {tuple(value.shape)}; reduce it (e.g. `.mean()`) in `train_step`.")
 
 
 def _latest(values: collections.deque[Any], n: int) -> list[Any]:

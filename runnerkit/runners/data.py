@@ -7,7 +7,7 @@ many batches it has handed out; restoring replays the same pass up to the same b
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
@@ -100,6 +100,17 @@ class PassIterator:
         batch = next(self._iterator)
         self.consumed += 1
         return batch
+
+    def fetcher(self) -> Callable[[], Any]:
+        """The current pass's ``__next__`` (the pass started if it was not), for the training loop.
+
+        A caller that fetches through it adds one to :attr:`consumed` per batch itself (the loop
+        does, without a method call per iteration); valid until the pass ends.
+        """
+        if self._iterator is None:
+            self.start_pass()
+        assert self._iterator is not None
+        return self._iterator.__next__
 
     def end_pass(self) -> None:
         """Close the current pass; the next :meth:`next_in_pass` starts pass ``epoch + 1``."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -79,7 +80,14 @@ def train_loop(runner: BaseRunner, batches: PassIterator, steps: int, kwargs: di
             and not isinstance(model, torch.nn.parallel.DistributedDataParallel))
     train_step = getattr(unwrap_model(model), "train_step", None) if fast else None
     limit = loop.max_iters if steps and loop.max_iters is not None else NEVER
-    next_batch = batches.next_in_pass
+    fetch: Callable[[], Any]
+
+    def start_pass() -> Any:  # at the first fetch, not before the checks that may end the loop first
+        nonlocal fetch
+        fetch = batches.fetcher()
+        return fetch()
+
+    fetch = batches.fetcher() if batches.started else start_pass
     runner.dispatch.reset_due()
     n = loop.phase_step
     left = steps or NEVER
@@ -88,11 +96,14 @@ def train_loop(runner: BaseRunner, batches: PassIterator, steps: int, kwargs: di
         if steps and (it >= limit or loop.stop_reason is not None):  # EpochBasedRunner: at epoch ends
             break
         try:
-            batch = next_batch()
+            batch = fetch()
         except StopIteration:
             if not steps:
                 break
             batch = new_epoch(runner, batches)
+            fetch = batches.fetcher()
+        else:
+            batches.consumed += 1
         if cycle:
             loop.inner_iter = loop.phase_step = n
         runner.data_batch = batch
