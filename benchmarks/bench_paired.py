@@ -4,16 +4,18 @@ Fresh-process timings on a shared VM move by 10-20 % from one process to the nex
 speed drifts while a run lasts), which hides a 5 % difference. Here the two loops share one
 process and take turns: each runs in its own thread, and every ``--every`` iterations (at a
 batch fetch, the clock's place) it hands the turn to the other, so the two loops alternate in
-segments of a few milliseconds and any drift of the machine hits both alike. Each segment is
+segments of a few milliseconds and any drift of the machine hits both alike. The process is
+pinned to one core, so neither loop gets a faster core or caches of its own. Each segment is
 timed by its thread's own CPU clock (``time.thread_time``), so the hand-over itself is not
 counted. Segment ``j`` of one loop and segment ``j`` of the other are a pair; the ratio is the
 median over all pairs (of every round) of their ratio, and ``added`` the median difference.
 
     python benchmarks/bench_paired.py                          # runnerkit vs raw: results/paired-cpu.md
-    python benchmarks/bench_paired.py --loops runnerkit runnerkit-opt ignite --rounds 9
+    python benchmarks/bench_paired.py --loops raw runnerkit runnerkit-opt --rounds 20   # raw: a control
 
 Each round is a fresh process per pair of loops, the loop that starts alternating between
-rounds. Segments hold whole log intervals (``--every`` is the workload's log interval by
+rounds (use an even number of rounds). ``raw`` among the loops is a control: the hand-written loop
+paired with itself, whose ratio shows the method's own error. Segments hold whole log intervals (``--every`` is the workload's log interval by
 default), so every segment of both loops holds one log line. CPU only: on a GPU, time with
 ``bench_loop.py --device cuda`` (CUDA events).
 """
@@ -93,6 +95,8 @@ def _worker(names: list[str], iters: int, every: int, result: str) -> None:
     from workload import Clock, Workload, flat_weights
 
     torch.set_num_threads(1)
+    if hasattr(os, "sched_setaffinity"):  # both threads on one core: neither gets a faster core or warmer caches
+        os.sched_setaffinity(0, {max(os.sched_getaffinity(0))})
     work = Workload(iters=iters)
     stop = work.iters - 1 - (work.iters - 1 - 100) % every  # whole segments from batch 100 on
     baton = Baton()
@@ -134,7 +138,7 @@ def _worker(names: list[str], iters: int, every: int, result: str) -> None:
 
 
 def _roles(r: dict[str, Any]) -> tuple[list[float], list[float]]:
-    """A round's segments: the loop under test's, the reference's (in a ``raw``/``raw`` control, the second thread is under test)."""
+    """A round's segments: the loop under test's, the reference's (in a ``raw``/``raw`` control, the thread that plays the loop)."""
     i = r["loop_index"]
     return r["segments"][i], r["segments"][1 - i]
 
@@ -148,7 +152,7 @@ def _row(name: str, rounds: list[dict[str, Any]]) -> str:
     for r in rounds:
         mine, raw = _roles(r)
         every = r["every"]
-        per_round.append(sum(mine) / sum(raw))
+        per_round.append(statistics.median(x / y for x, y in zip(mine, raw)))
         for x, y in zip(mine, raw):
             ratios.append(x / y)
             added.append((x - y) / every * 1e6)
@@ -168,7 +172,7 @@ def _row(name: str, rounds: list[dict[str, Any]]) -> str:
 
 def _table(results: dict[str, list[dict[str, Any]]]) -> list[str]:
     return ["| loop | µs/iter | raw µs/iter | added µs/iter | ratio to raw (median of pairs) | middle half of the ratios "
-            "| per-round ratio, median (range) | pairs | final weights vs raw |",
+            "| per-round median ratio: median (range) | pairs | final weights vs raw |",
             "|---|---:|---:|---:|---:|---|---|---:|---|",
             *(_row(name, rounds) for name, rounds in results.items())]
 

@@ -164,11 +164,22 @@ def test_bench_loop_counts_instructions_per_iteration_under_callgrind(tmp_path: 
 def test_the_instruction_table_gives_ratios_to_the_raw_loop(bench_path: None) -> None:
     from instructions import table
 
-    counts = {"raw": {"title": "hand-written loop", "version": "", "per_iter": {"Ir": 1000.0, "I1mr": 10.0}},
-              "runnerkit": {"title": "runnerkit", "version": "0.1.0", "per_iter": {"Ir": 1040.0, "I1mr": 12.0}}}
+    counts = {"raw": {"title": "hand-written loop", "version": "", "per_iter": {"Ir": 1000.0, "I1mr": 200.0, "DLmr": 3.0}},
+              "runnerkit": {"title": "runnerkit", "version": "0.1.0", "per_iter": {"Ir": 1040.0, "I1mr": 240.0, "DLmr": 2.0}}}
     assert table(counts) == [
-        "| loop | instructions/iter | ratio | L1 instruction misses/iter | ratio |",
-        "|---|---:|---:|---:|---:|",
-        "| hand-written loop | 1,000 | 1.000 | 10 | 1.000 |",
-        "| runnerkit 0.1.0 | 1,040 | 1.040 | 12 | 1.200 |",
+        "| loop | instructions/iter | ratio | L1 instruction misses/iter | ratio | LL data read misses/iter | ratio |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+        "| hand-written loop | 1,000 | 1.000 | 200 | 1.000 | 3 | - |",
+        "| runnerkit 0.1.0 | 1,040 | 1.040 | 240 | 1.200 | 2 | - |",  # a few misses: no ratio
     ]
+
+
+def test_events_per_iteration_difference_two_runs_and_estimate_cycles_as_kcachegrind(bench_path: None) -> None:
+    from instructions import per_iteration
+
+    assert per_iteration({"Ir": 500}, {"Ir": 2500}, 100) == {"Ir": 20.0}  # no cache simulation: no estimate
+    short = {"Ir": 1000, "I1mr": 0, "D1mr": 0, "D1mw": 0, "ILmr": 0, "DLmr": 0, "DLmw": 0, "Bcm": 0, "Bim": 0}
+    long = {"Ir": 2000, "I1mr": 10, "D1mr": 20, "D1mw": 0, "ILmr": 1, "DLmr": 2, "DLmw": 0, "Bcm": 30, "Bim": 0}
+    per_iter = per_iteration(short, long, 10)
+    assert per_iter["Ir"] == 100.0
+    assert per_iter["CEst"] == pytest.approx(100 + 10 * (1 + 2 + 3) + 100 * (0.1 + 0.2))  # CEst = Ir + 10 (L1 misses + mispredictions) + 100 LL misses

@@ -114,7 +114,10 @@ class OptimizerHook(Hook):
         optimizers = [opt] if isinstance(opt, torch.optim.Optimizer) else _optimizers(runner)
         for opt in optimizers:
             opt.zero_grad()
-        loss = _loss(runner)
+        outputs = runner.outputs
+        loss = outputs.get("loss") if outputs.__class__ is dict else None
+        if loss.__class__ is not torch.Tensor:  # the usual case checked inline, the rest by _loss
+            loss = _loss(runner)
         if self.detect_anomalous_params:
             self._detect_anomalous(loss, runner)
         loss.backward()
