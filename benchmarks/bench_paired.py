@@ -14,10 +14,10 @@ median over all pairs (of every round) of their ratio, and ``added`` the median 
     python benchmarks/bench_paired.py --loops raw runnerkit runnerkit-opt --rounds 20   # raw: a control
 
 Each round is a fresh process per pair of loops, the loop that starts alternating between
-rounds (use an even number of rounds). ``raw`` among the loops is a control: the hand-written loop
-paired with itself, whose ratio shows the method's own error. Segments hold whole log intervals (``--every`` is the workload's log interval by
-default), so every segment of both loops holds one log line. CPU only: on a GPU, time with
-``bench_loop.py --device cuda`` (CUDA events).
+rounds (use an even number of rounds). ``raw`` among the loops is a control: the hand-written
+loop paired with itself, whose ratio shows the method's own error. Segments hold whole log
+intervals (``--every`` is the workload's log interval by default), so every segment of both loops
+holds one log line. CPU only: on a GPU, time with ``bench_loop.py --device cuda`` (CUDA events).
 """
 
 from __future__ import annotations
@@ -180,7 +180,7 @@ def _table(results: dict[str, list[dict[str, Any]]]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--loops", nargs="+", default=["runnerkit"], help="loops to pair with raw (names as bench_loop.py)")
-    p.add_argument("--rounds", type=int, default=5, help="fresh processes per loop")
+    p.add_argument("--rounds", type=int, default=6, help="fresh processes per loop (even: each loop starts as often)")
     p.add_argument("--iters", type=int, default=3000)
     p.add_argument("--every", type=int, default=50, help="iterations per turn (default: the log interval)")
     p.add_argument("--out", default=os.path.join(HERE, "results", "paired-cpu.md"))

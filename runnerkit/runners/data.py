@@ -94,10 +94,7 @@ class PassIterator:
 
     def next_in_pass(self) -> Any:
         """The next batch of the current pass; ``StopIteration`` at its end (no wrap-around)."""
-        if self._iterator is None:
-            self.start_pass()
-        assert self._iterator is not None
-        batch = next(self._iterator)
+        batch = self.fetcher()()
         self.consumed += 1
         return batch
 
