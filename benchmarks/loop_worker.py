@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import pstats
+import resource
 import subprocess
 import sys
 import tempfile
@@ -99,13 +100,15 @@ def main(argv: list[str] | None = None) -> int:
     start = min(work.iters // 30, 100) if work.iters >= 30 else 1
     clock = Clock(args.device, start=start, stop=work.iters - 1)
     blocks: list[int] = []
+    faults: list[int] = []
     read: Callable[[int], dict[str, Any]] | None = None
     if args.profile:
         clock.probes, read = _counters(args.device)
     elif args.callgrind:
         clock.probes = [_callgrind_probe]
-    else:  # what an iteration leaves allocated; two calls, outside the timed window
-        clock.probes = [lambda first: blocks.append(sys.getallocatedblocks())]
+    else:  # what an iteration leaves allocated and the page faults it takes; two calls, outside the timed window
+        clock.probes = [lambda first: blocks.append(sys.getallocatedblocks()),
+                        lambda first: faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt)]
     cuda = args.device.startswith("cuda")
     if cuda and torch.device(args.device).index is not None:  # `cuda:N`: events, memory and Lightning use N
         torch.cuda.set_device(torch.device(args.device))
@@ -127,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     if blocks:
         result["blocks_per_iter"] = (blocks[1] - blocks[0]) / clock.iterations
+        result["faults_per_iter"] = (faults[1] - faults[0]) / clock.iterations
     if cuda:
         result["peak_mib"] = (torch.cuda.max_memory_allocated() - before) / 2**20
     if read is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import statistics
 from typing import Any
 
@@ -47,8 +48,8 @@ def loop_table(runs: dict[str, list[dict[str, Any]]], cuda: bool) -> list[str]:
     raw = runs["raw"]
     best_raw = min(r[key] for r in raw)
     head = (f"| loop | {names[0]} µs/iter | added µs/iter | ratio to raw | best µs/iter | ratio of bests "
-            f"| {names[1]} µs/iter | runs | final weights vs raw | Python blocks kept/iter |")
-    rule = "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|"
+            f"| {names[1]} µs/iter | runs | final weights vs raw | Python blocks kept/iter | page faults/iter |")
+    rule = "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|"
     if cuda:
         head += " peak MiB added |"
         rule += "---:|"
@@ -60,7 +61,8 @@ def loop_table(runs: dict[str, list[dict[str, Any]]], cuda: bool) -> list[str]:
                f"| {statistics.median(b[key] - a[key] for a, b in pairs):+.1f} "
                f"| {statistics.median(b[key] / a[key] for a, b in pairs):.2f} | {best:.1f} | {best / best_raw:.2f} "
                f"| {statistics.median(r[other] for r in loop_runs):.1f} | {len(loop_runs)} "
-               f"| {_weights(loop_runs[0], raw[0])} | {statistics.median(r['blocks_per_iter'] for r in loop_runs):.2f} |")
+               f"| {_weights(loop_runs[0], raw[0])} | {statistics.median(r['blocks_per_iter'] for r in loop_runs):.2f} "
+               f"| {statistics.median(r.get('faults_per_iter', math.nan) for r in loop_runs):.3f} |")
         if cuda:
             row += f" {statistics.median(r['peak_mib'] for r in loop_runs):.2f} |"
         lines.append(row)

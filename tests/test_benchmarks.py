@@ -40,6 +40,7 @@ def test_bench_loop_times_raw_and_runnerkit_on_cpu_and_writes_the_table(tmp_path
     raw, rk = rows["hand-written loop"], rows[next(k for k in rows if k.startswith("runnerkit IterBasedRunner, standard"))]
     assert float(raw[1]) > 0 and float(rk[1]) > 0
     assert "equal" in [cell.strip() for cell in rk]  # same work: the runner ends with the raw loop's weights
+    assert "page faults/iter" in text and float(rk[-1].strip(" |")) >= 0  # minor faults in the timed window
     assert "peak MiB" not in text  # a CUDA-only column
 
 

@@ -30,4 +30,5 @@ class StepModel(torch.nn.Module):
     def train_step(self, batch: Any, optimizer: Any = None, **kwargs: Any) -> dict[str, Any]:
         loss = loss_of(self, batch) if self.via_call else loss_of(self.net, batch)
         logged = loss.item() if self.item else loss.detach()
-        return {"loss": loss, "log_vars": {"loss": logged}, "num_samples": len(batch[0])}
+        # x.size(0), not len(x): torch's Tensor.__len__ runs in Python (docs/plugins.md)
+        return {"loss": loss, "log_vars": {"loss": logged}, "num_samples": batch[0].size(0)}
