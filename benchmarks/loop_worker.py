@@ -99,16 +99,15 @@ def main(argv: list[str] | None = None) -> int:
     # skip the first iterations (first-call costs, lazy state); the window holds whole log intervals' worth
     start = min(work.iters // 30, 100) if work.iters >= 30 else 1
     clock = Clock(args.device, start=start, stop=work.iters - 1)
-    blocks: list[int] = []
-    faults: list[int] = []
+    kept: list[tuple[int, int]] = []  # (Python memory blocks, minor page faults) at the two marks
     read: Callable[[int], dict[str, Any]] | None = None
     if args.profile:
         clock.probes, read = _counters(args.device)
     elif args.callgrind:
         clock.probes = [_callgrind_probe]
     else:  # what an iteration leaves allocated and the page faults it takes; two calls, outside the timed window
-        clock.probes = [lambda first: blocks.append(sys.getallocatedblocks()),
-                        lambda first: faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt)]
+        clock.probes = [lambda first: kept.append((sys.getallocatedblocks(),
+                                                   resource.getrusage(resource.RUSAGE_SELF).ru_minflt))]
     cuda = args.device.startswith("cuda")
     if cuda and torch.device(args.device).index is not None:  # `cuda:N`: events, memory and Lightning use N
         torch.cuda.set_device(torch.device(args.device))
@@ -128,9 +127,10 @@ def main(argv: list[str] | None = None) -> int:
         "iterations": clock.iterations, "us_per_iter": clock.seconds() / clock.iterations * 1e6,
         "cpu_us_per_iter": clock.cpu_seconds() / clock.iterations * 1e6,
     }
-    if blocks:
-        result["blocks_per_iter"] = (blocks[1] - blocks[0]) / clock.iterations
-        result["faults_per_iter"] = (faults[1] - faults[0]) / clock.iterations
+    if kept:
+        (blocks0, faults0), (blocks1, faults1) = kept
+        result["blocks_per_iter"] = (blocks1 - blocks0) / clock.iterations
+        result["faults_per_iter"] = (faults1 - faults0) / clock.iterations
     if cuda:
         result["peak_mib"] = (torch.cuda.max_memory_allocated() - before) / 2**20
     if read is not None:

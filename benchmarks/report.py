@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import statistics
 from typing import Any
 
@@ -62,7 +61,7 @@ def loop_table(runs: dict[str, list[dict[str, Any]]], cuda: bool) -> list[str]:
                f"| {statistics.median(b[key] / a[key] for a, b in pairs):.2f} | {best:.1f} | {best / best_raw:.2f} "
                f"| {statistics.median(r[other] for r in loop_runs):.1f} | {len(loop_runs)} "
                f"| {_weights(loop_runs[0], raw[0])} | {statistics.median(r['blocks_per_iter'] for r in loop_runs):.2f} "
-               f"| {statistics.median(r.get('faults_per_iter', math.nan) for r in loop_runs):.3f} |")
+               f"| {statistics.median(r['faults_per_iter'] for r in loop_runs):.3f} |")
         if cuda:
             row += f" {statistics.median(r['peak_mib'] for r in loop_runs):.2f} |"
         lines.append(row)
