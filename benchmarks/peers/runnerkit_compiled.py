@@ -1,7 +1,7 @@
 """runnerkit with the standard hooks and ``compile=True`` (the model compiled in place).
 
-``compile=True`` compiles the model's ``__call__``, so here ``train_step`` runs the network
-through ``self(x)`` (one module call more than the other runnerkit rows).
+``compile=True`` compiles the model's ``__call__``, the network call of the benchmark model's
+``train_step`` (``self(x)``).
 
 Compiling adds tens of seconds to each fresh process (not to the timed window). Compiled
 kernels may round differently: the table shows the largest weight difference, if any.
@@ -21,6 +21,6 @@ SAME_WORK = True
 
 
 def run(work: Workload, net: torch.nn.Module, data: Batches, work_dir: str, log: logging.Logger) -> None:
-    runner = build(work, net, work_dir, log, via_call=True, compile=True)
+    runner = build(work, net, work_dir, log, compile=True)
     register_standard_hooks(runner, work)
     runner.run([data], [("train", 1)])

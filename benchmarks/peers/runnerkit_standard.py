@@ -19,9 +19,8 @@ TITLE = "runnerkit IterBasedRunner, standard hooks"
 SAME_WORK = True
 
 
-def build(work: Workload, net: torch.nn.Module, work_dir: str, log: logging.Logger, via_call: bool = False,
-          **runner_args: Any) -> Any:
-    model = StepModel(net, via_call=via_call)
+def build(work: Workload, net: torch.nn.Sequential, work_dir: str, log: logging.Logger, **runner_args: Any) -> Any:
+    model = StepModel(net)
     return runnerkit.build(
         {"type": "IterBasedRunner", "max_iters": work.iters, **runner_args},
         {"model": model, "optimizer": work.make_optimizer(model.parameters()), "work_dir": work_dir, "logger": log},
