@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
+from torch import Tensor  # not `torch.Tensor` in update: CPython 3.11 does not specialize reads on torch
 
 from runnerkit import dist
 
@@ -76,11 +77,11 @@ class LogBuffer:
         val_history = self.val_history
         for key, value in vars.items():
             cls = value.__class__
-            if cls is torch.Tensor:  # the usual loss tensor: an attribute read, no getattr call
+            if cls is Tensor:  # the usual loss tensor: an attribute read, no getattr call
                 if value.requires_grad:
                     value = value.detach()  # never keep an autograd graph alive
                 self._unread += 1
-            elif cls is not float and isinstance(value, torch.Tensor):
+            elif cls is not float and isinstance(value, Tensor):
                 value = value.detach()
                 self._unread += 1
             values = val_history.get(key)

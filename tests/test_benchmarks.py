@@ -159,7 +159,8 @@ def test_bench_loop_counts_instructions_per_iteration_under_callgrind(tmp_path: 
     runner = rows[next(k for k in rows if k.startswith("runnerkit IterBasedRunner, optimizer hook only"))]
     assert float(raw[1].replace(",", "")) > 100_000  # an iteration of forward, backward and step
     assert float(raw[2].strip(" |")) == 1.0
-    assert 1.0 < float(runner[2].strip(" |")) < 1.5  # the runner does what the raw loop does, and a little more
+    # the same forward, backward and step; the optimizer-only runner writes no log line, the raw loop does
+    assert 0.9 < float(runner[2].strip(" |")) < 1.5
 
 
 def test_the_instruction_table_gives_ratios_to_the_raw_loop(bench_path: None) -> None:

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import runnerkit
-from runnerkit.hooks.hook import next_multiple
+from runnerkit.hooks.hook import next_multiple, on_instance
 from runnerkit.hooks.logger_base import LoggerHook
 from runnerkit.hooks.lr_updater import StepLrUpdaterHook
 from runnerkit.runners.dispatch import HookDispatch
@@ -158,3 +158,29 @@ def test_the_step_schedule_writes_the_lr_only_at_its_change_points_with_mmcvs_va
     # a subclass that overrides before_train_iter is called every iteration, as in mmcv
     _train([Recording(step=[4, 7], by_epoch=False)])
     assert writes == list(range(10))
+
+
+def test_stages_assigned_on_an_instance_are_called_and_class_stages_are_not_mistaken_for_them() -> None:
+    calls: list[str] = []
+
+    class Recorder:
+        def note(self, runner: Any) -> None:
+            calls.append("bound elsewhere")
+
+    class WithStatic(runnerkit.Hook):
+        @staticmethod
+        def before_run(runner: Any) -> None:
+            calls.append("static")
+
+    plain, borrowed, static = runnerkit.Hook(), runnerkit.Hook(), WithStatic()
+    plain.after_iter = lambda runner: calls.append("lambda")  # type: ignore[method-assign]
+    borrowed.before_run = Recorder().note  # type: ignore[method-assign]
+    assert on_instance(plain, "after_iter") and on_instance(borrowed, "before_run")
+    assert not on_instance(static, "before_run") and not on_instance(plain, "before_run")
+    dispatch = HookDispatch()
+    for hook in (plain, borrowed, static):
+        dispatch.add(hook)
+    assert dispatch.stages["after_train_iter"] == [plain]  # after_iter is the generic of after_train_iter
+    dispatch.call(None, "before_run")  # type: ignore[arg-type]
+    dispatch.call(None, "after_train_iter")  # type: ignore[arg-type]
+    assert calls == ["bound elsewhere", "static", "lambda"]

@@ -32,7 +32,7 @@ from runnerkit.requires import Requirement
 if TYPE_CHECKING:
     from runnerkit.runners.base import BaseRunner
 
-__all__ = ["NEVER", "STAGES", "Hook", "Priority", "get_priority", "next_multiple", "overrides"]
+__all__ = ["NEVER", "STAGES", "Hook", "Priority", "get_priority", "next_multiple", "on_instance", "overrides"]
 
 #: :meth:`Hook.due_iter`'s answer for "not again in this run" (until the loop asks again).
 NEVER = sys.maxsize
@@ -210,10 +210,32 @@ def next_multiple(it: int, n: int) -> int:
     return it + (n - 1 - it % n) if n > 0 else NEVER
 
 
+def on_instance(hook: Hook, name: str) -> bool:
+    """Whether ``name`` is assigned on ``hook`` itself rather than found on its class.
+
+    Found without ``vars(hook)``: that would give the instance a dict of its own for good, and
+    CPython 3.11 then no longer specializes reads of its attributes (``self.interval`` in a
+    stage method, on every iteration).
+    """
+    try:
+        found = getattr(hook, name)
+    except AttributeError:
+        return False
+    for klass in type(hook).__mro__:
+        if name in klass.__dict__:
+            declared = klass.__dict__[name]
+            break
+    else:
+        return True
+    getter = getattr(type(declared), "__get__", None)
+    expected = getter(declared, hook, type(hook)) if getter is not None else declared
+    return not (found is expected or found == expected)
+
+
 def overrides(hook: Hook, stage: str) -> bool:
     """Whether ``hook`` does something at ``stage`` (overrides it or the generic it falls back to)."""
     cls = type(hook)
-    if stage in vars(hook) or (STAGES[stage] or stage) in vars(hook):
+    if on_instance(hook, stage) or on_instance(hook, STAGES[stage] or stage):
         return True  # assigned on the instance
     if getattr(cls, stage) is not getattr(Hook, stage):
         return True

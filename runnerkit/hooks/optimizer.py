@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import torch
 from pydantic import PositiveInt
+from torch import Tensor
 from torch.nn.utils import clip_grad_norm_
+from torch.optim import Optimizer
 
 from runnerkit._args import checked
 from runnerkit.hooks.hook import Hook
@@ -111,12 +113,14 @@ class OptimizerHook(Hook):
 
     def after_train_iter(self, runner: BaseRunner) -> None:
         opt = runner.optimizer
-        optimizers = [opt] if isinstance(opt, torch.optim.Optimizer) else _optimizers(runner)
+        # names imported from torch, not `torch.optim.Optimizer`: CPython 3.11 does not specialize
+        # attribute reads on the torch module
+        optimizers = [opt] if isinstance(opt, Optimizer) else _optimizers(runner)
         for opt in optimizers:
             opt.zero_grad()
         outputs = runner.outputs
         loss = outputs.get("loss") if outputs.__class__ is dict else None
-        if loss.__class__ is not torch.Tensor:  # the usual case checked inline, the rest by _loss
+        if loss.__class__ is not Tensor:  # the usual case checked inline, the rest by _loss
             loss = _loss(runner)
         if self.detect_anomalous_params:
             self._detect_anomalous(loss, runner)

@@ -14,7 +14,7 @@ import bisect
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from runnerkit.hooks.hook import NEVER, STAGES, Hook, Priority, get_priority, overrides
+from runnerkit.hooks.hook import NEVER, STAGES, Hook, Priority, get_priority, on_instance, overrides
 
 if TYPE_CHECKING:
     from runnerkit.runners.base import BaseRunner
@@ -147,7 +147,7 @@ class IterStage:
 def _stage_method(hook: Hook, stage: str) -> Callable[[Any], None]:
     """The method that does ``stage``'s work: the generic stage (``after_iter``) when only that is overridden."""
     generic = STAGES[stage]
-    if generic and stage not in vars(hook) and getattr(type(hook), stage) is getattr(Hook, stage):
+    if generic and not on_instance(hook, stage) and getattr(type(hook), stage) is getattr(Hook, stage):
         return getattr(hook, generic)  # type: ignore[no-any-return]
     return getattr(hook, stage)  # type: ignore[no-any-return]
 

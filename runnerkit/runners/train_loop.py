@@ -91,7 +91,13 @@ def train_loop(runner: BaseRunner, batches: PassIterator, steps: int, kwargs: di
     runner.dispatch.reset_due()
     n = loop.phase_step
     left = steps or NEVER
-    while left:
+    # `while True`, not `while left`: CPython 3.11 specializes a function's bytecode (attribute
+    # reads and writes, calls) once the function has been entered or has jumped back
+    # unconditionally a few times, and a `while <condition>` loop jumps back conditionally. This
+    # loop runs inside one call, so it would run unspecialized to the end (benchmarks/README.md).
+    while True:
+        if not left:
+            break
         it = loop.iter
         if steps and (it >= limit or loop.stop_reason is not None):  # EpochBasedRunner: at epoch ends
             break
