@@ -89,8 +89,12 @@ class LogBuffer:
                 values = self.series(key)[0]
             values.append(value)
             self.n_history[key].append(count)
-        if self._unread >= UNREAD:  # every unread tensor is among the last `_unread` values of its key
-            self._to_host({key: (_latest(values, self._unread), []) for key, values in val_history.items()})
+        if self._unread >= UNREAD:
+            self._read_unread()
+
+    def _read_unread(self) -> None:
+        """Read back every tensor not yet averaged (each is among the last ``_unread`` values of its key)."""
+        self._to_host({key: (_latest(values, self._unread), []) for key, values in self.val_history.items()})
 
     def series(self, key: str) -> tuple[collections.deque[Any], collections.deque[int]]:
         """The value and count histories of ``key`` (created empty), for a writer that appends itself.

@@ -114,10 +114,13 @@ class OptimizerHook(Hook):
     def after_train_iter(self, runner: BaseRunner) -> None:
         opt = runner.optimizer
         # names imported from torch, not `torch.optim.Optimizer`: CPython 3.11 does not specialize
-        # attribute reads on the torch module
-        optimizers = [opt] if isinstance(opt, Optimizer) else _optimizers(runner)
-        for opt in optimizers:
+        # attribute reads on the torch module. One optimizer (the usual case): no list per iteration.
+        single = isinstance(opt, Optimizer)
+        if single:
             opt.zero_grad()
+        else:
+            for each in _optimizers(runner):
+                each.zero_grad()
         outputs = runner.outputs
         loss = outputs.get("loss") if outputs.__class__ is dict else None
         if loss.__class__ is not Tensor:  # the usual case checked inline, the rest by _loss
@@ -127,8 +130,11 @@ class OptimizerHook(Hook):
         loss.backward()
         if self.grad_clip is not None:
             self._log_grad_norm(runner, self.clip_grads(runner))
-        for opt in optimizers:
+        if single:
             opt.step()
+        else:
+            for each in _optimizers(runner):
+                each.step()
 
     def _detect_anomalous(self, loss: torch.Tensor, runner: BaseRunner) -> None:
         reachable: set[int] = set()
