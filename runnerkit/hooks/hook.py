@@ -24,6 +24,7 @@ events the loop is as tight as a hand-written one.
 from __future__ import annotations
 
 import enum
+import inspect
 import sys
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
     from runnerkit.runners.base import BaseRunner
 
 __all__ = ["NEVER", "STAGES", "Hook", "Priority", "get_priority", "next_multiple", "on_instance", "overrides"]
+
+_MISSING = object()
 
 #: :meth:`Hook.due_iter`'s answer for "not again in this run" (until the loop asks again).
 NEVER = sys.maxsize
@@ -221,11 +224,8 @@ def on_instance(hook: Hook, name: str) -> bool:
         found = getattr(hook, name)
     except AttributeError:
         return False
-    for klass in type(hook).__mro__:
-        if name in klass.__dict__:
-            declared = klass.__dict__[name]
-            break
-    else:
+    declared = inspect.getattr_static(type(hook), name, _MISSING)  # looked up on the class only
+    if declared is _MISSING:
         return True
     getter = getattr(type(declared), "__get__", None)
     expected = getter(declared, hook, type(hook)) if getter is not None else declared
