@@ -108,6 +108,8 @@ def build_job(
     """
     import torch
 
+    from runnerkit.dist import unwrap_model
+
     container = container or current_container()
     if not isinstance(cfg, JobConfig):
         problems = check_config(cfg, sources=[os.fspath(s) for s in sources], container=container)
@@ -138,12 +140,10 @@ def build_job(
     if job.device is not None:
         model = model.to(job.device)
     data_loaders = [build_data_loader(container, job.data, mode, job.seed) for mode, _ in job.workflow]
-    optimizer = build_optimizers(model, job.optimizer) if job.optimizer is not None else None
     distributed = _distributed()
-    if distributed:  # under torchrun: DDP, and a DistributedSampler for every loader
-        from runnerkit.launch import launch
-
-        model, data_loaders = launch(model, data_loaders, seed=job.seed)
+    if distributed:  # under a launcher: `parallel` (DDP by default), and a DistributedSampler for every loader
+        model, data_loaders = _spread(model, data_loaders, job)
+    optimizer = build_optimizers(unwrap_model(model), job.optimizer) if job.optimizer is not None else None
     run_meta = dict(meta or {})
     if job.seed is not None:
         run_meta.setdefault("seed", job.seed)
@@ -230,6 +230,18 @@ def register_evaluation(runner: Any, container: Container, job: JobConfig) -> No
         loader = distributed_loader(loader, seed=job.seed)
     hook = build_component(container, "hook", cfg, "evaluation", dataloader=loader)
     runner.register_hook(hook, priority=priority)
+
+
+def _spread(model: Any, data_loaders: list[Any], job: JobConfig) -> tuple[Any, list[Any]]:
+    """The model as ``job.parallel`` spreads it over the ranks (before the optimizer is built), and split loaders."""
+    from runnerkit.launch import distributed_loader
+    from runnerkit.parallel import parallel_config, parallelize
+
+    try:
+        cfg = parallel_config(job.parallel, job.find_unused_parameters)
+    except ValueError as err:
+        raise ConfigError(f"`parallel`: {err}") from err
+    return parallelize(model, cfg), [distributed_loader(loader, seed=job.seed) for loader in data_loaders]
 
 
 def _distributed() -> bool:

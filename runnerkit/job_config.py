@@ -19,7 +19,7 @@ __all__ = ["MMCV_KEYS", "ComponentConfig", "DataConfig", "JobConfig", "LogConfig
 #: Top-level keys of mmcv/OpenMMLab configs that runnerkit accepts and does not use.
 MMCV_KEYS = frozenset({
     "auto_resume", "auto_scale_lr", "checkpoint", "cudnn_benchmark", "custom_imports", "default_hooks",
-    "default_scope", "device_ids", "dist_params", "env_cfg", "find_unused_parameters", "fp16", "gpu_ids",
+    "default_scope", "device_ids", "dist_params", "env_cfg", "fp16", "gpu_ids",
     "launcher", "log_level", "log_processor", "mp_start_method", "opencv_num_threads", "test_cfg",
     "train_cfg", "val_cfg", "visualizer",
 })
@@ -58,6 +58,13 @@ def _optimizer_shape(value: dict[str, Any]) -> dict[str, Any]:
 
 def _compile_value(value: Any) -> Any:
     compile_options(value)
+    return value
+
+
+def _parallel_value(value: dict[str, Any]) -> dict[str, Any]:
+    from runnerkit.parallel import check_parallel
+
+    check_parallel(value)
     return value
 
 
@@ -191,6 +198,15 @@ class JobConfig(BaseModel):
         default=True, description="Stop with `NonFiniteLossError` at the first log interval or checkpoint after a "
         "logged loss became NaN/inf, and never write a checkpoint with non-finite weights; `false` turns the guard "
         "off (`runner.check_finite`).",
+    )
+    parallel: Annotated[dict[str, Any], AfterValidator(_parallel_value)] | None = Field(
+        default=None, description="How a multi-process launch spreads the model over the ranks: "
+        "`dict(type=\"ddp\", **options)` (the default; the options are `DistributedDataParallel`'s keyword "
+        "arguments, e.g. `find_unused_parameters=True`). Unused in one process.",
+    )
+    find_unused_parameters: bool | None = Field(
+        default=None, description="mmcv's key: the same as `parallel=dict(type=\"ddp\", find_unused_parameters=...)` "
+        "(for models whose forward leaves some parameters without a gradient).",
     )
     compile: Annotated[Any, AfterValidator(_compile_value), WithJsonSchema(COMPILE_SCHEMA)] = Field(
         default=False, description=COMPILE_DESCRIPTION + " Passed to the runner (a `runner.compile` key wins)."
