@@ -177,6 +177,10 @@ def build(cfg: Mapping[str, Any], default_args: Mapping[str, Any] | None = None,
     if default_args is not None and not isinstance(default_args, Mapping):
         raise TypeError(f"`default_args` must be a mapping or None, got {type(default_args).__name__}.")
     runner_cfg = copy_plain(cfg, "runner")
+    if "compile" in runner_cfg:  # the mapping is data: only the safe `torch.compile` options (docs/security.md)
+        from runnerkit._compile_rules import refuse_unsafe_compile
+
+        refuse_unsafe_compile(runner_cfg["compile"])
     ctor_spec = runner_cfg.pop("constructor", DEFAULT_CONSTRUCTOR)
     container = container or current_container()
     with using(container):

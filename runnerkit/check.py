@@ -30,7 +30,7 @@ from runnerkit._locate import Loc, format_loc, locate
 from runnerkit._resolve import resolve
 from runnerkit._suggest import closest, edit_distance, suggestion
 
-__all__ = ["Problem", "check_config", "format_problems"]
+__all__ = ["Problem", "check_config", "format_problems", "is_code"]
 
 _LOOKUP_ERRORS = (UnknownComponentError, AmbiguousComponentError, PluginLoadError, ConfigError)
 
@@ -60,14 +60,25 @@ class Problem:
         return f"{self.where + ': ' if self.where else ''}{self.key}: {self.message}"
 
 
+def is_code(sources: Sequence[str | Path]) -> bool:
+    """Whether a config read from ``sources`` is code: every file of it is a ``.py`` config.
+
+    A mapping with no files (given by a Python caller) is data, as is a ``.py`` config that
+    inherits from a data config (its values may come from the data file).
+    """
+    return bool(sources) and all(Path(s).suffix.lower() == ".py" for s in sources)
+
+
 def check_config(cfg: Mapping[str, Any], *, sources: Sequence[str | Path] = (),
-                 container: Container | None = None) -> list[Problem]:
+                 container: Container | None = None, trusted: bool | None = None) -> list[Problem]:
     """Every problem in ``cfg``, in file order when ``sources`` are given.
 
     Args:
         cfg: the config as a mapping (``read_config(path).data``).
         sources: the config file, then the ``_base_`` files it inherits from (for ``file:line``).
         container: where component names are looked up (default: the current container).
+        trusted: whether the config is code (default: :func:`is_code` of ``sources``). A data
+            config may only set the safe ``compile`` options (:mod:`runnerkit._compile_rules`).
     """
     from runnerkit._build import current_container
     from runnerkit.job_config import JobConfig
@@ -76,6 +87,8 @@ def check_config(cfg: Mapping[str, Any], *, sources: Sequence[str | Path] = (),
     checker.top_level(cfg)
     checker.extend(model_problems(JobConfig, cfg, ()))
     checker.run(cfg)
+    if not (is_code(sources) if trusted is None else trusted):
+        checker.data_rules(cfg)
     unique: dict[tuple[Loc, str], Problem] = {}
     for p in checker.problems:
         unique.setdefault((p.loc, p.message), p)
@@ -192,6 +205,16 @@ class _Checker:
             for i, hook in enumerate(custom):
                 if isinstance(hook, Mapping):
                     self.hook(hook, ("custom_hooks", i))
+
+    def data_rules(self, cfg: Mapping[str, Any]) -> None:
+        """What only a ``.py`` config may do: ``torch.compile`` options off the safe list."""
+        from runnerkit._compile_rules import data_compile_problems
+
+        runner = cfg.get("runner")
+        for prefix, section in ((("compile",), cfg), (("runner", "compile"), runner)):
+            if isinstance(section, Mapping) and "compile" in section:
+                for where, message in data_compile_problems(section["compile"]):
+                    self.add((*prefix, *where), message)
 
     # -- components -------------------------------------------------------------------------
 

@@ -31,7 +31,7 @@ from typing import Any
 from runnerkit._build import build, copy_plain, current_container
 from runnerkit._container import Container
 from runnerkit._errors import ConfigError, RunnerkitError
-from runnerkit.check import check_config, format_problems
+from runnerkit.check import check_config, format_problems, is_code
 from runnerkit.factories import build_component, build_data_loader, build_optimizers, optimizer_class
 from runnerkit.job_config import DataConfig, JobConfig, LogConfig
 from runnerkit.seed import seed_everything
@@ -96,6 +96,8 @@ def build_job(
         meta: metadata saved in checkpoints (``seed`` is added when the config sets one).
         container: the component container (default: the current one).
         sources: the config's files (``read_config(path).sources``), so that problems name their lines.
+            A config whose files are all ``.py`` is code; without files the mapping is data
+            (docs/security.md: e.g. only the safe ``compile`` options).
 
     Raises:
         ConfigError: the config check found problems (all of them are in the message and in
@@ -154,7 +156,10 @@ def build_job(
         default_args["logger"] = logger
     if job.compile is not False:  # only then: a runner whose argument model lacks `compile` still builds
         default_args["compile"] = job.compile
-    runner = build(job.runner_config(), default_args, container=container)  # type: ignore[arg-type]
+    runner_cfg = dict(job.runner_config() or {})
+    if "compile" in runner_cfg and is_code([os.fspath(s) for s in sources]):
+        default_args["compile"] = runner_cfg.pop("compile")  # a .py config is code: any option (build() treats cfg as data)
+    runner = build(runner_cfg, default_args, container=container)
     runner.check_finite = job.check_finite
     if distributed:
         from runnerkit.launch import prepare_runner

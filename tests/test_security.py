@@ -11,10 +11,13 @@ import os
 from pathlib import Path
 from typing import Any
 
+import pydantic
 import pytest
 import torch
 
 import runnerkit
+import runnerkit.check
+import runnerkit.config
 from runnerkit import ConfigError, Container
 from runnerkit._resolve import resolve
 from runnerkit.config import load_config
@@ -262,3 +265,72 @@ def test_runnerkit_run_reports_a_constructor_that_builds_no_runner_in_one_messag
     code, _out, err = main(capsys, "run", str(path), "--work-dir", str(tmp_path / "work"))
     assert code == 1
     assert "error: The constructor `NotARunnerConstructor` built str `'a string, not a runner'`, not a runner" in err
+
+
+# -- compile options in data: a known-safe list only (issue 21) --------------------------------------
+
+MARCH_ATTACK = {"options": {"cpp.march": "native -wrapper /bin/sh,-c,touch${IFS}pwned-by-march"}}
+CXX_ATTACK = {"options": {"cpp.cxx": ["/bin/sh"]}}
+
+
+@pytest.mark.parametrize(("where", "attack", "key"), [
+    ("top", MARCH_ATTACK, "compile.options.cpp.march"),
+    ("runner", CXX_ATTACK, "runner.compile.options.cpp.cxx"),
+])
+def test_inductor_options_that_reach_the_compiler_are_refused_in_a_json_config_by_validate_and_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, where: str, attack: Any,
+    key: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    if where == "top":
+        cfg = job_config(compile=attack)
+    else:
+        cfg = job_config(runner={"type": "IterBasedRunner", "max_iters": 2, "compile": attack})
+    path = write(tmp_path, "cfg.json", cfg)
+    code, out, err = main(capsys, "validate", str(path))
+    assert code == 1
+    name = key.rsplit(".", 2)[-2] + "." + key.rsplit(".", 1)[-1]  # cpp.march
+    assert f"cfg.json:1: {key}: `{name}` cannot be set from a data config (JSON/YAML/TOML)" in out
+    assert "set it in a `.py` config instead" in out
+    code, out, err = main(capsys, "run", str(path), "--work-dir", str(tmp_path / "work"))
+    assert code == 1
+    assert f"{key}: `{name}` cannot be set from a data config" in out
+    assert "nothing was trained" in err and "Traceback" not in out + err
+    assert sorted(os.listdir(tmp_path)) == ["cfg.json"]  # nothing compiled, no work dir
+
+
+def test_a_data_config_may_set_the_safe_compile_options_each_checked(tmp_path: Path) -> None:
+    safe = {"mode": None, "fullgraph": False, "dynamic": None, "backend": "aot_eager", "disable": False,
+            "options": {"max_autotune": True, "max_fusion_size": 32, "triton.cudagraphs": False}}
+    assert runnerkit.check.check_config(job_config(compile=safe)) == []
+    bad = {"backend": "tvm", "mode": "fast", "dynamic": "yes", "fullgraph": 1,
+           "options": {"max_fusion_size": 10**6, "epilogue_fusion": "no"}, "name": "x"}
+    messages = {p.key: p.message for p in runnerkit.check.check_config(job_config(compile=bad))}
+    assert messages["compile.backend"].startswith("a data config may name only the backends inductor, eager, aot_eager")
+    assert messages["compile.mode"].startswith("expected one of default, reduce-overhead, max-autotune")
+    assert messages["compile.dynamic"] == "expected `true`, `false` or `null`, got str `'yes'`"
+    assert messages["compile.fullgraph"] == "expected `true` or `false`, got int `1`"
+    assert messages["compile.options.max_fusion_size"] == "expected an integer from 1 to 4096, got int `1000000`"
+    assert messages["compile.options.epilogue_fusion"] == "expected `true` or `false`, got str `'no'`"
+    assert messages["compile.name"].startswith("`name` cannot be set from a data config")
+
+
+def test_a_python_config_may_pass_any_compile_option_but_not_through_a_data_base(tmp_path: Path) -> None:
+    body = f"model = dict(type='DemoModel')\nrunner = dict(type='IterBasedRunner', max_iters=2)\ncompile = {CXX_ATTACK!r}\n"
+    code = write(tmp_path, "code.py", body)
+    assert runnerkit.check.check_config(load_config(code), sources=[code]) == []
+    write(tmp_path, "base.json", {"compile": CXX_ATTACK})
+    mixed = write(tmp_path, "mixed.py", "_base_ = 'base.json'\nmodel = dict(type='DemoModel')\n")
+    sources = runnerkit.config.read_config(mixed).sources
+    assert [p.key for p in runnerkit.check.check_config(load_config(mixed), sources=sources)] == ["compile.options.cpp.cxx"]
+
+
+def test_build_treats_a_runner_mapping_as_data_and_code_passes_options_in_default_args() -> None:
+    model = torch.nn.Linear(1, 1)
+    model.train_step = lambda *a, **k: {}  # type: ignore[assignment,method-assign]
+    with pytest.raises(ConfigError, match=r"^`compile.options.cpp.march`: `cpp.march` cannot be set from a data config"
+                                          r".*pass the options in `default_args=dict\(compile=...\)`"):
+        runnerkit.build({"type": "IterBasedRunner", "max_iters": 1, "compile": MARCH_ATTACK}, {"model": model})
+    with pytest.raises(pydantic.ValidationError, match=r"give `mode` or `options`, not both"):
+        runnerkit.build({"type": "IterBasedRunner", "max_iters": 1},
+                        {"model": model, "compile": {"mode": "default", "options": {"cpp.cxx": ["x"]}}})

@@ -110,9 +110,11 @@ def run_command(args: argparse.Namespace) -> int:
             from runnerkit.launch import distributed_session
 
             with distributed_session(cfg.get("dist_params"), work_dir):
-                train(cfg, work_dir=work_dir, name=name, resume=resume, overwrite=overwrite, verbose=args.verbose)
+                train(cfg, work_dir=work_dir, name=name, resume=resume, overwrite=overwrite, verbose=args.verbose,
+                      sources=cfg_file.sources)
         else:
-            train(cfg, work_dir=work_dir, name=name, resume=resume, overwrite=overwrite, verbose=args.verbose)
+            train(cfg, work_dir=work_dir, name=name, resume=resume, overwrite=overwrite, verbose=args.verbose,
+                      sources=cfg_file.sources)
     except TrainingInterrupted as stop:
         return report_interrupted(stop, getattr(args, "argv", None))
     return 0
@@ -202,9 +204,12 @@ def resume_command(argv: list[str], checkpoint: str) -> str:
 
 def train(
     cfg: dict[str, Any], *, work_dir: str, name: str, resume: str | bool | None = None, overwrite: bool | None = None,
-    verbose: bool = False,
+    verbose: bool = False, sources: list[Path] | None = None,
 ) -> None:
-    """Build the job, save its config into the work dir, train, and say where everything went."""
+    """Build the job, save its config into the work dir, train, and say where everything went.
+
+    ``sources`` are the config's files (a config of ``.py`` files only is code; see docs/security.md).
+    """
     import logging
 
     import torch
@@ -218,7 +223,7 @@ def train(
     try:
         with job_logging(level=logging.DEBUG if verbose else logging.INFO) as logger:
             job = build_job(cfg, work_dir=work_dir, resume=resume, overwrite=overwrite, logger=logger,
-                            meta={"exp_name": name, "config": text})
+                            meta={"exp_name": name, "config": text}, sources=sources or ())
             runner = job.runner
             finished = finished_message(runner)
             if finished is not None:  # a resumed run with nothing left to do: no new logs

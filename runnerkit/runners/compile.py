@@ -61,8 +61,9 @@ def compile_options(value: Any) -> dict[str, Any] | None:
         None when compiling is off, else the options (``{}`` for ``True``).
 
     Raises:
-        ValueError: for any other value, a dict with a key that is not a string, or a key that is
-            not a ``torch.compile`` option (with the closest accepted names).
+        ValueError: for any other value, a dict with a key that is not a string, a key that is
+            not a ``torch.compile`` option (with the closest accepted names), or both ``mode`` and
+            ``options``. (What a *data* config may set is narrower: :mod:`runnerkit._compile_rules`.)
     """
     if value is None or value is False:
         return None
@@ -86,6 +87,11 @@ def compile_options(value: Any) -> dict[str, Any] | None:
             raise ValueError(
                 f"`{key}` is not a `torch.compile` option; {hint}accepted options are: {', '.join(accepted)}"
             )
+    if value.get("mode") is not None and value.get("options") is not None:
+        raise ValueError(
+            "give `mode` or `options`, not both (`torch.compile` refuses the pair); e.g. "
+            "`compile=dict(options={\"max_autotune\": True})` instead of `mode=\"max-autotune\"`"
+        )
     return dict(value)
 
 
