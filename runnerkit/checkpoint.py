@@ -21,6 +21,7 @@ from typing import Any
 
 import torch
 
+from runnerkit._disk import full_disk_error
 from runnerkit._errors import CheckpointError
 from runnerkit.workdir import LAST_CHECKPOINT, LATEST_LINK, TMP_PREFIX, find_latest
 
@@ -56,9 +57,12 @@ def atomic_save(obj: Any, path: str) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        full = full_disk_error(path, err)
+        if full is not None:
+            raise full from None
         raise
     _fsync_dir(directory)
 
@@ -80,9 +84,17 @@ def write_latest(directory: str, filename: str) -> None:
     """Point ``last_checkpoint`` (and, where possible, the ``latest.pth`` symlink) at ``filename``."""
     pointer = os.path.join(directory, LAST_CHECKPOINT)
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=TMP_PREFIX, suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(filename + "\n")
-    os.replace(tmp, pointer)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(filename + "\n")
+        os.replace(tmp, pointer)
+    except OSError as err:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        full = full_disk_error(pointer, err)
+        if full is not None:
+            raise full from None
+        raise
     link = os.path.join(directory, LATEST_LINK)
     try:
         tmp_link = link + ".tmp"

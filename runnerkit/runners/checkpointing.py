@@ -23,6 +23,7 @@ from runnerkit import checkpoint as ckpt_io
 from runnerkit import dist as dist_utils
 from runnerkit._version import __version__
 from runnerkit.dist import unwrap_model
+from runnerkit.runners.saved_state import check_state
 
 if TYPE_CHECKING:
     from runnerkit.hooks.hook import Hook
@@ -44,11 +45,13 @@ class ResumePoint:
         state: the checkpoint's ``runnerkit`` part (RNG states, data positions, per-rank states).
         hook_states: every saved hook state, by hook key (see :func:`hook_keys`).
         applied: the hook keys whose state was already given to a registered hook.
+        path: the checkpoint file (for messages).
     """
 
     state: dict[str, Any]
     hook_states: dict[str, Any]
     applied: set[str]
+    path: str = "the resumed checkpoint"
 
 
 def hook_keys(hooks: Iterable[Hook]) -> dict[str, Hook]:
@@ -144,6 +147,11 @@ def load_checkpoint(
     """
     runner.logger.info("load checkpoint from %s", filename)
     checkpoint = ckpt_io.load_file(os.fspath(filename), map_location, weights_only)
+    return _apply_weights(runner, checkpoint, filename, strict, revise_keys)
+
+
+def _apply_weights(runner: BaseRunner, checkpoint: dict[str, Any], filename: str | os.PathLike[str], strict: bool,
+                   revise_keys: Sequence[tuple[str, str]]) -> dict[str, Any]:
     checkpoint = mmcv_checkpoint.split_ema(checkpoint, unwrap_model(runner.model))  # mmcv's EMA buffers
     missing, unexpected = ckpt_io.load_weights(
         unwrap_model(runner.model), checkpoint, os.fspath(filename), strict=strict, revise_keys=revise_keys
@@ -171,7 +179,12 @@ def resume(
         path = latest
     if map_location == "default":
         map_location = "cpu"
-    ckpt = load_checkpoint(runner, path, map_location=map_location, strict=True, weights_only=weights_only)
+    runner.logger.info("load checkpoint from %s", path)
+    ckpt = ckpt_io.load_file(path, map_location, weights_only)
+    state = ckpt.get("runnerkit")
+    if state is not None:
+        check_state(state, path, FORMAT)  # every part, before any of the checkpoint is applied
+    ckpt = _apply_weights(runner, ckpt, path, True, ((r"^module\.", ""),))
     optimizer = runner.optimizer
     if resume_optimizer and "optimizer" in ckpt and optimizer is not None:
         if isinstance(optimizer, dict):
@@ -185,7 +198,6 @@ def resume(
     runner_meta.setdefault("hook_msgs", {}).update(meta.get("hook_msgs", {}))
     runner.meta = runner_meta
     loop = runner.loop
-    state = ckpt.get("runnerkit")
     if state is None:  # an mmcv-era checkpoint: counters only
         warnings.warn(
             f"`{path}` has no runnerkit state (an mmcv 1.x checkpoint?): resuming weights, optimizer, epoch and "
@@ -196,20 +208,14 @@ def resume(
         loop.iter = int(meta.get("iter", 0))
         mmcv_checkpoint.resume_ema(runner, ckpt)
     else:
-        try:
-            loop.load_state_dict(state["loop"])
-        except (KeyError, TypeError, ValueError, IndexError) as err:
-            raise ckpt_io.CheckpointError(
-                path, f"has a malformed `runnerkit` section ({type(err).__name__}: {err}); it was not written by "
-                "runnerkit's `save_checkpoint`, or it is damaged."
-            ) from err
+        loop.load_state_dict(state["loop"])
         hook_states: dict[str, Any] = state.get("hooks", {})
         applied = set()
         for key, hook in hook_keys(runner.hooks).items():
             if key in hook_states:
-                hook.load_state_dict(hook_states[key])
+                _load_hook_state(hook, key, hook_states[key], path)
                 applied.add(key)
-        runner.pending_resume = ResumePoint(state, hook_states, applied)
+        runner.pending_resume = ResumePoint(state, hook_states, applied, path)
     runner.logger.info("resumed epoch %d, iter %d", loop.epoch, loop.iter)
 
 
@@ -221,10 +227,21 @@ def restore_run_state(runner: BaseRunner) -> None:
     runner.pending_resume = None
     for key, hook in hook_keys(runner.hooks).items():
         if key in point.hook_states and key not in point.applied:
-            hook.load_state_dict(point.hook_states[key])
+            _load_hook_state(hook, key, point.hook_states[key], point.path)
     own = _own_saved_state(runner, point.state)
     runner.loop.load_pass_states(own["loaders"])
     ckpt_io.set_rng_state(own["rng"])
+
+
+def _load_hook_state(hook: Hook, key: str, state: dict[str, Any], path: str) -> None:
+    """``hook.load_state_dict(state)``; a state the hook cannot take is the checkpoint's fault, said so."""
+    try:
+        hook.load_state_dict(state)
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as err:
+        raise ckpt_io.CheckpointError(
+            path, f"has a state for hook `{key}` (`runnerkit.hooks.{key}`) that the hook cannot take "
+            f"({type(err).__name__}: {err}); it was saved by another version of that hook, or it is damaged."
+        ) from err
 
 
 def _own_saved_state(runner: BaseRunner, state: dict[str, Any]) -> dict[str, Any]:
