@@ -13,7 +13,7 @@ import os
 from collections.abc import Iterable
 from typing import Any
 
-from runnerkit._discovery import EntryRecord, scan
+from runnerkit._discovery import EntryRecord, describe, scan
 from runnerkit._errors import (
     AmbiguousComponentError,
     ComponentTypeError,
@@ -79,6 +79,7 @@ class Container:
         self._records: list[ComponentRecord] | None = None
         self._problems: list[PluginLoadError] = []
         self._entries: list[EntryRecord] | None = None
+        self._own: dict[tuple[str, str], ComponentRecord] | None = None
         for plugin in plugins:
             self.register_plugin(plugin)
 
@@ -111,6 +112,31 @@ class Container:
         self._host.forget_installed()
         self._records = None
         self._entries = None
+        self._own = None
+
+    def screen_plugins(self, timeout: float | None = None) -> None:
+        """Ask every plugin module not yet imported in a child process first (see :mod:`runnerkit._probe`).
+
+        A plugin whose import (or hooks) does not finish within ``timeout`` seconds (default
+        ``RUNNERKIT_PLUGIN_TIMEOUT``, else 10), or that ends its process, becomes that plugin's
+        :class:`PluginLoadError` and is never imported in this process; the others load as usual.
+        """
+        from runnerkit._probe import probe, timeout_from_env
+
+        pending = {
+            entry["value"]: entry for entry in self._scanned()
+            if entry["group"] == PLUGIN_GROUP and self._allowed(entry["dist"]) and not entry["incompatible"]
+            and self._host.is_pending(entry)
+        }
+        if not pending:
+            return
+        hooks = [kind.hook for kind in KINDS.values()]
+        verdicts = probe(sorted(pending), hooks, timeout_from_env() if timeout is None else timeout)
+        for target, reason in verdicts.items():
+            entry = pending[target]
+            self._host.failed[describe(entry)] = PluginLoadError(entry["dist"], describe(entry), reason)
+        if verdicts:
+            self._records = None
 
     @property
     def problems(self) -> list[PluginLoadError]:
@@ -137,12 +163,15 @@ class Container:
             return True
         return self.autoload and norm not in self.disabled
 
-    def _collect(self) -> tuple[list[ComponentRecord], list[PluginLoadError]]:
+    def _scanned(self) -> list[EntryRecord]:
         if self._entries is None:
             self._entries = scan(self._path)
+        return self._entries
+
+    def _collect(self) -> tuple[list[ComponentRecord], list[PluginLoadError]]:
         records: list[ComponentRecord] = []
         problems: list[PluginLoadError] = []
-        for entry in self._entries:
+        for entry in self._scanned():
             if not self._allowed(entry["dist"]):
                 continue
             if entry["group"] == PLUGIN_GROUP:
@@ -150,13 +179,7 @@ class Container:
                 if problem is not None:
                     problems.append(problem)
                 continue
-            records.append(
-                ComponentRecord(
-                    kind=GROUP_TO_KIND[entry["group"]], name=entry["name"], target=entry["value"],
-                    distribution=entry["dist"], version=entry["version"], source="entry-point",
-                    provider=entry["dist"], incompatible=entry["incompatible"],
-                )
-            )
+            records.append(_entry_record(entry))
         records.extend(self._host.records(problems))
         # One provider offering one name twice (entry point and plugin): the first wins.
         unique: dict[tuple[str, str, str], ComponentRecord] = {}
@@ -182,6 +205,9 @@ class Container:
         _check_kind(kind)
         if not isinstance(name, str):
             raise TypeError(f"A {kind} name must be a string, got {type(name).__name__} `{name!r:.60}`.")
+        own = self._own_record(kind, name)
+        if own is not None:  # reserved: no third-party plugin module needs importing to know it
+            return own
         recs = self.records(kind)
         prefix, sep, bare = name.rpartition(":")
         if sep:
@@ -203,6 +229,16 @@ class Container:
         if len(matches) > 1:
             raise AmbiguousComponentError(kind, name, [r.provider for r in matches])
         return matches[0]
+
+    def _own_record(self, kind: str, name: str) -> ComponentRecord | None:
+        """runnerkit's own component of that bare name, known from its metadata alone."""
+        if self._own is None:
+            self._own = {}
+            for entry in self._scanned():
+                if entry["group"] != PLUGIN_GROUP and normalize_dist(entry["dist"]) == _SELF:
+                    rec = _entry_record(entry)
+                    self._own[(rec.kind, rec.name)] = rec
+        return self._own.get((kind, name))
 
     @staticmethod
     def _suggest(kind: str, name: str, recs: list[ComponentRecord]) -> list[str]:
@@ -301,6 +337,15 @@ class Container:
         if record.distribution:
             return where, f"from the pluggy plugin of distribution `{record.distribution}`"
         return where, f"from run-time plugin `{record.provider}`"
+
+
+def _entry_record(entry: EntryRecord) -> ComponentRecord:
+    """The component record of a (non-plugin) entry point."""
+    return ComponentRecord(
+        kind=GROUP_TO_KIND[entry["group"]], name=entry["name"], target=entry["value"],
+        distribution=entry["dist"], version=entry["version"], source="entry-point",
+        provider=entry["dist"], incompatible=entry["incompatible"],
+    )
 
 
 def _article(word: str) -> str:

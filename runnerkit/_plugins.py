@@ -111,6 +111,11 @@ class PluginHost:
                 del self._origin[id(plugin)]
         self.failed.clear()
 
+    def is_pending(self, entry: EntryRecord) -> bool:
+        """Whether the entry's plugin has been neither registered nor given up on yet."""
+        where = describe(entry)
+        return where not in self.failed and all(origin[2] != where for origin in self._origin.values())
+
     def load_entry(self, entry: EntryRecord) -> PluginLoadError | None:
         """Import and register the plugin an entry point names (once); its failure, if any."""
         where = describe(entry)

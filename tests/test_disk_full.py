@@ -52,10 +52,10 @@ def test_the_cli_reports_a_full_disk_in_one_message_naming_the_mount(tmp_path: P
 def test_the_python_api_raises_a_checkpoint_error_without_the_chained_torch_error(tmp_path: Path) -> None:
     mount = tmp_path / "disk"
     code = (
-        "import runnerkit, sys; sys.path.insert(0, %r); from tests.helpers import TinyNet; "
-        "r = runnerkit.build({'type': 'IterBasedRunner', 'max_iters': 1}, {'model': TinyNet(d_in=60000)}); "
-        "r.save_checkpoint(%r)"
-    ) % (str(Path(__file__).parents[1]), f"{mount}/w")
+        "import runnerkit, sys; sys.path.insert(0, {!r}); from tests.helpers import TinyNet; "
+        "r = runnerkit.build({{'type': 'IterBasedRunner', 'max_iters': 1}}, {{'model': TinyNet(d_in=60000)}}); "
+        "r.save_checkpoint({!r})"
+    ).format(str(Path(__file__).parents[1]), f"{mount}/w")
     done = _on_small_disk(mount, f"mkdir w && {sys.executable} -c \"{code}\"")
     assert done.returncode == 1
     assert "runnerkit._errors.CheckpointError: Checkpoint" in done.stderr

@@ -77,6 +77,7 @@ def _container() -> Any:
 
 def list_command(args: argparse.Namespace) -> int:
     container = _container()
+    container.screen_plugins()  # a plugin module that hangs or exits at import is named, not obeyed
     kinds = list(KINDS) if args.kind == "all" else [args.kind] if args.kind else list(CORE_KINDS)
     records = [r for r in container.records() if r.kind in kinds]
     problems = container.problems
