@@ -10,6 +10,7 @@ configs, ``runner``, ``workflow``, ``work_dir``; see ``docs/config-reference.md`
 - ``.json``, ``.yaml`` and ``.toml`` files execute nothing. YAML needs ``pip install "runnerkit[yaml]"``.
 - ``_base_ = "base.py"`` (or a list) merges the named files first, relative to the config's
   folder; a dict with ``_delete_=True`` replaces the inherited dict instead of merging into it.
+  ``{{_base_.a.b}}`` (as mmcv 1.x) stands for the value of ``a.b`` in the merged base files.
   A data config's ``_base_`` may only name data configs: a ``.py`` base is code, and data never
   runs code (docs/security.md).
 
@@ -24,9 +25,10 @@ from __future__ import annotations
 import ast
 import dataclasses
 import json
-import runpy
+import re
 import sys
 import types
+import uuid
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -46,6 +48,8 @@ BASE_KEY = "_base_"
 #: a data config holding more values than this is refused (YAML aliases can expand without end).
 MAX_ITEMS = 100_000
 DELETE_KEY = "_delete_"
+#: ``{{ _base_.a.b }}``: a value of the merged base files (mmcv 1.x)
+_BASE_REF = re.compile(r"\{\{\s*_base_\.([\w.]+)\s*\}\}")
 
 
 @dataclasses.dataclass
@@ -86,10 +90,14 @@ def _read(path: Path, chain: tuple[Path, ...]) -> ConfigFile:
     if resolved in chain:
         cycle = " -> ".join(f"`{p.name}`" for p in (*chain, resolved))
         raise ConfigError(f"Config file `{path}` inherits from itself through `_base_` ({cycle}); break the cycle.")
-    data = _parse(path)
+    data, refs = _parse(path)
     bases = data.pop(BASE_KEY, None)
     sources = [path]
     if bases is None:
+        if refs:
+            name = next(iter(refs.values()))
+            raise ConfigError(f"Config file `{path}` refers to `{{{{_base_.{name}}}}}` but has no `_base_`; "
+                              "name the base file(s) in `_base_ = [...]`.")
         return ConfigFile(data, path, sources)
     if isinstance(bases, str):
         bases = [bases]
@@ -106,24 +114,56 @@ def _read(path: Path, chain: tuple[Path, ...]) -> ConfigFile:
         base_file = _read(path.parent / base, (*chain, resolved))
         merged = merge_dicts(merged, base_file.data)
         sources.extend(base_file.sources)
+    if refs:
+        data = _resolve_refs(data, refs, merged, path)
     return ConfigFile(merge_dicts(merged, data), path, sources)
 
 
-def _parse(path: Path) -> dict[str, Any]:
+def _mark_refs(text: str) -> tuple[str, dict[str, str]]:
+    """``text`` with each ``{{_base_.a.b}}`` replaced by a quoted marker string, and marker -> ``a.b``."""
+    refs: dict[str, str] = {}
+
+    def mark(match: re.Match[str]) -> str:
+        marker = f"_base_ref_{len(refs)}_{uuid.uuid4().hex[:8]}"
+        refs[marker] = match.group(1)
+        return f'"{marker}"'
+
+    return _BASE_REF.sub(mark, text), refs
+
+
+def _resolve_refs(value: Any, refs: dict[str, str], base: Mapping[str, Any], path: Path) -> Any:
+    """``value`` with every marker string replaced by the base value it stands for."""
+    if isinstance(value, str) and value in refs:
+        node: Any = base
+        for part in refs[value].split("."):
+            if not isinstance(node, Mapping) or part not in node:
+                raise ConfigError(f"Config file `{path}` refers to `{{{{_base_.{refs[value]}}}}}`, but its base "
+                                  f"files have no `{refs[value]}` (no key `{part}`); check the name.")
+            node = node[part]
+        return _deep_copy(node)
+    if isinstance(value, Mapping):
+        return {k: _resolve_refs(v, refs, base, path) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_resolve_refs(v, refs, base, path) for v in value)
+    return value
+
+
+def _parse(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
         raise ConfigError(
             f"Config file `{path}` has the unsupported suffix `{suffix or '(none)'}`; "
             f"use one of {', '.join(SUFFIXES)}."
         )
-    if suffix == ".py":
-        return _parse_python(path)
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as err:
         raise ConfigError(f"Config file `{path}` is not UTF-8 text: {err}.") from err
     except OSError as err:
         raise ConfigError(f"Config file `{path}` cannot be read: {err}.") from err
+    text, refs = _mark_refs(text)
+    if suffix == ".py":
+        return _parse_python(path, text), refs
     _check_brackets(path, text)
     try:
         data = _parse_data(path, suffix, text)
@@ -137,7 +177,7 @@ def _parse(path: Path) -> dict[str, Any]:
     for key in data:
         if not isinstance(key, str):
             raise ConfigError(f"Config file `{path}`: the top-level key `{key!r:.60}` is a {type(key).__name__}, not a string.")
-    return copy_plain(data, path.name, max_items=MAX_ITEMS)  # type: ignore[no-any-return]
+    return copy_plain(data, path.name, max_items=MAX_ITEMS), refs
 
 
 def _check_brackets(path: Path, text: str) -> None:
@@ -167,10 +207,9 @@ def _parse_data(path: Path, suffix: str, text: str) -> Any:
     return _parse_yaml(path, text)
 
 
-def _parse_python(path: Path) -> dict[str, Any]:
-    source = path.read_text(encoding="utf-8")
+def _parse_python(path: Path, source: str) -> dict[str, Any]:
     try:
-        compile(source, str(path), "exec")
+        code = compile(source, str(path), "exec")
     except SyntaxError as err:
         raise ConfigError(f"{path}:{err.lineno}: invalid Python: {err.msg}.") from err
     # Let a config import helper modules that sit next to it, as mmcv configs do.
@@ -179,7 +218,8 @@ def _parse_python(path: Path) -> dict[str, Any]:
     if added:
         sys.path.insert(0, folder)
     try:
-        namespace = runpy.run_path(str(path), run_name="__runnerkit_config__")
+        namespace: dict[str, Any] = {"__name__": "__runnerkit_config__", "__file__": str(path), "__builtins__": __builtins__}
+        exec(code, namespace)
     except Exception as err:
         line = _traceback_line(err, path)
         raise ConfigError(f"{path}{line}: executing the config raised {type(err).__name__}: {err}") from err

@@ -1,9 +1,11 @@
-"""The ``sys.meta_path`` finder that serves ``mmcv.runner``, ``mmcv.engine`` and ``mmcv.parallel`` from the layer.
+"""The ``sys.meta_path`` finder that serves ``mmcv.runner``, ``.engine``, ``.parallel``, ``.fileio`` and ``.utils``.
 
 - mmcv 1.x installed: the finder stays out of the way (mmcv's own runner is used).
-- mmcv 2.x installed: ``mmcv`` and its own subpackages (``mmcv.cnn``, ``mmcv.ops``, ...) load
-  as usual; only the three subpackages mmcv 2.0 removed come from the layer.
-- no mmcv: a minimal ``mmcv`` package (:mod:`runnerkit.compat.mmcv._package`) holds them.
+- mmcv 2.x installed: ``mmcv`` and its own subpackages (``mmcv.cnn``, ``mmcv.ops``, ``mmcv.utils``,
+  ...) load as usual; only the subpackages mmcv 2.0 removed (``runner``, ``engine``,
+  ``parallel``, ``fileio``) come from the layer.
+- no mmcv: a stand-in ``mmcv`` package (:mod:`runnerkit.compat.mmcv._package`) holds them all,
+  ``mmcv.utils`` included, with mmcv's top-level names.
 
 An aliased module is the layer's module object itself (``mmcv.runner is
 runnerkit.compat.mmcv.runner``), so classes and registries are shared, never duplicated.
@@ -23,7 +25,9 @@ from collections.abc import Sequence
 __all__ = ["ALIASED", "MmcvFinder", "installed_mmcv_version"]
 
 #: mmcv's subpackages the layer provides
-ALIASED = ("runner", "engine", "parallel")
+ALIASED = ("runner", "engine", "parallel", "fileio", "utils")
+#: ... of which these only when no mmcv is installed (mmcv 2.x has its own, which its ops need)
+STAND_IN_ONLY = ("utils",)
 LAYER = "runnerkit.compat.mmcv"
 
 
@@ -62,7 +66,7 @@ class _AliasLoader(importlib.abc.Loader):
 
 
 class MmcvFinder(importlib.abc.MetaPathFinder):
-    """Finds ``mmcv`` (when none is installed) and ``mmcv.{runner,engine,parallel}[.*]`` (unless mmcv 1.x is)."""
+    """Finds ``mmcv`` (when none is installed) and ``mmcv.{runner,engine,parallel,fileio,utils}[.*]`` (unless mmcv 1.x is)."""
 
     def find_spec(self, fullname: str, path: Sequence[str] | None = None,
                   target: types.ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
@@ -76,7 +80,7 @@ class MmcvFinder(importlib.abc.MetaPathFinder):
 
             return importlib.util.spec_from_file_location("mmcv", _package.__file__, submodule_search_locations=[])
         parts = fullname.split(".")
-        if parts[1] not in ALIASED or _is_mmcv1(version):
+        if parts[1] not in ALIASED or _is_mmcv1(version) or (parts[1] in STAND_IN_ONLY and version is not None):
             return None
         target_name = ".".join([LAYER, *parts[1:]])
         try:

@@ -1,4 +1,4 @@
-"""mmcv-shaped registries (``RUNNERS``, ``RUNNER_BUILDERS``, ``HOOKS``) on top of the component container.
+"""mmcv's registries of runnerkit component kinds (``RUNNERS``, ``RUNNER_BUILDERS``, ``HOOKS``), stored in the container.
 
 ``@HOOKS.register_module()`` does not keep a dictionary of its own: it adds the class to a pluggy
 plugin of this layer and registers that plugin with :func:`runnerkit.register_plugin`, as any
@@ -8,13 +8,14 @@ run-time registration, so the class is found by ``type`` in configs, by ``runner
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from runnerkit._container import Container, default_container
+from runnerkit.compat.mmcv.utils.registry import Registry
 from runnerkit.hookspecs import hookimpl
 
-__all__ = ["HOOKS", "RUNNERS", "RUNNER_BUILDERS", "Registry"]
+__all__ = ["HOOKS", "RUNNERS", "RUNNER_BUILDERS", "ComponentRegistry"]
 
 _SPEC = {"runner": "runnerkit_runners", "constructor": "runnerkit_constructors", "hook": "runnerkit_hooks"}
 
@@ -31,8 +32,8 @@ class _Plugin:
         setattr(self, _SPEC[kind], hookimpl(provide))
 
 
-class Registry:
-    """mmcv's ``Registry`` API for one component kind, stored in runnerkit's container.
+class ComponentRegistry(Registry):
+    """mmcv's ``Registry`` API for one runnerkit component kind, stored in runnerkit's container.
 
     Args:
         name: the registry's name (``"hook"``), as mmcv prints it.
@@ -49,7 +50,7 @@ class Registry:
     """
 
     def __init__(self, name: str, kind: str, container: Container | None = None) -> None:
-        self._name = name
+        super().__init__(name, scope="mmcv")
         self.kind = kind
         self._container = container
         self._plugin = _Plugin(kind)
@@ -58,10 +59,6 @@ class Registry:
     @property
     def container(self) -> Container:
         return self._container or default_container()
-
-    @property
-    def name(self) -> str:
-        return self._name
 
     @property
     def module_dict(self) -> dict[str, Any]:
@@ -77,6 +74,11 @@ class Registry:
 
     def get(self, key: str) -> Any:
         """The class called ``key``, or None when there is none (as mmcv)."""
+        scope, real_key = self.split_scope_key(key)
+        if scope is not None and scope in self._children:
+            return self._children[scope].get(real_key)
+        if scope == self._scope:
+            key = real_key
         if key in self._plugin.components:
             return self._plugin.components[key]
         try:
@@ -93,7 +95,7 @@ class Registry:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self._name}, items={sorted(self._plugin.components)})"
 
-    def build(self, cfg: Mapping[str, Any], default_args: Mapping[str, Any] | None = None) -> Any:
+    def build(self, cfg: Mapping[str, Any], default_args: Mapping[str, Any] | None = None) -> Any:  # type: ignore[override]
         """Build ``cfg["type"]`` with the rest of ``cfg`` over ``default_args`` (mmcv ``build_from_cfg``)."""
         if not isinstance(cfg, Mapping):
             raise TypeError(f"cfg must be a dict, but got {type(cfg).__name__}")
@@ -108,34 +110,8 @@ class Registry:
         except TypeError as err:
             raise TypeError(f"{getattr(cls, '__name__', cls)}: {err}") from err
 
-    def register_module(self, name: str | list[str] | None = None, force: bool = False, module: type | None = None) -> Any:
-        """Register a class, as a decorator (``@HOOKS.register_module()``) or directly (``module=Cls``).
-
-        Args:
-            name: the name(s) to register under (default: the class name).
-            force: replace a class this layer registered earlier under the same name.
-            module: the class (instead of decorating).
-
-        Raises:
-            KeyError: the name is taken and ``force`` is False, or it is one of runnerkit's own
-                (reserved) names.
-            TypeError: ``name`` or ``module`` has the wrong type.
-        """
-        if not isinstance(force, bool):
-            raise TypeError(f"force must be a boolean, but got {type(force)}")
-        if not (name is None or isinstance(name, str) or (isinstance(name, list) and all(isinstance(n, str) for n in name))):
-            raise TypeError(f"name must be either of None, an instance of str or a sequence of str, but got {type(name)}")
-        if module is not None:
-            self._register(module, name, force)
-            return module
-
-        def decorator(cls: type) -> type:
-            self._register(cls, name, force)
-            return cls
-
-        return decorator
-
-    def _register(self, cls: Any, name: str | list[str] | None, force: bool) -> None:
+    def _register_module(self, cls: Any, name: str | list[str] | None = None, force: bool = False) -> None:
+        """Add ``cls`` to the container (``register_module()`` ends here); runnerkit's own names are reserved."""
         if not isinstance(cls, type):
             raise TypeError(f"module must be a class, but got {type(cls)}")
         names = [cls.__name__] if name is None else [name] if isinstance(name, str) else list(name)
@@ -168,11 +144,7 @@ class Registry:
         self._refresh()
 
 
-def _constructor_builder(registry: Registry) -> Callable[..., Any]:
-    return registry.build
-
-
 #: mmcv's registries; classes registered here are runnerkit components.
-RUNNERS = Registry("runner", "runner")
-RUNNER_BUILDERS = Registry("runner builder", "constructor")
-HOOKS = Registry("hook", "hook")
+RUNNERS = ComponentRegistry("runner", "runner")
+RUNNER_BUILDERS = ComponentRegistry("runner builder", "constructor")
+HOOKS = ComponentRegistry("hook", "hook")
