@@ -157,7 +157,7 @@ def test_get_logger_sets_up_once_with_a_file_handler_and_print_log_routes(tmp_pa
     text = log_file.read_text()
     assert " - rk_parity_logger - INFO - to the file" in text and "WARNING - by name" in text
     assert "dropped" not in text
-    with pytest.raises(TypeError, match="logger should be either a logging.Logger object"):
+    with pytest.raises(TypeError, match=r"logger should be either a logging\.Logger object"):
         print_log("x", logger=3)  # type: ignore[arg-type]
 
 
