@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests import processes
+
 #: the console script pip installed next to this interpreter.
 SCRIPT = Path(sys.executable).with_name("runnerkit")
 
@@ -23,7 +25,7 @@ def runnerkit(
     full_env["PYTHONPATH"] = os.pathsep.join(str(p) for p in path)
     full_env.pop("RUNNERKIT_DEBUG", None)
     full_env.update(env or {})
-    return subprocess.run([str(SCRIPT), *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout)
+    return processes.run([SCRIPT, *args], cwd=cwd, env=full_env, timeout=timeout)  # its process group ends with it
 
 
 def main(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from tests import processes
+
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "benchmarks"
 
@@ -24,9 +26,9 @@ def bench_path(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         del sys.modules[name]
 
 
-def _bench(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(BENCH / "bench_loop.py"), *args], capture_output=True, text=True,
-                          timeout=240)
+def _bench(*args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    """``bench_loop.py ARGS``; its worker processes (and valgrind) are killed with it on every path."""
+    return processes.run([sys.executable, BENCH / "bench_loop.py", *args], timeout=timeout)
 
 
 @pytest.mark.slow
@@ -133,11 +135,12 @@ def test_the_baton_makes_two_threads_take_turns(bench_path: None) -> None:
     assert order == [(0, 0), (1, 0), (0, 1), (1, 1), (0, 2), (1, 2)]
 
 
+@pytest.mark.bench  # half a minute on an idle 2-core machine, a minute or more on a busy one
 @pytest.mark.slow
 def test_bench_paired_alternates_raw_and_runnerkit_in_one_process_and_writes_the_table(tmp_path: Path) -> None:
     out = tmp_path / "paired.md"
-    proc = subprocess.run([sys.executable, str(BENCH / "bench_paired.py"), "--loops", "raw", "runnerkit", "--rounds", "2",
-                           "--iters", "260", "--out", str(out)], capture_output=True, text=True, timeout=240)
+    proc = processes.run([sys.executable, BENCH / "bench_paired.py", "--loops", "raw", "runnerkit", "--rounds", "2",
+                          "--iters", "260", "--out", out], timeout=240)
     assert proc.returncode == 0, proc.stderr
     rows = [line.split(" | ") for line in out.read_text().splitlines() if line.startswith("| ") and "---" not in line]
     control, runner = rows[1], rows[2]
@@ -147,11 +150,13 @@ def test_bench_paired_alternates_raw_and_runnerkit_in_one_process_and_writes_the
     assert float(runner[1]) > 0 and 0.5 < float(runner[4].strip("*")) < 2
 
 
+@pytest.mark.bench  # minutes under valgrind on a busy 2-core machine: `python -m pytest --run-bench -m bench`
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 @pytest.mark.skipif(not __import__("shutil").which("valgrind"), reason="needs valgrind")
 def test_bench_loop_counts_instructions_per_iteration_under_callgrind(tmp_path: Path) -> None:
     out = tmp_path / "instructions.md"
-    proc = _bench("--instructions", "--iters", "90", "--loops", "raw", "runnerkit", "--out", str(out))
+    proc = _bench("--instructions", "--iters", "90", "--loops", "raw", "runnerkit", "--out", str(out), timeout=840)
     assert proc.returncode == 0, proc.stderr
     rows = {line.split(" | ")[0].lstrip("| "): line.split(" | ") for line in out.read_text().splitlines()
             if line.startswith("| ") and "---" not in line}

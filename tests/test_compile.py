@@ -26,6 +26,7 @@ import runnerkit
 from runnerkit.job import build_job
 from runnerkit.job_config import JobConfig
 from runnerkit.runners.compile import compile_options, torch_compile_keys
+from tests import processes
 from tests.cli_helpers import main
 from tests.helpers import TinyNet, demo_job_config, make_loader
 
@@ -237,10 +238,10 @@ def torchrun_job(tmp_path: Path, name: str, extra: str) -> subprocess.CompletedP
     (tmp_path / f"{name}.py").write_text(DIST_JOB + extra)
     env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")}
     env["OMP_NUM_THREADS"] = "1"
-    return subprocess.run(
+    return processes.run(  # torchrun and its two workers end with the test
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "runnerkit", "run",
          f"{name}.py", "--launcher", "torchrun", "--work-dir", name],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=150,
+        cwd=tmp_path, env=env, timeout=150,
     )
 
 

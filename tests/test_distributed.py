@@ -25,6 +25,7 @@ from runnerkit.checkpoint import find_latest
 from runnerkit.cli.train import resolve_launcher
 from runnerkit.dist import DistributedError
 from runnerkit.hooks.sampler_seed import DistSamplerSeedHook
+from tests import processes
 
 SCRIPTS = Path(__file__).parent / "scripts"
 TORCHRUN_ENV = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
@@ -348,9 +349,9 @@ def torchrun(*args: str | Path, cwd: Path, timeout: float = 150, env: dict[str, 
     child_env.update(OMP_NUM_THREADS="1", PYTHONPATH=os.pathsep.join([str(SCRIPTS), str(SCRIPTS.parents[1])]),
                      PYTHONHASHSEED="0", **(env or {}))
     start = time.perf_counter()
-    proc = subprocess.run(
+    proc = processes.run(  # torchrun and its workers end with the test, on every path
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", *map(str, args)],
-        cwd=cwd, env=child_env, capture_output=True, text=True, timeout=timeout,
+        cwd=cwd, env=child_env, timeout=timeout,
     )
     return proc, time.perf_counter() - start
 
