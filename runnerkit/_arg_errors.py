@@ -13,15 +13,16 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from runnerkit._suggest import closest, suggestion
+from runnerkit._suggest import MAX_HINTS, closest, suggestion
 
 __all__ = ["plain_errors", "unknown_argument_error", "validate_args"]
 
 
-def unknown_argument_error(model: type[BaseModel], key: str, owner: str, value: Any = None) -> InitErrorDetails:
-    """The error for an argument ``owner`` does not take, with the closest accepted names."""
+def unknown_argument_error(model: type[BaseModel], key: str, owner: str, value: Any = None,
+                           suggest: bool = True) -> InitErrorDetails:
+    """The error for an argument ``owner`` does not take, with the closest accepted names (``suggest``)."""
     accepted = list(model.model_fields)
-    hint = suggestion(closest(key, accepted))
+    hint = suggestion(closest(key, accepted)) if suggest else ""
     return InitErrorDetails(
         type=PydanticCustomError(
             "unknown_argument",
@@ -74,14 +75,16 @@ def plain_errors(model: type[BaseModel], exc: ValidationError, owner: str,
         if message not in messages:
             messages.append(message)
     errors: list[InitErrorDetails] = []
+    unknown = 0
     for loc, (kind, messages, value) in merged.items():
         if kind == "extra_forbidden":
+            unknown += 1
             if len(loc) == 1:
-                errors.append(unknown_argument_error(model, str(loc[0]), owner, value))
+                errors.append(unknown_argument_error(model, str(loc[0]), owner, value, suggest=unknown <= MAX_HINTS))
                 continue
             inner = _owner(model, loc[:-1])
             accepted = list(inner.model_fields) if inner is not None else []
-            hint = suggestion(closest(str(loc[-1]), accepted))
+            hint = suggestion(closest(str(loc[-1]), accepted)) if unknown <= MAX_HINTS else ""
             text = f"unknown key `{loc[-1]}`. {hint + ' ' if hint else ''}Accepted keys: {', '.join(accepted)}"
             errors.append(InitErrorDetails(type=PydanticCustomError("unknown_key", "{message}", {"message": text}),
                                            loc=loc, input=value))

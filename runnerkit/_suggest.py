@@ -5,7 +5,11 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
-__all__ = ["closest", "did_you_mean", "edit_distance", "suggestion"]
+__all__ = ["MAX_HINTS", "closest", "did_you_mean", "edit_distance", "suggestion"]
+
+#: unknown names in one section past this many get no "did you mean" (each costs a fuzzy match; a
+#: section with thousands of unknown keys is not a few misspellings, and stays linear to check).
+MAX_HINTS = 50
 
 
 def edit_distance(a: str, b: str) -> int:
@@ -35,7 +39,8 @@ def closest(name: str, known: Iterable[str], n: int = 3, cutoff: float = 0.6) ->
     without any, the names most alike by :mod:`difflib`'s ratio above ``cutoff``.
     """
     names = list(dict.fromkeys(known))
-    near = sorted((d, k) for k in names if (d := edit_distance(name, k)) <= 2 and d < max(len(name), 1))
+    near = sorted((d, k) for k in names  # lengths 3 apart are 3 edits apart at least: skip the table
+                  if abs(len(k) - len(name)) <= 2 and (d := edit_distance(name, k)) <= 2 and d < max(len(name), 1))
     found = [k for _, k in near] or difflib.get_close_matches(name, names, n=n, cutoff=cutoff)
     return found[:n]
 

@@ -30,7 +30,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from runnerkit._suggest import did_you_mean
+from runnerkit._suggest import MAX_HINTS, did_you_mean
 from runnerkit.runners.compile import COMPILE_DESCRIPTION, COMPILE_SCHEMA, compile_options
 
 __all__ = ["BaseRunnerArgs"]
@@ -163,7 +163,7 @@ class BaseRunnerArgs(BaseModel):
         try:
             result = handler(data)
         except ValidationError as exc:
-            errors.extend(_rewrite(cls, err) for err in exc.errors())  # type: ignore[arg-type]
+            errors.extend(_rewrite(cls, err, n < MAX_HINTS) for n, err in enumerate(exc.errors()))  # type: ignore[arg-type]
         if isinstance(data, dict):
             errors.extend(cls._cross_field_errors(data))
         if errors:
@@ -213,13 +213,13 @@ _POSITIVE_INTS = {"max_iters": "iterations", "max_epochs": "epochs"}
 _INT_ERRORS = {"greater_than", "int_type", "int_parsing", "int_from_float", "value_error"}
 
 
-def _rewrite(model: type[BaseModel], err: dict[str, Any]) -> InitErrorDetails:
-    """Turn pydantic's terse errors into ones that say how to fix them."""
+def _rewrite(model: type[BaseModel], err: dict[str, Any], suggest: bool = True) -> InitErrorDetails:
+    """Turn pydantic's terse errors into ones that say how to fix them (``suggest``: with the closest names)."""
     loc = tuple(err["loc"])
     if err["type"] == "extra_forbidden" and loc:
         key = str(loc[0])
         accepted = list(model.model_fields)
-        hint = did_you_mean(key, accepted, cutoff=0.5)
+        hint = did_you_mean(key, accepted, cutoff=0.5) if suggest else ""
         hint = f"{hint[0].lower()}{hint[1:]} " if hint else ""
         return _error(
             loc, "unknown_argument",
