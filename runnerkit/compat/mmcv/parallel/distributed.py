@@ -6,6 +6,7 @@ from typing import Any
 
 from torch.nn.parallel import DistributedDataParallel
 
+from runnerkit.compat.mmcv.parallel.scatter_gather import scatter_kwargs
 from runnerkit.compat.mmcv.parallel.utils import MODULE_WRAPPERS
 
 __all__ = ["MMDistributedDataParallel"]
@@ -19,8 +20,17 @@ class MMDistributedDataParallel(DistributedDataParallel):
 
     A step runs through DDP's ``forward`` (which moves the inputs to the device and prepares the
     gradient all-reduce), standing in for the wrapped model's ``forward`` for that one call, so the
-    ranks stay in step. The runners treat it as any DDP model.
+    ranks stay in step. The inputs are first scattered as mmcv does (:func:`scatter_kwargs`:
+    DataContainers unwrapped, their tensors moved to this rank's device unless ``cpu_only``). The
+    runners treat it as any DDP model.
     """
+
+    def scatter(self, inputs: Any, kwargs: Any, device_ids: list[int]) -> Any:  # type: ignore[override]
+        """:func:`scatter_kwargs` over ``device_ids`` (``[-1]``: the CPU)."""
+        return scatter_kwargs(inputs, kwargs, device_ids, dim=self.dim)
+
+    def to_kwargs(self, inputs: Any, kwargs: Any, device_id: int) -> Any:  # type: ignore[override]
+        return scatter_kwargs(inputs, kwargs, [device_id], dim=self.dim)
 
     def _step(self, name: str, inputs: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         inner = self.module
@@ -37,9 +47,10 @@ class MMDistributedDataParallel(DistributedDataParallel):
             restore()  # the model's own `self(x)` inside the step reaches its real forward
             return step(*args, **kw)
 
+        scattered, scattered_kwargs = self.scatter(inputs, kwargs, list(self.device_ids or [-1]))
         inner.__dict__["forward"] = step_once
         try:
-            return self(*inputs, **kwargs)
+            return self(*scattered[0], **scattered_kwargs[0])
         finally:
             restore()
 
