@@ -212,12 +212,15 @@ class TrainingInterrupted(SystemExit):
 
     Attributes:
         signal: the signal number (``signal.SIGTERM`` or ``signal.SIGINT``).
-        checkpoint: the checkpoint written at that iteration (None without a work dir).
-        iteration: the training iterations finished, the checkpoint's position.
+        checkpoint: the checkpoint written at that iteration (None without a work dir, or when
+            no training iteration was running).
+        iteration: the training iterations finished, the checkpoint's position; None when the
+            signal came while no training iteration was running (``runnerkit run`` building the
+            job, or after training ended): nothing needed saving.
         code: the exit status, ``128 + signal``.
     """
 
-    def __init__(self, signal: int, checkpoint: str | None, iteration: int) -> None:
+    def __init__(self, signal: int, checkpoint: str | None, iteration: int | None) -> None:
         self.signal = signal
         self.checkpoint = checkpoint
         self.iteration = iteration

@@ -124,3 +124,51 @@ def test_a_handler_installed_before_the_run_is_called_once_the_checkpoint_is_wri
         assert signal.getsignal(signal.SIGTERM) is requeue
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+class _Pids(torch.utils.data.Dataset):  # type: ignore[type-arg]
+    """Samples that carry the pid of the worker process that loaded them."""
+
+    def __len__(self) -> int:
+        return 64
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return torch.full((4,), float(os.getpid())), torch.zeros(())
+
+
+class _KillsItsWorker(torch.nn.Module):
+    """At step 3 sends SIGTERM to the worker that loaded the batch, from another process (as `kill` would)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = torch.nn.Linear(4, 1)
+        self.calls = 0
+
+    def train_step(self, batch: Any, optimizer: Any, **kwargs: Any) -> dict[str, Any]:
+        self.calls += 1
+        x, _ = batch
+        if self.calls == 3:
+            import subprocess
+
+            subprocess.run(["kill", "-TERM", str(int(x[0, 0]))], check=True)
+        loss = self.fc(torch.zeros_like(x)).pow(2).mean()
+        return {"loss": loss, "log_vars": {"loss": loss.detach()}, "num_samples": len(x)}
+
+
+def _note_worker(worker_id: int) -> None:  # the user's own worker_init_fn
+    with open(os.environ["RK_TEST_WORKER_NOTES"], "a") as fh:
+        fh.write(f"{worker_id}\n")
+
+
+def test_worker_processes_of_a_loader_passed_in_survive_a_sigterm_not_from_the_main_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    notes = tmp_path / "notes"
+    monkeypatch.setenv("RK_TEST_WORKER_NOTES", str(notes))
+    loader = DataLoader(_Pids(), batch_size=4, num_workers=2, worker_init_fn=_note_worker)
+    model = _KillsItsWorker()
+    runner = runnerkit.IterBasedRunner(model=model, optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+                                       work_dir=tmp_path, max_iters=12)
+    runner.run([loader], [("train", 1)])  # without the shield: "DataLoader worker ... killed by signal"
+    assert runner.iter == 12 and model.calls == 12
+    assert sorted(notes.read_text().split()) == ["0", "1"]  # the user's worker_init_fn still ran, in each worker

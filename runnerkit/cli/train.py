@@ -88,6 +88,16 @@ def _positive_int(text: str) -> int:
 
 
 def run_command(args: argparse.Namespace) -> int:
+    from runnerkit.runners.interrupt import exit_on_signals
+
+    with exit_on_signals():  # a SIGTERM while building (or after training) exits 143 too, and repeats are ignored
+        try:
+            return _run_command(args)
+        except TrainingInterrupted as stop:
+            return report_interrupted(stop, getattr(args, "argv", None))
+
+
+def _run_command(args: argparse.Namespace) -> int:
     from runnerkit.check import check_config, format_problems
     from runnerkit.config import read_config
     launcher = resolve_launcher(args.launcher)
@@ -105,18 +115,15 @@ def run_command(args: argparse.Namespace) -> int:
     elif args.resume is not None:
         resume = args.resume
     overwrite = True if args.overwrite else None
-    try:
-        if launcher == "torchrun":
-            from runnerkit.launch import distributed_session
+    if launcher == "torchrun":
+        from runnerkit.launch import distributed_session
 
-            with distributed_session(cfg.get("dist_params"), work_dir):
-                train(cfg, work_dir=work_dir, name=name, resume=resume, overwrite=overwrite, verbose=args.verbose,
-                      sources=cfg_file.sources)
-        else:
+        with distributed_session(cfg.get("dist_params"), work_dir):
             train(cfg, work_dir=work_dir, name=name, resume=resume, overwrite=overwrite, verbose=args.verbose,
-                      sources=cfg_file.sources)
-    except TrainingInterrupted as stop:
-        return report_interrupted(stop, getattr(args, "argv", None))
+                  sources=cfg_file.sources)
+    else:
+        train(cfg, work_dir=work_dir, name=name, resume=resume, overwrite=overwrite, verbose=args.verbose,
+              sources=cfg_file.sources)
     return 0
 
 
@@ -156,10 +163,14 @@ def demo_command(args: argparse.Namespace) -> int:
     if previous:
         print(f"Starting the demo in `{args.work_dir}` over: deleting the previous demo's checkpoints "
               f"({', '.join(previous)}).")
-    try:
-        train(demo_config(args.max_iters), work_dir=args.work_dir, name="demo", overwrite=True, verbose=args.verbose)
-    except TrainingInterrupted as stop:
-        return report_interrupted(stop, None)
+    from runnerkit.runners.interrupt import exit_on_signals
+
+    with exit_on_signals():
+        try:
+            train(demo_config(args.max_iters), work_dir=args.work_dir, name="demo", overwrite=True,
+                  verbose=args.verbose)
+        except TrainingInterrupted as stop:
+            return report_interrupted(stop, None)
     return 0
 
 
@@ -168,6 +179,10 @@ def report_interrupted(stop: TrainingInterrupted, argv: list[str] | None) -> int
     if int(os.environ.get("RANK", "0")) != 0:  # every rank saved its part; one prints
         return int(stop.code or 1)
     name = signal.Signals(stop.signal).name
+    if stop.iteration is None:
+        print(f"\nStopped by {name} while no training iteration was running (building the job, or after "
+              "training); nothing needed saving.", flush=True)
+        return int(stop.code or 1)
     print(f"\nTraining stopped by {name} after iteration {stop.iteration}.", flush=True)
     if stop.checkpoint is None:
         print("  No work dir, so no checkpoint was saved.", flush=True)

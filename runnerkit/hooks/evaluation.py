@@ -110,6 +110,9 @@ class EvalHook(Hook):
                 f"the data loader's dataset ({type(dataset).__name__}) has no `evaluate` method; remove them or "
                 "use a dataset that evaluates."
             )
+        from runnerkit.runners.data import shield_workers
+
+        shield_workers(dataloader)  # a SIGTERM to the process group during evaluation leaves its workers alone
         self.dataloader = dataloader
         self.start = start
         self.interval = interval

@@ -3,16 +3,86 @@
 A pass (an epoch over the loader) draws its shuffling and worker seeds from torch's RNG when
 its iterator is created. :class:`PassIterator` records the RNG states at that moment and how
 many batches it has handed out; restoring replays the same pass up to the same batch.
+
+:func:`shield_workers` makes a ``DataLoader``'s worker processes ignore a SIGTERM or SIGINT sent to
+the whole process group (torchrun, Slurm, systemd, Ctrl-C), so that it reaches only the main
+process, which finishes its iteration and saves (:mod:`runnerkit.runners.interrupt`); the workers
+still end when the loader shuts them down, when the main process terminates them, or when it is gone.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
 
-__all__ = ["PassIterator", "set_sampler_epoch"]
+__all__ = ["PassIterator", "set_sampler_epoch", "shield_workers"]
+
+
+class _ShieldedWorkerInit:
+    """A ``worker_init_fn`` that shields the worker from signals sent to its process group, then calls the loader's own.
+
+    SIGINT is ignored. SIGTERM is blocked in the worker and taken by a thread of its own
+    (``sigwaitinfo``): one from the main process (the loader shutting its workers down,
+    ``multiprocessing`` at exit) ends the worker at once, as torch's own handler does; one from
+    anyone else (a scheduler signalling the whole group) is dropped. A module-level class, so that
+    it pickles where workers are spawned rather than forked.
+    """
+
+    def __init__(self, own: Callable[[int], Any] | None) -> None:
+        self.own = own
+
+    def __call__(self, worker_id: int) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if hasattr(signal, "sigwaitinfo"):
+            import multiprocessing
+            import threading
+
+            parent = multiprocessing.parent_process()
+            signal.signal(signal.SIGTERM, _drop)  # a delivery to a thread that does not block it is dropped too
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})  # inherited by the thread below
+            threading.Thread(target=_end_on_sigterm_from, args=(parent.pid if parent else os.getppid(),),
+                             name="runnerkit-sigterm", daemon=True).start()
+        else:  # pragma: no cover - no sigwaitinfo (macOS): ignore it, the loader still ends its workers at shutdown
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if self.own is not None:
+            self.own(worker_id)
+
+
+def _drop(signum: int, frame: Any) -> None:
+    """A signal handler that does nothing."""
+
+
+def _end_on_sigterm_from(parent: int | None) -> None:
+    """In a worker: wait for SIGTERMs; exit at once on one from ``parent``, drop the others."""
+    while True:
+        info = signal.sigwaitinfo({signal.SIGTERM})
+        if info.si_pid == parent:
+            os._exit(0)
+
+
+def shield_workers(loader: Any) -> None:
+    """Make the worker processes ``loader`` starts from now on ignore SIGINT and a SIGTERM not sent by the main process.
+
+    Without it a signal sent to the process group kills the workers (torch's default for a
+    SIGTERM that does not come from the main process), and the main process fails with
+    ``DataLoader worker ... killed by signal`` before it can save. The loader's own
+    ``worker_init_fn`` still runs, after. Loaders without workers, objects that are not
+    ``DataLoader``-like and loaders already shielded are left alone; workers that already run
+    (persistent workers of an iterator created earlier) are not changed.
+    """
+    workers = getattr(loader, "num_workers", 0)
+    if not isinstance(workers, int) or workers <= 0:
+        return
+    own = getattr(loader, "worker_init_fn", None)
+    if isinstance(own, _ShieldedWorkerInit):
+        return
+    with contextlib.suppress(AttributeError, TypeError, ValueError):  # a loader class that forbids it
+        loader.worker_init_fn = _ShieldedWorkerInit(own)
 
 
 def _generators(loader: Any) -> list[torch.Generator]:
@@ -82,6 +152,7 @@ class PassIterator:
         if sampler_epoch is not None:  # a DistributedSampler's order depends on its epoch, not on the RNG
             self._start_state["sampler_epoch"] = sampler_epoch
         self.consumed = 0
+        shield_workers(self.loader)
         self._iterator = iter(self.loader)
         try:
             self.length = len(self.loader)

@@ -1,7 +1,9 @@
 """A slow model for tests/test_signals_cli.py: trains under ``runnerkit run`` until a test sends it a signal.
 
 At step ``MARK_AT`` (environment, default 4) each rank writes its pid into ``MARK_DIR/rank<RANK>.pid``,
-so that the test knows training is under way and which process to signal.
+so that the test knows training is under way and which process to signal. With ``BUILD_MARK`` set,
+building the model writes that file and then takes ``BUILD_DELAY`` seconds (default 30), so that a
+test can signal a run that has not started training yet.
 """
 
 from __future__ import annotations
@@ -21,6 +23,10 @@ class SlowNet(torch.nn.Module):
         self.fc2 = torch.nn.Linear(16, 3)
         self.delay = delay
         self.calls = 0
+        if os.environ.get("BUILD_MARK"):
+            with open(os.environ["BUILD_MARK"], "w") as fh:
+                fh.write(str(os.getpid()))
+            time.sleep(float(os.environ.get("BUILD_DELAY", "30")))
 
     def train_step(self, batch: Any, optimizer: Any, **kwargs: Any) -> dict[str, Any]:
         self.calls += 1
