@@ -13,7 +13,7 @@ import pytest
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent / "scripts"))
-from parallel_samples import describe, samples  # noqa: E402
+from parallel_samples import describe, samples
 
 REFERENCE = json.loads((Path(__file__).parent / "data" / "mmcv_parallel_reference.json").read_text())
 

@@ -15,7 +15,7 @@ import torch
 from mmcv.parallel import DataContainer, MMDataParallel, collate, scatter_kwargs
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from parallel_samples import describe, samples  # noqa: E402
+from parallel_samples import describe, samples
 
 
 class Recorder(torch.nn.Module):
