@@ -38,8 +38,8 @@ from runnerkit import dist
 from runnerkit.dist import DistributedError
 
 __all__ = [
-    "distributed_loader", "distributed_session", "is_collective_failure", "launch", "prepare_runner", "quiet_other_ranks",
-    "wrap_model",
+    "distributed_loader", "distributed_session", "is_collective_failure", "join_launcher", "launch", "prepare_runner",
+    "quiet_other_ranks", "wrap_model",
 ]
 
 
@@ -219,6 +219,29 @@ def prepare_runner(runner: Any) -> None:
 
 
 # -- the process group ---------------------------------------------------------------------------
+
+
+def join_launcher(launcher: str, dist_params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Make this process ready to join the job ``launcher`` started; the ``dist_params`` left for :func:`distributed_session`.
+
+    ``torchrun`` (or mmcv's ``pytorch``) set the environment already. For ``slurm`` and ``mpi`` the
+    scheduler's variables are mapped onto torchrun's in ``os.environ``
+    (:func:`runnerkit.schedulers.export_scheduler_env`); mmcv's ``dist_params=dict(port=...)`` is then
+    the ``MASTER_PORT`` unless the environment sets one.
+
+    Raises:
+        DistributedError: as :func:`runnerkit.schedulers.scheduler_env`, or ``port`` is not a port number.
+    """
+    params = dict(dist_params or {})
+    if launcher not in ("slurm", "mpi"):
+        return params
+    from runnerkit.schedulers import export_scheduler_env
+
+    port = params.pop("port", None)
+    if port is not None and (isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536):
+        raise DistributedError(f"`dist_params.port` must be a port number (1-65535), got `{port!r}`.")
+    export_scheduler_env(launcher, port=port)
+    return params
 
 
 @contextlib.contextmanager

@@ -23,7 +23,7 @@ __all__ = ["add_parsers", "demo_command", "DEMO_WORK_DIR", "LAUNCHERS", "resolve
 DEMO_WORK_DIR = os.path.join("work_dirs", "demo")
 _LATEST = "latest"
 #: the ``--launcher`` values of ``runnerkit run``.
-LAUNCHERS = ("none", "torchrun")
+LAUNCHERS = ("none", "torchrun", "pytorch", "slurm", "mpi")
 
 
 def add_parsers(sub: Any) -> None:
@@ -51,8 +51,10 @@ def add_parsers(sub: Any) -> None:
                    "first (without it, such a run is refused)")
     add_cfg_options(p)
     p.add_argument("--launcher", choices=LAUNCHERS, default=None,
-                   help="`torchrun`: train data-parallel on every process torchrun started (the default under "
-                   "torchrun); `none`: one process")
+                   help="`torchrun` (or mmcv's `pytorch`): train data-parallel on every process torchrun started (the "
+                   "default under torchrun); `slurm`/`mpi`: the processes `srun`/`mpirun` started are the ranks "
+                   "(their SLURM_*/OMPI_COMM_WORLD_* variables; the default when several tasks were started); `none`: "
+                   "one process")
     _add_verbose(p)
     p.set_defaults(handler=run_command)
 
@@ -115,10 +117,11 @@ def _run_command(args: argparse.Namespace) -> int:
     elif args.resume is not None:
         resume = args.resume
     overwrite = True if args.overwrite else None
-    if launcher == "torchrun":
-        from runnerkit.launch import distributed_session
+    if launcher != "none":
+        from runnerkit.launch import distributed_session, join_launcher
 
-        with distributed_session(cfg.get("dist_params"), work_dir):
+        dist_params = join_launcher(launcher, cfg.get("dist_params"))
+        with distributed_session(dist_params, work_dir):
             train(cfg, work_dir=work_dir, name=name, resume=resume, overwrite=overwrite, verbose=args.verbose,
                   sources=cfg_file.sources)
     else:
@@ -128,31 +131,52 @@ def _run_command(args: argparse.Namespace) -> int:
 
 
 def resolve_launcher(requested: str | None, environ: Mapping[str, str] | None = None) -> str:
-    """``"torchrun"`` or ``"none"``: ``requested``, or (None) ``torchrun`` when torchrun started this process.
+    """``"torchrun"``, ``"slurm"``, ``"mpi"`` or ``"none"``: ``requested`` (``pytorch`` is mmcv's name for
+    ``torchrun``), or (None) what started this process: torchrun, else a scheduler that started several
+    tasks (they join as one job), else one process.
 
     Raises:
-        DistributedError: ``torchrun`` asked for outside torchrun, or ``none`` inside a torchrun
-            job of several processes (they would all train alone into one work dir).
+        DistributedError: ``torchrun`` asked for outside torchrun, or ``none`` where torchrun or a
+            scheduler started several processes (they would all train alone into one work dir).
     """
     from runnerkit import dist
     from runnerkit.dist import DistributedError
+    from runnerkit.schedulers import detect_scheduler
 
-    env = dist.torchrun_env(dict(os.environ if environ is None else environ))
+    env = dict(os.environ if environ is None else environ)
     if requested is not None and requested not in LAUNCHERS:
         raise DistributedError(f"Unknown launcher `{requested}`; expected one of {', '.join(LAUNCHERS)}.")
-    if requested == "torchrun" and env is None:
+    if requested == "pytorch":
+        requested = "torchrun"
+    # MASTER_ADDR/MASTER_PORT alone are a scheduler job's (exported for `--launcher slurm`), not torchrun's
+    started = dist.torchrun_env(env) if any(k in env for k in ("RANK", "WORLD_SIZE", "LOCAL_RANK")) else None
+    if requested == "torchrun" and started is None:
         raise DistributedError(
             "`--launcher torchrun` needs a process started by torchrun, but `RANK`/`WORLD_SIZE` are not set: run "
             "`torchrun --nproc_per_node N -m runnerkit run CONFIG --launcher torchrun`."
         )
-    if requested == "none" and env is not None and env.world_size > 1:
-        raise DistributedError(
-            f"`--launcher none`, but torchrun started {env.world_size} processes: each would train alone and "
-            "overwrite the others' checkpoints. Drop `--launcher none` (or pass `--launcher torchrun`)."
-        )
+    scheduled = detect_scheduler(env) if started is None else None
+    if requested == "none":
+        if started is not None and started.world_size > 1:
+            raise DistributedError(
+                f"`--launcher none`, but torchrun started {started.world_size} processes: each would train alone and "
+                "overwrite the others' checkpoints. Drop `--launcher none` (or pass `--launcher torchrun`)."
+            )
+        if scheduled is not None:
+            kind, rank, size = scheduled
+            raise DistributedError(
+                f"`--launcher none`, but {_SCHEDULER_NAMES[kind]} started this process as task {rank} of {size}: each "
+                f"task would train the whole job alone into one work dir. Drop `--launcher none` (or pass "
+                f"`--launcher {kind}`) to train as one job of {size} ranks, or start a single task."
+            )
     if requested is None:
-        return "none" if env is None else "torchrun"
+        if started is not None:
+            return "torchrun"
+        return scheduled[0] if scheduled is not None else "none"
     return requested
+
+
+_SCHEDULER_NAMES = {"slurm": "Slurm (`SLURM_PROCID`/`SLURM_NTASKS`)", "mpi": "MPI (`OMPI_COMM_WORLD_RANK`/`_SIZE`)"}
 
 
 def demo_command(args: argparse.Namespace) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 from typing import Any
 from unittest import mock
@@ -28,7 +29,15 @@ def test_pytorch_launcher_initialises_from_torchrun_variables(monkeypatch: pytes
     init.assert_called_once_with(backend="gloo", timeout=None)
 
 
-def test_slurm_launcher_sets_the_process_group_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def fake_scontrol(bin_dir: Any, hosts: str) -> None:
+    """A `scontrol` on PATH that expands any node list to ``hosts`` (and refuses other sub-commands)."""
+    bin_dir.mkdir(exist_ok=True)
+    script = bin_dir / "scontrol"
+    script.write_text(f"#!/bin/sh\n[ \"$1 $2\" = 'show hostnames' ] || exit 2\nprintf '{hosts}'\n")
+    script.chmod(0o755)
+
+
+def test_slurm_launcher_sets_the_process_group_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
     from mmcv.runner import init_dist
 
     for key in ("MASTER_ADDR", "MASTER_PORT", "WORLD_SIZE", "RANK", "LOCAL_RANK"):
@@ -36,17 +45,40 @@ def test_slurm_launcher_sets_the_process_group_environment(monkeypatch: pytest.M
     monkeypatch.setenv("SLURM_PROCID", "3")
     monkeypatch.setenv("SLURM_NTASKS", "4")
     monkeypatch.setenv("SLURM_NODELIST", "node[1-2]")
+    fake_scontrol(tmp_path / "bin", "node1\\nnode2\\n")
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
     with mock.patch("torch.distributed.init_process_group") as init, \
-            mock.patch("subprocess.getoutput", return_value="node1") as getoutput, \
             mock.patch("torch.cuda.device_count", return_value=2), mock.patch("torch.cuda.set_device") as set_device:
         init_dist("slurm", backend="gloo", port=29511)
     set_device.assert_called_once_with(1)  # as mmcv: the GPU count alone decides (rank 3 of 2 GPUs per node)
-    getoutput.assert_called_once_with("scontrol show hostname node[1-2] | head -n1")
     init.assert_called_once_with(backend="gloo")
-    import os
-
     env = {k: os.environ[k] for k in ("MASTER_ADDR", "MASTER_PORT", "WORLD_SIZE", "RANK", "LOCAL_RANK")}
     assert env == {"MASTER_ADDR": "node1", "MASTER_PORT": "29511", "WORLD_SIZE": "4", "RANK": "3", "LOCAL_RANK": "1"}
+
+
+def test_slurm_launcher_without_scontrol_refuses_instead_of_taking_the_shells_error_as_the_address(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    from mmcv.runner import init_dist
+
+    from runnerkit.dist import DistributedError
+
+    for key in ("MASTER_ADDR", "MASTER_PORT", "WORLD_SIZE", "RANK", "LOCAL_RANK"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("SLURM_PROCID", "0")
+    monkeypatch.setenv("SLURM_NTASKS", "2")
+    monkeypatch.setenv("SLURM_NODELIST", "node[1-2]")
+    monkeypatch.setenv("PATH", str(tmp_path))  # no scontrol (mmcv set MASTER_ADDR to "/bin/sh: scontrol: not found")
+    with mock.patch("torch.distributed.init_process_group") as init, \
+            pytest.raises(DistributedError, match=r"`MASTER_ADDR` is not set and `scontrol` \(to expand "
+                                                  r"`SLURM_NODELIST=node\[1-2\]` into host names\) is not on `PATH`"):
+        init_dist("slurm", backend="gloo")
+    init.assert_not_called()
+    assert "MASTER_ADDR" not in os.environ
+    monkeypatch.setenv("MASTER_ADDR", "10.0.0.7")  # an exported address is used as it is
+    with mock.patch("torch.distributed.init_process_group") as init:
+        init_dist("slurm", backend="gloo")
+    assert (os.environ["MASTER_ADDR"], os.environ["MASTER_PORT"], os.environ["RANK"]) == ("10.0.0.7", "29500", "0")
 
 
 def test_mpi_launcher_reads_open_mpi_variables_and_needs_a_master(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -63,8 +95,6 @@ def test_mpi_launcher_reads_open_mpi_variables_and_needs_a_master(monkeypatch: p
     with mock.patch("torch.distributed.init_process_group") as init:
         init_dist("mpi", backend="gloo")
     init.assert_called_once_with(backend="gloo")
-    import os
-
     assert (os.environ["WORLD_SIZE"], os.environ["RANK"], os.environ["MASTER_PORT"]) == ("2", "1", "29500")
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import os
-import subprocess
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -21,7 +20,8 @@ def init_dist(launcher: str, backend: str = "nccl", **kwargs: Any) -> None:
 
     - ``pytorch`` (``torchrun``): reads ``RANK``/``LOCAL_RANK``/``WORLD_SIZE``/``MASTER_*``.
     - ``slurm``: reads ``SLURM_PROCID``/``SLURM_NTASKS``/``SLURM_NODELIST``; the first node is the
-      master (``scontrol show hostname``), the port is ``port=``, ``MASTER_PORT`` or 29500.
+      master (``scontrol show hostnames``; without ``scontrol`` a multi-node job must export
+      ``MASTER_ADDR``: :func:`runnerkit.schedulers.scheduler_env`), the port is ``port=``, ``MASTER_PORT`` or 29500.
     - ``mpi``: reads ``OMPI_COMM_WORLD_RANK``/``_SIZE``/``_LOCAL_RANK``; ``MASTER_ADDR`` must be set.
 
     With CUDA each process uses the GPU of its local rank. ``kwargs`` (except ``port``) go to
@@ -29,6 +29,7 @@ def init_dist(launcher: str, backend: str = "nccl", **kwargs: Any) -> None:
 
     Raises:
         ValueError: an unknown launcher.
+        DistributedError: ``slurm`` without ``MASTER_ADDR`` where the first node cannot be found.
     """
     if launcher == "pytorch":
         local_rank = int(os.environ.get("LOCAL_RANK", os.environ["RANK"]))
@@ -54,9 +55,10 @@ def init_dist(launcher: str, backend: str = "nccl", **kwargs: Any) -> None:
             os.environ["MASTER_PORT"] = str(port)
         else:
             os.environ.setdefault("MASTER_PORT", "29500")
-        if "MASTER_ADDR" not in os.environ:
-            node_list = os.environ["SLURM_NODELIST"]
-            os.environ["MASTER_ADDR"] = subprocess.getoutput(f"scontrol show hostname {node_list} | head -n1")
+        if "MASTER_ADDR" not in os.environ:  # the first node's host name; refused clearly when it cannot be found
+            from runnerkit.schedulers import scheduler_env
+
+            os.environ["MASTER_ADDR"] = scheduler_env("slurm")["MASTER_ADDR"]
         os.environ["WORLD_SIZE"] = str(ntasks)
         os.environ["LOCAL_RANK"] = str(local_rank)
         os.environ["RANK"] = str(proc_id)
