@@ -1,5 +1,7 @@
 # The config `runnerkit demo` trains, as a file: `runnerkit run docs/examples/demo.py`.
 # A .py config is executed to read it; its module-level variables are the config.
+# Its own work dir: `runnerkit demo` trains into work_dirs/demo, and one work dir holds one run.
+work_dir = "work_dirs/demo_config"
 seed = 0
 num_threads = 1  # a tiny model: one thread is fastest
 

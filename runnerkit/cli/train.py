@@ -283,10 +283,10 @@ def train(
     finally:
         torch.set_num_threads(threads)
     if main:
-        _summary(runner, name, saved_config, seconds, progress)
+        _summary(runner, saved_config, log_path, seconds, progress)
 
 
-def _summary(runner: Any, name: str, saved_config: str, seconds: float, progress: Any) -> None:
+def _summary(runner: Any, saved_config: str, log_path: str, seconds: float, progress: Any) -> None:
     from runnerkit._summary import closing_line
     from runnerkit.workdir import is_tmp_file
 
@@ -302,6 +302,8 @@ def _summary(runner: Any, name: str, saved_config: str, seconds: float, progress
     print(f"  work dir:    {shown}")
     if checkpoints:
         print(f"  checkpoints: {', '.join(p.name for p in checkpoints)}")
+    if os.path.exists(log_path):
+        print(f"  text log:    {os.path.join(shown, os.path.basename(log_path))}")
     if logs:
         print(f"  JSON log:    {os.path.join(shown, logs[-1].name)}")
     print(f"  config:      {os.path.join(shown, os.path.basename(saved_config))}")
