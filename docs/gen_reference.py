@@ -130,6 +130,32 @@ def render_config_reference() -> str:
         "| `custom_hooks=[dict(type=..., priority=...)]` | each hook | its `priority` (default NORMAL) |\n\n"
         "Each hook's arguments are listed in [hooks.md](hooks.md) and by `runnerkit show NAME`.\n\n"
     )
+    from runnerkit.optim import CustomKeyConfig, ParamwiseConfig
+
+    out.append(
+        "## `optimizer`\n\n"
+        "`optimizer=dict(type=\"SGD\", lr=0.02, momentum=0.9, weight_decay=1e-4, paramwise_cfg=dict(...))`: `type` "
+        "names a `torch.optim` class (or `\"module:attr\"`), the other keys are its arguments, except two that go to "
+        "the *optimizer constructor*, which builds the parameter groups and the optimizer:\n\n"
+        "- `constructor`: a component of kind `optimizer_constructor` (entry-point group "
+        "`runnerkit.optimizer_constructors`, `runnerkit list --kind optimizer_constructor`); default "
+        "`DefaultOptimizerConstructor`. A layer-decay constructor from another package is named the same way.\n"
+        "- `paramwise_cfg`: the constructor's rules. `DefaultOptimizerConstructor` applies mmcv 1.7.2's, giving "
+        "mmcv's parameter groups exactly (checked against mmcv 1.7.2 itself); without `paramwise_cfg` all parameters "
+        "share one group. Unknown keys are errors naming the closest known key (mmcv ignores them).\n\n"
+        "Each parameter gets its own group, in mmcv's order (a module's own parameters, then its children's). "
+        "A frozen parameter is added as it is; with `bypass_duplicate` a shared parameter is added once; a parameter "
+        "whose name (`module prefix` + `.` + `param name`) contains a `custom_keys` key takes that key's multipliers "
+        "and no other rule (the longest matching key wins; equal lengths: alphabetical order); otherwise the bias, "
+        "norm, depthwise and DCN-offset rules below apply. A parameter in two groups (shared weights without "
+        "`bypass_duplicate`) is an error.\n\n"
+        f"### `paramwise_cfg` (DefaultOptimizerConstructor)\n\n{_table(model_arguments(ParamwiseConfig))}\n\n"
+        f"### `custom_keys` values\n\n{_table(model_arguments(CustomKeyConfig))}\n\n"
+        "```python\noptimizer = dict(type=\"AdamW\", lr=6e-5, weight_decay=0.01, paramwise_cfg=dict(\n"
+        "    norm_decay_mult=0.0, custom_keys={\"backbone\": dict(lr_mult=0.1), \"pos_block\": dict(decay_mult=0.0)}))\n"
+        "optimizer = dict(type=\"AdamW\", lr=1e-4, weight_decay=0.05, constructor=\"LayerDecayOptimizerConstructor\",\n"
+        "                 paramwise_cfg=dict(num_layers=12, decay_rate=0.65))  # from an installed package\n```\n\n"
+    )
     container = Container(autoload=False)
     out.append(
         "## `runner`\n\n"

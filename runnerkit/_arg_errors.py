@@ -101,11 +101,18 @@ def plain_errors(model: type[BaseModel], exc: ValidationError, owner: str,
 def _owner(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
     """The nested model that holds the value at ``loc`` inside ``model`` (for unknown-key hints)."""
     current: Any = model
+    keyed = False  # the previous part was a `dict[str, Model]` field: this part is a key of it
     for part in loc:
+        if keyed:
+            keyed = False
+            continue
         if not (isinstance(current, type) and issubclass(current, BaseModel)) or part not in current.model_fields:
             return None
         annotation = current.model_fields[part].annotation
-        inner = [a for a in (annotation, *typing.get_args(annotation)) if isinstance(a, type) and issubclass(a, BaseModel)]
+        members = [annotation, *typing.get_args(annotation)]
+        keyed = any(typing.get_origin(a) is dict for a in members)
+        members += [v for a in members if typing.get_origin(a) is dict for v in typing.get_args(a)[1:]]
+        inner = [a for a in members if isinstance(a, type) and issubclass(a, BaseModel)]
         current = inner[0] if inner else None
     return current if isinstance(current, type) and issubclass(current, BaseModel) else None
 

@@ -259,7 +259,7 @@ def model_of(obj: Any, kind: str | None = None, context: Mapping[str, Any] | Non
     declared = getattr(obj, "args_model", None)
     if isinstance(declared, type) and issubclass(declared, BaseModel):
         return declared
-    runtime = ("params",) if kind == "optimizer" else ()
+    runtime = {"optimizer": ("params",), "optimizer_constructor": ("optimizer_cfg",)}.get(kind or "", ())
     return derive_model(obj, name=f"{getattr(obj, '__name__', 'component')}Args", context=context, runtime=runtime)
 
 

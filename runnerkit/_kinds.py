@@ -7,7 +7,8 @@ Two levels of trust (docs/security.md):
   may be any callable (a factory).
 - **Names written in a config** as ``"module:attr"`` import paths are data. They may only name a
   *class* of the expected kind, checked before anything is called: runner -> a concrete
-  ``BaseRunner`` subclass; constructor -> a class whose instances are callable; hook -> a ``Hook``
+  ``BaseRunner`` subclass; constructor and optimizer_constructor -> a class whose instances are
+  callable; hook -> a ``Hook``
   subclass; model -> a ``torch.nn.Module`` subclass; dataset -> a ``torch.utils.data.Dataset``
   subclass; optimizer -> a ``torch.optim.Optimizer`` subclass. Functions and other callables
   (``os:system``, ``subprocess:Popen``, ``builtins:exec``) are refused.
@@ -33,9 +34,14 @@ KIND_RULES: dict[str, tuple[str | None, str]] = {
     "model": ("torch.nn:Module", "a subclass of `torch.nn.Module`"),
     "dataset": ("torch.utils.data:Dataset", "a subclass of `torch.utils.data.Dataset`"),
     "optimizer": ("torch.optim:Optimizer", "a subclass of `torch.optim.Optimizer`"),
+    "optimizer_constructor": (None, "a class whose instances are callable (defines `__call__`), built with "
+                                    "`(optimizer_cfg, paramwise_cfg)` and called with the model, such as a subclass of "
+                                    "`runnerkit.optim.DefaultOptimizerConstructor`"),
 }
 #: kinds whose declared components (and objects given in code) may be factories, not classes.
-FACTORY_KINDS = frozenset({"constructor", "model", "dataset"})
+FACTORY_KINDS = frozenset({"constructor", "model", "dataset", "optimizer_constructor"})
+#: kinds whose classes are used through their instances' ``__call__``.
+CALLABLE_KINDS = {"constructor": "build a runner", "optimizer_constructor": "build an optimizer"}
 
 
 def _base(kind: str) -> type | None:
@@ -56,9 +62,9 @@ def shown(obj: Any) -> str:
 
 def _class_problem(kind: str, cls: type) -> str | None:
     """Why the class ``cls`` is not a ``kind`` (None: it is one)."""
-    if kind == "constructor":
+    if kind in CALLABLE_KINDS:
         if not any("__call__" in vars(k) for k in cls.__mro__ if k is not object):
-            return f"{shown(cls)} defines no `__call__`, so its instances cannot build a runner"
+            return f"{shown(cls)} defines no `__call__`, so its instances cannot {CALLABLE_KINDS[kind]}"
         return None
     base = _base(kind)
     assert base is not None

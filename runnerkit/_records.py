@@ -27,10 +27,11 @@ KINDS: dict[str, Kind] = {
         Kind("hook", "runnerkit.hooks", "runnerkit_hooks", "runnerkit.hooks.hook:Hook"),
         Kind("model", "runnerkit.models", "runnerkit_models", None),
         Kind("dataset", "runnerkit.datasets", "runnerkit_datasets", None),
+        Kind("optimizer_constructor", "runnerkit.optimizer_constructors", "runnerkit_optimizer_constructors", None),
     )
 }
 #: The kinds ``runnerkit list`` shows unless asked for others (CONTRACT.md section 8).
-CORE_KINDS = ("runner", "constructor", "hook")
+CORE_KINDS = ("runner", "constructor", "hook", "optimizer_constructor")
 GROUP_TO_KIND = {k.group: k.name for k in KINDS.values()}
 PLUGIN_GROUP = "runnerkit.plugins"
 
@@ -52,7 +53,7 @@ class ComponentRecord:
     """Everything known about one component from metadata alone.
 
     Attributes:
-        kind: ``runner``, ``constructor``, ``hook``, ``model`` or ``dataset``.
+        kind: ``runner``, ``constructor``, ``hook``, ``model``, ``dataset`` or ``optimizer_constructor``.
         name: the name configs use in ``type``.
         target: ``module:attr`` that is imported when the component is first built.
         distribution: the providing distribution (None for run-time plugins).

@@ -67,6 +67,11 @@ def _optimizer(spec: Any, key: str) -> Any:
                 f"`{key}`: {problem}. An optimizer is named by a `torch.optim` name, a `module:attr` path or its class."
             )
         return spec
+    from runnerkit.optim.registry import registered_optimizers
+
+    registered = registered_optimizers().get(spec)
+    if registered is not None:  # registered by code (mmcv's `@OPTIMIZERS.register_module()`)
+        return registered
     if ":" in spec:
         record = ComponentRecord(kind="optimizer", name=spec, target=spec, distribution=None, version=None,
                                  source="import", provider=spec.partition(":")[0])

@@ -119,6 +119,11 @@ def section_schema(kind: str, obj: Any, name: str | None = None) -> dict[str, An
                                "`DefaultRunnerConstructor`)."}
     if kind == "hook":
         head["priority"] = _PRIORITY
+    if kind == "optimizer":
+        head["constructor"] = {"type": "string", "description": "The optimizer constructor (kind `optimizer_constructor`) "
+                               "that builds the parameter groups (default `DefaultOptimizerConstructor`)."}
+        head["paramwise_cfg"] = {"type": ["object", "null"], "description": "Per-parameter rules for the constructor "
+                                 "(mmcv's `paramwise_cfg`); `runnerkit show DefaultOptimizerConstructor` lists its keys."}
     schema["properties"] = {**head, **props}
     if required:
         schema["required"] = required

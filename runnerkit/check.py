@@ -284,11 +284,16 @@ class _Checker:
                 self.one_optimizer(sub, ("optimizer", name))
 
     def one_optimizer(self, cfg: Mapping[str, Any], loc: Loc) -> None:
-        for key in ("paramwise_cfg", "constructor"):
-            if key in cfg:
-                self.add((*loc, key), "mmcv's optimizer constructors are not supported in configs; build the "
-                                      "optimizer in Python and pass it to `runnerkit.build(..., default_args=...)`")
+        """The optimizer's arguments, and its constructor's (``paramwise_cfg`` checked key by key)."""
         self.component("optimizer", cfg, loc, skip=("type", "paramwise_cfg", "constructor"))
+        if "constructor" not in cfg and "paramwise_cfg" not in cfg:
+            return
+        spec = cfg.get("constructor", "DefaultOptimizerConstructor")
+        found = self.load("optimizer_constructor", spec, (*loc, "constructor"))
+        if found is not None:
+            model = model_of(found, "optimizer_constructor")
+            args = {"paramwise_cfg": cfg.get("paramwise_cfg")}
+            self.extend(model_problems(model, args, tuple(loc), str(spec), supplied=tuple(runtime_fields(model))))
 
     # -- hooks ------------------------------------------------------------------------------
 

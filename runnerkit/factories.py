@@ -104,15 +104,55 @@ def optimizer_class(spec: Any, section: str = "optimizer") -> Any:
 
 
 def _build_optimizer(module: Any, cfg: Mapping[str, Any], section: str) -> Any:
-    args = copy_plain(cfg)
-    for key in ("paramwise_cfg", "constructor"):
-        if key in args:
-            raise ConfigError(
-                f"`{section}.{key}`: mmcv's optimizer constructors are not supported by configs; build the "
-                f"optimizer in Python and pass it to `runnerkit.build(..., default_args=dict(optimizer=...))`."
-            )
-    cls = optimizer_class(args.pop("type"), section)
+    """The optimizer of one config section: through its ``constructor`` (default ``DefaultOptimizerConstructor``)."""
+    from runnerkit.optim.builder import split_optimizer_cfg
+
+    spec, optimizer_cfg, paramwise_cfg = split_optimizer_cfg(copy_plain(cfg))
+    if "constructor" not in cfg and not paramwise_cfg:  # the common case: one group, no constructor to look up
+        args = dict(optimizer_cfg)
+        cls = optimizer_class(args.pop("type"), section)
+        try:
+            return cls(module.parameters(), **args)
+        except (TypeError, ValueError) as err:
+            raise ConfigError(f"`{section}`: cannot build `{cls.__name__}` with {sorted(args)}: {err}.") from err
+    optimizer_class(optimizer_cfg["type"], section)  # a bad `type` is named as `optimizer.type`
+    constructor = _optimizer_constructor(spec, optimizer_cfg, paramwise_cfg, section)
     try:
-        return cls(module.parameters(), **args)
+        return constructor(module)
+    except RunnerkitError:
+        raise
+    except (TypeError, ValueError, KeyError) as err:
+        raise ConfigError(f"`{section}`: the optimizer constructor `{_name(spec)}` failed: {err}") from err
+
+
+def _optimizer_constructor(spec: Any, optimizer_cfg: dict[str, Any], paramwise_cfg: Any, section: str) -> Any:
+    """The constructor ``spec`` names, its ``paramwise_cfg`` checked against its argument model first."""
+    from pydantic import ValidationError
+
+    from runnerkit._args import model_of, runtime_fields, validate_args
+
+    cls = resolve("optimizer_constructor", spec, f"{section}.constructor", _current())
+    args = {"optimizer_cfg": optimizer_cfg, "paramwise_cfg": paramwise_cfg}
+    model = model_of(cls, "optimizer_constructor")
+    try:
+        validate_args(model, args, _name(spec), supplied=runtime_fields(model))
+    except ValidationError as err:
+        details = "; ".join(f"`{section}.{'.'.join(map(str, e['loc']))}`: {e['msg']}" for e in err.errors())
+        raise ConfigError(f"`{section}`: the optimizer constructor `{_name(spec)}` refuses its arguments: {details}. "
+                          f"`runnerkit show {_name(spec)}` lists what it takes.") from err
+    try:
+        return cls(**args)
+    except RunnerkitError:
+        raise
     except (TypeError, ValueError) as err:
-        raise ConfigError(f"`{section}`: cannot build `{cls.__name__}` with {sorted(args)}: {err}.") from err
+        raise ConfigError(f"`{section}`: building the optimizer constructor `{_name(spec)}` failed: {err}") from err
+
+
+def _name(spec: Any) -> str:
+    return spec if isinstance(spec, str) else str(getattr(spec, "__name__", spec))
+
+
+def _current() -> Container:
+    from runnerkit._build import current_container
+
+    return current_container()

@@ -23,7 +23,7 @@ import pluggy
 
 __all__ = [
     "hookimpl", "hookspec", "PROJECT_NAME", "Provided", "runnerkit_constructors", "runnerkit_datasets",
-    "runnerkit_hooks", "runnerkit_models", "runnerkit_runners",
+    "runnerkit_hooks", "runnerkit_models", "runnerkit_optimizer_constructors", "runnerkit_runners",
 ]
 
 
@@ -58,3 +58,12 @@ def runnerkit_models() -> Provided:  # type: ignore[empty-body]
 @hookspec
 def runnerkit_datasets() -> Provided:  # type: ignore[empty-body]
     """Return datasets for config files: name -> dataset class/factory or ``"module:attr"``."""
+
+
+@hookspec
+def runnerkit_optimizer_constructors() -> Provided:  # type: ignore[empty-body]
+    """Return optimizer constructors: name -> class or ``"module:attr"``.
+
+    A constructor is built with ``(optimizer_cfg, paramwise_cfg)`` and called with the model; it returns
+    the optimizer (see ``runnerkit.optim.DefaultOptimizerConstructor``, the usual base class).
+    """

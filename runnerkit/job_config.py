@@ -124,7 +124,9 @@ class JobConfig(BaseModel):
     optimizer: Annotated[dict[str, Any], AfterValidator(_optimizer_shape)] | None = Field(
         default=None,
         description="`dict(type=\"SGD\", lr=0.01, ...)` naming a `torch.optim` class (or `\"module:attr\"`); the "
-        "model's parameters are passed in. For several optimizers, one such dict per model submodule name.",
+        "model's parameters are passed in. `paramwise_cfg=dict(...)` sets per-parameter multipliers and `constructor` "
+        "names the optimizer constructor (see [`optimizer`](#optimizer)). For several optimizers, one such dict per "
+        "model submodule name.",
     )
     optimizer_config: dict[str, Any] | None = Field(
         default=None,

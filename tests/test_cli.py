@@ -29,7 +29,7 @@ def test_the_console_script_lists_components_as_contract_json(tmp_path: Path) ->
     proc = runnerkit("list", "--json", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     records = json.loads(proc.stdout)
-    assert {r["kind"] for r in records} == {"runner", "constructor", "hook"}
+    assert {r["kind"] for r in records} == {"runner", "constructor", "hook", "optimizer_constructor"}
     assert {"kind", "name", "target", "distribution", "version", "source"} <= set(records[0])
     runner = next(r for r in records if r["name"] == "IterBasedRunner")
     assert runner["target"] == "runnerkit.runners.iter_based:IterBasedRunner"
@@ -150,11 +150,12 @@ def test_list_shows_a_table_of_the_core_kinds_and_hides_models_unless_asked(caps
     assert code == 0
     assert out.splitlines()[0].split() == ["KIND", "NAME", "TARGET", "DISTRIBUTION", "VERSION", "SOURCE"]
     assert "IterBasedRunner" in out and "CheckpointHook" in out and "DemoModel" not in out
+    assert "optimizer_constructor  DefaultOptimizerConstructor" in out
     assert "`runnerkit list --kind all` also shows models and datasets" in out
     code, out, _ = main(capsys, "list", "--kind", "model")
     assert [line.split()[:2] for line in out.splitlines()[2:]] == [["model", "DemoModel"]]
     code, out, _ = main(capsys, "list", "--kind", "all", "--json")
-    assert {"model", "dataset", "runner", "constructor", "hook"} == {r["kind"] for r in json.loads(out)}
+    assert {"model", "dataset", "runner", "constructor", "hook", "optimizer_constructor"} == {r["kind"] for r in json.loads(out)}
 
 
 def test_show_gives_provenance_docstring_and_the_argument_model(capsys: pytest.CaptureFixture[str]) -> None:

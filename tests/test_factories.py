@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from runnerkit import ConfigError
+from runnerkit import ConfigError, UnknownComponentError
 from runnerkit._container import default_container
 from runnerkit.demo import DemoModel
 from runnerkit.factories import build_component, build_optimizers
@@ -41,9 +41,23 @@ def test_an_optimizer_class_can_be_named_by_import_path() -> None:
     assert isinstance(opt, torch.optim.RMSprop)
 
 
-def test_mmcv_optimizer_constructors_are_refused_with_the_python_alternative() -> None:
-    with pytest.raises(ConfigError, match=r"`optimizer.paramwise_cfg`: mmcv's optimizer constructors are not supported"):
-        build_optimizers(DemoModel(), {"type": "SGD", "lr": 0.1, "paramwise_cfg": {}})
+def test_paramwise_cfg_builds_mmcv_parameter_groups_with_the_default_constructor() -> None:
+    model = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.LayerNorm(2))
+    opt = build_optimizers(model, {"type": "SGD", "lr": 0.1, "weight_decay": 0.01,
+                                   "paramwise_cfg": {"norm_decay_mult": 0.0, "bias_lr_mult": 2.0}})
+    assert [(g["lr"], g["weight_decay"]) for g in opt.param_groups] == [(0.1, 0.01), (0.2, 0.01), (0.1, 0.0), (0.1, 0.0)]
+
+
+def test_an_unknown_paramwise_key_is_refused_with_the_closest_one() -> None:
+    with pytest.raises(ConfigError, match=r"`optimizer.paramwise_cfg.norm_decay_mul`: unknown key `norm_decay_mul`. "
+                                          r"Did you mean `norm_decay_mult`\?"):
+        build_optimizers(DemoModel(), {"type": "SGD", "lr": 0.1, "weight_decay": 0.1, "paramwise_cfg": {"norm_decay_mul": 0}})
+
+
+def test_an_unknown_optimizer_constructor_is_named_with_the_closest_ones() -> None:
+    with pytest.raises(UnknownComponentError, match=r"Unknown optimizer_constructor `DefaultOptimizerConstrutor`.*"
+                                                    r"Did you mean `DefaultOptimizerConstructor`"):
+        build_optimizers(DemoModel(), {"type": "SGD", "lr": 0.1, "constructor": "DefaultOptimizerConstrutor"})
 
 
 def test_bad_optimizer_arguments_name_the_section() -> None:

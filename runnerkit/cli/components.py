@@ -35,7 +35,8 @@ def add_parsers(sub: Any) -> None:
         epilog="examples:\n  runnerkit list\n  runnerkit list --kind model\n  runnerkit list --kind all --json",
         formatter_class=HelpFormatter,
     )
-    p.add_argument("--kind", choices=KIND_CHOICES, help="only this kind (default: runner, constructor and hook; "
+    p.add_argument("--kind", choices=KIND_CHOICES, help="only this kind (default: runner, constructor, hook and "
+                   "optimizer_constructor; "
                    "`all` adds models and datasets)")
     p.add_argument("--json", action="store_true", help="print a JSON array of objects (kind, name, target, "
                    "distribution, version, source, ...) for tools")

@@ -12,12 +12,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from runnerkit._container import Container, default_container
+from runnerkit._records import KINDS
 from runnerkit.compat.mmcv.utils.registry import Registry
 from runnerkit.hookspecs import hookimpl
 
 __all__ = ["HOOKS", "RUNNERS", "RUNNER_BUILDERS", "ComponentRegistry"]
 
-_SPEC = {"runner": "runnerkit_runners", "constructor": "runnerkit_constructors", "hook": "runnerkit_hooks"}
+_SPEC = {name: kind.hook for name, kind in KINDS.items()}
 
 
 class _Plugin:
