@@ -7,6 +7,7 @@ gives this package. Differences from mmcv are listed in docs/migration.md.
 
 from __future__ import annotations
 
+from runnerkit.compat.mmcv.runner.base_module import BaseModule, ModuleDict, ModuleList, Sequential
 from runnerkit.compat.mmcv.runner.base_runner import BaseRunner
 from runnerkit.compat.mmcv.runner.builder import RUNNER_BUILDERS, RUNNERS, build_runner, build_runner_constructor
 from runnerkit.compat.mmcv.runner.checkpoint import (
@@ -85,6 +86,7 @@ __all__ = [
     "HOOKS",
     "RUNNERS",
     "RUNNER_BUILDERS",
+    "BaseModule",
     "BaseRunner",
     "CheckpointHook",
     "CheckpointLoader",
@@ -121,6 +123,8 @@ __all__ = [
     "LossScaler",
     "LrUpdaterHook",
     "MlflowLoggerHook",
+    "ModuleDict",
+    "ModuleList",
     "MomentumUpdaterHook",
     "NeptuneLoggerHook",
     "OneCycleLrUpdaterHook",
@@ -131,6 +135,7 @@ __all__ = [
     "Priority",
     "ProfilerHook",
     "Runner",
+    "Sequential",
     "SegmindLoggerHook",
     "StepLrUpdaterHook",
     "StepMomentumUpdaterHook",
