@@ -21,6 +21,7 @@ from runnerkit._errors import (
     TrainingInterrupted,
     UnknownComponentError,
     WorkDirInUseError,
+    WorkDirLockedError,
 )
 from runnerkit._version import __version__
 from runnerkit.hookspecs import hookimpl
@@ -81,6 +82,7 @@ __all__ = [
     "TrainingInterrupted",
     "UnknownComponentError",
     "WorkDirInUseError",
+    "WorkDirLockedError",
     "__version__",
     "args_model",
     "args_schema",

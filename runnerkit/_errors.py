@@ -11,6 +11,7 @@ One small tree, rooted at :class:`RunnerkitError`::
     │                                                 constructor whose result is not a runner
     ├── CheckpointError         (also a ValueError)  a checkpoint file is damaged or does not fit
     ├── WorkDirInUseError                            a fresh run where another run's checkpoints are
+    │   └── WorkDirLockedError                       another process is running in that work dir
     ├── NonFiniteLossError      (also a FloatingPointError) training produced a NaN/inf loss or weights
     ├── DistributedError        (also a RuntimeError) torch.distributed set-up or a collective failed
     │                                                 (runnerkit.dist)
@@ -200,6 +201,34 @@ class WorkDirInUseError(RunnerkitError):
         super().__init__(
             f"The work dir `{work_dir}` holds the checkpoints of an earlier run ({shown}); a fresh run there "
             f"would mix with it. Nothing was trained: {options}."
+        )
+
+
+class WorkDirLockedError(WorkDirInUseError):
+    """Another process is running in the work dir (it holds the work dir's lock).
+
+    Raised before anything in the work dir is touched. The lock is the operating system's
+    (``flock``): it goes away when that process ends, however it ends.
+
+    Attributes:
+        work_dir: the work dir.
+        holder: what the running process wrote about itself (``pid``, ``host``, ``command``,
+            ``started``); empty when it had not written it yet.
+    """
+
+    def __init__(self, work_dir: str, holder: dict[str, Any]) -> None:
+        self.work_dir = work_dir
+        self.holder = dict(holder)
+        self.files = []
+        if holder:
+            who = (f"process {holder.get('pid', '?')} on {holder.get('host', '?')}, started {holder.get('started', '?')}: "
+                   f"`{holder.get('command', '?')}`")
+        else:
+            who = "another process (it has not said which yet)"
+        RunnerkitError.__init__(
+            self,
+            f"The work dir `{work_dir}` is in use by a running run ({who}). Nothing was done here: wait for that run "
+            "to end (or stop it; its lock goes with it), or choose another work dir.",
         )
 
 

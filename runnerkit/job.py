@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -65,10 +66,16 @@ class Job:
     data_loaders: list[Any]
     workflow: list[tuple[str, int]]
     config: JobConfig
+    #: this process's hold on the work dir's lock (rank 0), given back when :meth:`run` ends.
+    lock: Any = None
 
     def run(self) -> None:
-        """Train: ``runner.run(data_loaders, workflow)``."""
-        self.runner.run(self.data_loaders, self.workflow)
+        """Train: ``runner.run(data_loaders, workflow)``; the work dir is unlocked when it ends, however it ends."""
+        try:
+            self.runner.run(self.data_loaders, self.workflow)
+        finally:
+            if self.lock is not None:
+                self.lock.release()
 
 
 def build_job(
@@ -83,6 +90,10 @@ def build_job(
     sources: Sequence[str | os.PathLike[str]] = (),
 ) -> Job:
     """Build everything ``cfg`` describes, ready to :meth:`Job.run`.
+
+    The work dir is locked first (rank 0): a second run there, in another process, is refused
+    before anything in the work dir is touched; the lock is held until :meth:`Job.run` ends
+    (or the job is dropped, or this process ends).
 
     Args:
         cfg: the config (a dict in mmcv's shape, see :class:`JobConfig`).
@@ -105,9 +116,37 @@ def build_job(
             the checkpoint to resume from does not exist.
         WorkDirInUseError: a fresh run (no resume) in a work dir holding another run's
             checkpoints, without ``overwrite`` (see :mod:`runnerkit.workdir`).
+        WorkDirLockedError: another process is running in the work dir.
         CheckpointError: the checkpoint to resume or load from is damaged or does not fit.
         UnknownComponentError, PluginLoadError: as :func:`runnerkit.build`.
     """
+    holds: list[Any] = []
+    try:
+        built = _build_job(cfg, holds, work_dir=work_dir, resume=resume, overwrite=overwrite, logger=logger,
+                           meta=meta, container=container, sources=sources)
+    except BaseException:
+        for hold in holds:
+            hold.release()
+        raise
+    if holds:
+        built.lock = holds[0]
+        weakref.finalize(built, holds[0].release)  # a job built and never run does not keep the work dir locked
+    return built
+
+
+def _build_job(
+    cfg: Mapping[str, Any] | JobConfig,
+    holds: list[Any],
+    *,
+    work_dir: str | os.PathLike[str] | None,
+    resume: str | os.PathLike[str] | bool | None,
+    overwrite: bool | None,
+    logger: logging.Logger | None,
+    meta: dict[str, Any] | None,
+    container: Container | None,
+    sources: Sequence[str | os.PathLike[str]],
+) -> Job:
+    """:func:`build_job`; the work dir's lock, once taken, goes into ``holds``."""
     import torch
 
     from runnerkit.dist import unwrap_model
@@ -130,7 +169,7 @@ def build_job(
                     "`runnerkit.build(cfg[\"runner\"], default_args=dict(model=..., optimizer=...))`.")
         raise ConfigError(f"The config cannot be run yet:\n{lines}{hint}")
     chosen_dir = work_dir if work_dir is not None else job.work_dir
-    resume_from = _prepare_work_dir(job, chosen_dir, resume, overwrite)
+    resume_from = _prepare_work_dir(job, chosen_dir, resume, overwrite, holds)
     if job.num_threads is not None:
         torch.set_num_threads(job.num_threads)
     if job.seed is not None:
@@ -191,9 +230,9 @@ def build_job(
 
 def _prepare_work_dir(
     job: JobConfig, work_dir: str | os.PathLike[str] | None, resume: str | os.PathLike[str] | bool | None,
-    overwrite: bool | None,
+    overwrite: bool | None, holds: list[Any],
 ) -> str | None:
-    """Clean up the work dir, refuse to mix runs, and return the checkpoint to resume from (if any)."""
+    """Lock and clean up the work dir, refuse to mix runs, and return the checkpoint to resume from (if any)."""
     from runnerkit import workdir
     from runnerkit.dist import get_dist_info
 
@@ -214,6 +253,8 @@ def _prepare_work_dir(
         if isinstance(err, RunnerkitError):
             raise
         raise ConfigError(f"`{key}`: {err}") from err
+    if prepared.lock is not None:
+        holds.append(prepared.lock)
     if prepared.removed_previous:
         logging.getLogger("runnerkit").warning(
             "overwrite: deleted the earlier run's checkpoints from `%s`: %s", directory, ", ".join(prepared.removed_previous)

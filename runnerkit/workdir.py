@@ -3,6 +3,9 @@
 One run, one work dir: ``runnerkit run`` and :func:`runnerkit.job.build_job` call
 :func:`prepare` before they build anything, which
 
+- locks the work dir for the run's lifetime (``flock`` on ``.runnerkit.lock``, released by the
+  operating system when the process ends), or refuses with :class:`WorkDirLockedError` naming the
+  running process, before it touches anything else (:mod:`runnerkit._workdir_lock`),
 - removes the temporary files of saves that were killed (``.tmp-*``; they are never checkpoints),
 - refuses to start a fresh run where another run's checkpoints are (:class:`WorkDirInUseError`),
   unless the caller resumes, or asks to start over (``overwrite=True``: those checkpoints are
@@ -23,17 +26,22 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from runnerkit._errors import WorkDirInUseError
+from runnerkit._errors import WorkDirInUseError, WorkDirLockedError
+from runnerkit._workdir_lock import LOCK_FILE, WorkDirLock, lock_work_dir
 
 __all__ = [
     "LAST_CHECKPOINT",
+    "LOCK_FILE",
     "LATEST_LINK",
     "TMP_PREFIX",
     "Prepared",
     "WorkDirInUseError",
+    "WorkDirLock",
+    "WorkDirLockedError",
     "clean_tmp_files",
     "find_latest",
     "is_tmp_file",
+    "lock_work_dir",
     "prepare",
     "previous_run_files",
     "resolve_resume",
@@ -193,11 +201,14 @@ class Prepared:
         resume_from: the checkpoint to resume from (None: a fresh run).
         removed_tmp: temporary files of killed saves that were removed.
         removed_previous: an earlier run's files deleted because of ``overwrite=True``.
+        lock: this process's hold on the work dir's lock (None: not the main process, or no work
+            dir); the caller releases it when the run ends.
     """
 
     resume_from: str | None
     removed_tmp: list[str]
     removed_previous: list[str]
+    lock: WorkDirLock | None = None
 
 
 def prepare(
@@ -215,14 +226,29 @@ def prepare(
         resume: see :func:`resolve_resume`.
         overwrite: start a fresh run even where another run's checkpoints are, deleting them first.
         keep: files never deleted by ``overwrite`` (e.g. the ``load_from`` checkpoint).
-        main_process: whether this process cleans up and deletes (rank 0); the others only check.
+        main_process: whether this process locks the work dir, cleans up and deletes (rank 0); the
+            others only check.
 
     Raises:
+        WorkDirLockedError: another process holds the work dir's lock (nothing was touched).
         WorkDirInUseError: a fresh run (no checkpoint to resume from) in a work dir that holds
             another run's checkpoints, without ``overwrite``.
         FileNotFoundError, ValueError: as :func:`resolve_resume`.
     """
     directory = os.fspath(work_dir) if work_dir is not None else None
+    lock = lock_work_dir(directory) if directory is not None and main_process else None
+    try:
+        return _prepare_locked(directory, resume, overwrite, keep, main_process, lock)
+    except BaseException:
+        if lock is not None:
+            lock.release()
+        raise
+
+
+def _prepare_locked(
+    directory: str | None, resume: str | os.PathLike[str] | bool | None, overwrite: bool,
+    keep: Sequence[str | os.PathLike[str]], main_process: bool, lock: WorkDirLock | None,
+) -> Prepared:
     removed_tmp = clean_tmp_files(directory) if directory is not None and main_process else []
     resume_from = resolve_resume(resume, directory)
     removed: list[str] = []
@@ -237,4 +263,4 @@ def prepare(
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(os.path.join(directory, name))
             removed = previous
-    return Prepared(resume_from, removed_tmp, removed)
+    return Prepared(resume_from, removed_tmp, removed, lock)
