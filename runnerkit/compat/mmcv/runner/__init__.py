@@ -78,12 +78,20 @@ from runnerkit.compat.mmcv.runner.hooks import (
 )
 from runnerkit.compat.mmcv.runner.iter_based_runner import IterBasedRunner, IterLoader
 from runnerkit.compat.mmcv.runner.log_buffer import LogBuffer
-from runnerkit.compat.mmcv.runner.optimizer import build_optimizer
+from runnerkit.compat.mmcv.runner.optimizer import (
+    OPTIMIZER_BUILDERS,
+    OPTIMIZERS,
+    DefaultOptimizerConstructor,
+    build_optimizer,
+    build_optimizer_constructor,
+)
 from runnerkit.compat.mmcv.runner.priority import Priority, get_priority
 from runnerkit.compat.mmcv.runner.utils import get_host_info, get_time_str, obj_from_dict, set_random_seed
 
 __all__ = [
     "HOOKS",
+    "OPTIMIZERS",
+    "OPTIMIZER_BUILDERS",
     "RUNNERS",
     "RUNNER_BUILDERS",
     "BaseModule",
@@ -97,6 +105,7 @@ __all__ = [
     "CosineRestartLrUpdaterHook",
     "CyclicLrUpdaterHook",
     "CyclicMomentumUpdaterHook",
+    "DefaultOptimizerConstructor",
     "DefaultRunnerConstructor",
     "DistEvalHook",
     "DistSamplerSeedHook",
@@ -149,6 +158,7 @@ __all__ = [
     "allreduce_params",
     "auto_fp16",
     "build_optimizer",
+    "build_optimizer_constructor",
     "build_runner",
     "build_runner_constructor",
     "cast_tensor_type",
