@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from runnerkit._errors import RunnerkitError
 
 __all__ = [
-    "curves", "find_log", "LOG_SUFFIX", "LogError", "MissingPlotDependency", "plot_log", "read_log", "Series",
-    "SKIPPED_KEYS",
+    "curves", "find_log", "LOG_SUFFIX", "LogError", "MissingPlotDependency", "plot_log", "read_log", "RunRecords",
+    "Series", "SKIPPED_KEYS",
 ]
 
 
@@ -30,6 +30,16 @@ SKIPPED_KEYS = frozenset({"mode", "epoch", "iter", "lr", "time", "data_time", "m
 LOG_SUFFIX = ".log.json"
 
 Series = dict[str, dict[str, tuple[list[float], list[float]]]]
+
+
+class RunRecords(list[dict[str, Any]]):
+    """A run's train/val records (:func:`read_run`), with the iterations per epoch its logs recorded.
+
+    ``epoch_length`` is None for an iteration-based log, or an epoch-based log that does not say
+    (then it is inferred from the records).
+    """
+
+    epoch_length: int | None = None
 
 
 class LogError(RunnerkitError):
@@ -67,14 +77,16 @@ def find_log(path: str | Path) -> Path:
     return find_logs(path)[-1]
 
 
-def read_log(path: str | Path) -> list[dict[str, Any]]:
+def read_log(path: str | Path) -> RunRecords:
     """The records of a JSON log (lines without ``mode``, such as the run's metadata, are skipped).
+
+    The metadata's ``epoch_length`` (an epoch-based log's iterations per epoch) becomes the result's.
 
     Raises:
         LogError: a line is not JSON, or no line is a train/val record.
     """
     path = Path(path)
-    records: list[dict[str, Any]] = []
+    records = RunRecords()
     with path.open(encoding="utf-8") as fh:
         for number, line in enumerate(fh, 1):
             if not line.strip():
@@ -85,12 +97,14 @@ def read_log(path: str | Path) -> list[dict[str, Any]]:
                 raise LogError(f"{path}:{number}: not a JSON line ({err.msg}); is this a runnerkit or mmcv `{LOG_SUFFIX}` log?") from err
             if isinstance(obj, dict) and obj.get("mode") in {"train", "val"}:
                 records.append(obj)
+            elif isinstance(obj, dict) and isinstance(obj.get("epoch_length"), int) and obj["epoch_length"] > 0:
+                records.epoch_length = obj["epoch_length"]
     if not records:
         raise LogError(f"`{path}` has no train or val records (JSON lines with `mode`); nothing to plot.")
     return records
 
 
-def read_run(path: str | Path) -> list[dict[str, Any]]:
+def read_run(path: str | Path) -> RunRecords:
     """The records of a whole run: every log of a work dir (or the one log file ``path``), stitched.
 
     Each start of a resumed run writes its own log. They are read oldest first; where a later
@@ -102,7 +116,7 @@ def read_run(path: str | Path) -> list[dict[str, Any]]:
         LogError: no log, or no log with train or val records.
     """
     logs = find_logs(path)
-    runs: list[list[dict[str, Any]]] = []
+    runs: list[RunRecords] = []
     for log in logs:
         try:
             runs.append(read_log(log))
@@ -117,7 +131,9 @@ def read_run(path: str | Path) -> list[dict[str, Any]]:
         placed = list(zip(_positions(records, epoch_length), records))
         start = min(x for x, _ in placed)
         stitched = [(x, rec) for x, rec in stitched if x < start] + placed
-    return [rec for _, rec in stitched]
+    result = RunRecords(rec for _, rec in stitched)
+    result.epoch_length = epoch_length
+    return result
 
 
 def _restarts(records: list[dict[str, Any]]) -> bool:
@@ -138,8 +154,15 @@ def _restarts(records: list[dict[str, Any]]) -> bool:
     return any(first[b] <= last[a] for a, b in itertools.pairwise(epochs))
 
 
-def _epoch_length(runs: list[list[dict[str, Any]]]) -> int | None:
-    """The iterations per epoch of an epoch-based run (the largest train ``iter``), None for an iteration-based one."""
+def _epoch_length(runs: Sequence[list[dict[str, Any]]]) -> int | None:
+    """The iterations per epoch of an epoch-based run, None for an iteration-based one.
+
+    The length its log recorded (:class:`RunRecords`), else the largest train ``iter`` (which falls
+    short when the epoch's length is not a multiple of the log interval).
+    """
+    recorded = [r.epoch_length for r in runs if isinstance(r, RunRecords) and r.epoch_length]
+    if recorded:
+        return recorded[-1]
     if not any(_restarts(records) for records in runs):
         return None
     return max((int(r.get("iter", 0)) for records in runs for r in records if r["mode"] == "train"), default=1) or 1

@@ -165,6 +165,30 @@ def test_a_real_epoch_based_run_is_drawn_over_its_iterations(tmp_path: Path, cap
     assert len(set(ys)) == 3
 
 
+def test_an_epoch_whose_length_is_not_a_multiple_of_the_log_interval_is_placed_with_its_real_length(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.cli_helpers import main
+
+    # 128 samples in batches of 4: 32 iterations per epoch, logged every 5 (the last record of an epoch is at 30)
+    cfg = {"seed": 0, "num_threads": 1, "model": {"type": "DemoModel", "hidden": 8},
+           "data": {"samples_per_gpu": 4, "train": {"type": "DemoDataset", "num_samples": 128}},
+           "optimizer": {"type": "SGD", "lr": 0.05}, "optimizer_config": {}, "checkpoint_config": {"interval": 7},
+           "log_config": {"interval": 5, "hooks": [{"type": "TextLoggerHook"}]},
+           "runner": {"type": "EpochBasedRunner", "max_epochs": 7}}
+    (tmp_path / "job.json").write_text(json.dumps(cfg))
+    code, _, err = main(capsys, "run", str(tmp_path / "job.json"), "--work-dir", str(tmp_path / "w"))
+    assert code == 0, err
+    from runnerkit.plot import read_run
+
+    (log,) = (tmp_path / "w").glob("*.log.json")
+    assert json.loads(log.read_text().splitlines()[0])["epoch_length"] == 32  # the log says how long an epoch is
+    run = read_run(tmp_path / "w")
+    assert run.epoch_length == 32
+    xs, _ = drawn(run)["train loss"]
+    assert xs[:7] == [5.0, 10.0, 15.0, 20.0, 25.0, 30.0, 37.0]  # epoch 2's first record: 32 + 5, not 30 + 5
+    assert xs[-1] == 6 * 32 + 30  # the run's last record, in its 224-iteration run
+
+
 def test_a_resumed_run_is_drawn_whole_from_all_its_logs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     import time
 

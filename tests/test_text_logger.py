@@ -26,7 +26,8 @@ def _logged_run(kind: str, work_dir: Path, caplog: pytest.LogCaptureFixture, **c
 
 
 def test_epoch_runner_logs_mmcv_lines_and_json(work_dir: Path, caplog: pytest.LogCaptureFixture) -> None:
-    records = _logged_run("EpochBasedRunner", work_dir, caplog, max_epochs=2)
+    meta, *records = _logged_run("EpochBasedRunner", work_dir, caplog, max_epochs=2)
+    assert meta == {"epoch_length": 4}  # the metadata line: `iter` restarts every 4 iterations
     lines = [r.getMessage() for r in caplog.records]
     assert any(re.fullmatch(r"Epoch \[1\]\[2/4\]\tlr: 1\.000e-02, eta: \d+:\d\d:\d\d, time: \d+\.\d{3}, data_time: \d+\.\d{3}, loss: \d+\.\d{4}", line) for line in lines), lines
     assert any(re.fullmatch(r"Epoch\(val\) \[1\]\[2\]\tloss: \d+\.\d{4}", line) for line in lines), lines

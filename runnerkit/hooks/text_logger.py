@@ -72,7 +72,7 @@ class TextLoggerHook(LoggerHook):
         if out_dir is not None and runner.rank == 0:
             os.makedirs(out_dir, exist_ok=True)
             self.json_log_path = os.path.join(out_dir, f"{runner.timestamp}.log.json")
-            self._pending_meta = {k: v for k, v in (runner.meta or {}).items() if _jsonable(v)} or None
+            self._pending_meta = {k: v for k, v in (runner.meta or {}).items() if _jsonable(v)}
 
     def after_run(self, runner: BaseRunner) -> None:
         self._close_json()
@@ -102,6 +102,9 @@ class TextLoggerHook(LoggerHook):
         if self._cuda and "time" in runner.log_buffer.output:
             log_dict["memory"] = self._max_memory(runner)
         log_dict.update(runner.log_buffer.output)
+        if self._pending_meta is not None and self.by_epoch and mode == "train":
+            # `iter` restarts each epoch: readers (`runnerkit plot`) place the records with the real epoch length
+            self._pending_meta["epoch_length"] = runner.epoch_length
         self._log_line(log_dict, runner)
         self._dump(log_dict)
 
@@ -146,7 +149,8 @@ class TextLoggerHook(LoggerHook):
             self._close_json()
             fh = self._json_file = open(self.json_log_path, "a", encoding="utf-8")  # noqa: SIM115
         if self._pending_meta is not None:
-            fh.write(json.dumps(self._pending_meta) + "\n")
+            if self._pending_meta:
+                fh.write(json.dumps(self._pending_meta) + "\n")
             self._pending_meta = None
         fh.write(json.dumps(record) + "\n")
         fh.flush()  # every line reaches the file at once (readers, a killed run)
