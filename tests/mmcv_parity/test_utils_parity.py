@@ -60,7 +60,7 @@ def test_mmcv_utils_all_matches_mmcv_except_build_tools_and_testing_helpers() ->
     not_provided = {  # testing helpers, parrots/jit/hub shims and build internals (docs/migration.md)
         "_get_cuda_home", "assert_attrs_equal", "assert_dict_contains_subset", "assert_dict_has_keys",
         "assert_is_norm_layer", "assert_keys_equal", "assert_params_all_zeros", "check_python_script",
-        "is_jit_tracing", "jit", "load_url", "skip_no_elena", "torch_meshgrid", "worker_init_fn",
+        "jit", "load_url", "skip_no_elena",
     }
     assert {n for n in mmcv_all if hasattr(mmcv.utils, n)} == mmcv_all - not_provided
 
@@ -140,6 +140,9 @@ def test_type_helpers() -> None:
     assert mmcv.is_list_of([1, 2], int) and not mmcv.is_list_of((1, 2), int) and mmcv.is_tuple_of((1,), int)
     assert mmcv.is_seq_of(["a"], str) and not mmcv.is_seq_of(["a", 1], str) and mmcv.is_str("x")
     assert mmcv.slice_list([1, 2, 3, 4], [1, 3]) == [[1], [2, 3, 4]] and mmcv.concat_list([[1], [2]]) == [1, 2]
+    from mmcv.utils import to_2tuple
+
+    assert to_2tuple(3) == (3, 3) and to_2tuple([1, 2]) == (1, 2) and to_2tuple("ab") == ("ab", "ab")
 
 
 def test_get_logger_sets_up_once_with_a_file_handler_and_print_log_routes(tmp_path: Path) -> None:

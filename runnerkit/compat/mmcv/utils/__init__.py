@@ -34,6 +34,11 @@ from runnerkit.compat.mmcv.utils.misc import (
     requires_executable,
     requires_package,
     slice_list,
+    to_1tuple,
+    to_2tuple,
+    to_3tuple,
+    to_4tuple,
+    to_ntuple,
     tuple_cast,
 )
 from runnerkit.compat.mmcv.utils.parrots_wrapper import (
@@ -68,6 +73,7 @@ from runnerkit.compat.mmcv.utils.progressbar import (
     track_progress,
 )
 from runnerkit.compat.mmcv.utils.registry import Registry, build_from_cfg
+from runnerkit.compat.mmcv.utils.seed import is_jit_tracing, torch_meshgrid, worker_init_fn
 from runnerkit.compat.mmcv.utils.timer import Timer, TimerError, check_time
 from runnerkit.compat.mmcv.utils.version_utils import digit_version, get_git_hash
 
@@ -112,6 +118,7 @@ __all__ = [
     "has_method",
     "import_modules_from_strings",
     "is_filepath",
+    "is_jit_tracing",
     "is_list_of",
     "is_method_overridden",
     "is_rocm_pytorch",
@@ -127,10 +134,17 @@ __all__ = [
     "scandir",
     "slice_list",
     "symlink",
+    "to_1tuple",
+    "to_2tuple",
+    "to_3tuple",
+    "to_4tuple",
+    "to_ntuple",
+    "torch_meshgrid",
     "track_iter_progress",
     "track_parallel_progress",
     "track_progress",
     "tuple_cast",
+    "worker_init_fn",
 ]
 
 

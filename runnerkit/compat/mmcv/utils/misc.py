@@ -13,7 +13,8 @@ from typing import Any
 __all__ = [
     "check_prerequisites", "concat_list", "deprecated_api_warning", "has_method", "import_modules_from_strings",
     "is_list_of", "is_method_overridden", "is_seq_of", "is_str", "is_tuple_of", "iter_cast", "list_cast",
-    "requires_executable", "requires_package", "slice_list", "tuple_cast",
+    "requires_executable", "requires_package", "slice_list", "to_1tuple", "to_2tuple", "to_3tuple", "to_4tuple",
+    "to_ntuple", "tuple_cast",
 ]
 
 
@@ -174,3 +175,20 @@ def is_method_overridden(method: str, base_class: type, derived_class: type | An
 def has_method(obj: object, method: str) -> bool:
     """Whether ``obj`` has a callable attribute ``method``."""
     return hasattr(obj, method) and callable(getattr(obj, method))
+
+
+def to_ntuple(n: int) -> Callable[[Any], tuple[Any, ...]]:
+    """A function that returns an iterable (not a str) as a tuple and repeats anything else ``n`` times."""
+
+    def parse(x: Any) -> tuple[Any, ...]:
+        if isinstance(x, Iterable) and not isinstance(x, str):
+            return tuple(x)
+        return tuple([x] * n)
+
+    return parse
+
+
+to_1tuple = to_ntuple(1)
+to_2tuple = to_ntuple(2)
+to_3tuple = to_ntuple(3)
+to_4tuple = to_ntuple(4)
