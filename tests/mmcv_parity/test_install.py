@@ -79,3 +79,23 @@ def test_with_mmcv_1_installed_its_own_runner_is_used(tmp_path: Path) -> None:
         print(mmcv.runner.MARK)
     """)
     assert out.strip() == "real mmcv 1 runner"
+
+
+@pytest.mark.slow
+def test_with_mmcv_2_fileio_comes_from_the_layer_and_utils_stays_mmcv_2s(tmp_path: Path) -> None:
+    _fake_mmcv(tmp_path, "2.1.0", {"utils": "MARK = 'real mmcv 2 utils'\n"})
+    out = _run(tmp_path, """
+        import mmcv.fileio, mmcv.utils
+        print(mmcv.utils.MARK, mmcv.fileio.__name__)
+    """)
+    assert out.strip() == "real mmcv 2 utils runnerkit.compat.mmcv.fileio"
+
+
+def test_without_mmcv_utils_and_fileio_are_the_layer() -> None:
+    import mmcv
+    import mmcv.fileio
+    import mmcv.utils
+    import mmcv.utils.config
+
+    assert mmcv.utils is runnerkit.compat.mmcv.utils and mmcv.fileio is runnerkit.compat.mmcv.fileio
+    assert mmcv.utils.config.Config is mmcv.Config
