@@ -91,7 +91,7 @@ def _kind_of(name: Any) -> str:
     if not isinstance(name, str) or ":" in name.partition(":")[2] or "." in name.partition(":")[0]:
         return "runner"  # an import path: checked as a runner's
     container = current_container()
-    for kind in ("runner", "hook", "model", "dataset", "constructor"):
+    for kind in ("runner", "hook", "model", "dataset", "constructor", "optimizer_constructor"):
         try:
             container.lookup(kind, name)
         except UnknownComponentError:

@@ -128,3 +128,23 @@ def test_a_shared_parameter_in_two_groups_is_refused_naming_both_names() -> None
     with pytest.raises(ConfigError, match=r"`optimizer`: the optimizer constructor `DefaultOptimizerConstructor` failed: "
                                           r"some parameters appear in more than one parameter group: `0.weight` and `1.weight`"):
         build_optimizers(model, {**SGD, "paramwise_cfg": {"norm_decay_mult": 0.0}})
+
+
+def test_the_default_constructor_has_a_schema_naming_every_paramwise_key() -> None:
+    schema = runnerkit.args_schema("DefaultOptimizerConstructor")
+    assert schema["title"] == "DefaultOptimizerConstructor (optimizer_constructor)"
+    assert schema["properties"]["optimizer_cfg"]["x-runtime-only"] is True
+    paramwise = schema["$defs"]["ParamwiseConfig"]
+    assert paramwise["additionalProperties"] is False
+    assert sorted(paramwise["properties"]) == ["bias_decay_mult", "bias_lr_mult", "bypass_duplicate", "custom_keys",
+                                               "dcn_offset_lr_mult", "dwconv_decay_mult", "norm_decay_mult"]
+
+
+def test_the_config_schema_accepts_an_optimizer_with_constructor_and_paramwise_cfg() -> None:
+    import jsonschema
+
+    schema = runnerkit.config_schema()
+    jsonschema.validate({"optimizer": {**SGD, "constructor": "DefaultOptimizerConstructor",
+                                       "paramwise_cfg": {"norm_decay_mult": 0.0}}}, schema)
+    with pytest.raises(jsonschema.ValidationError, match=r"'momentun': 0.9.* is not valid under any of the given schemas"):
+        jsonschema.validate({"optimizer": {**SGD, "momentun": 0.9, "paramwise_cfg": {}}}, schema)
