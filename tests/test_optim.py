@@ -148,3 +148,30 @@ def test_the_config_schema_accepts_an_optimizer_with_constructor_and_paramwise_c
                                        "paramwise_cfg": {"norm_decay_mult": 0.0}}}, schema)
     with pytest.raises(jsonschema.ValidationError, match=r"'momentun': 0.9.* is not valid under any of the given schemas"):
         jsonschema.validate({"optimizer": {**SGD, "momentun": 0.9, "paramwise_cfg": {}}}, schema)
+
+
+class RenamingConstructor(ScaledConstructor):
+    """mmseg 0.x's shape: an `__init__` that renames a deprecated key, then the parent's."""
+
+    def __init__(self, optimizer_cfg: dict[str, Any], paramwise_cfg: dict[str, Any] | None = None) -> None:
+        paramwise_cfg = dict(paramwise_cfg or {})
+        if "layer_scale" in paramwise_cfg:
+            paramwise_cfg["scale"] = paramwise_cfg.pop("layer_scale")
+        super().__init__(optimizer_cfg, paramwise_cfg)
+
+
+class RenamingChild(RenamingConstructor):
+    pass
+
+
+def test_a_subclass_with_its_own_init_is_checked_against_its_own_signature() -> None:
+    assert RenamingConstructor.args_model is None and RenamingChild.args_model is None
+    assert ScaledConstructor.args_model is not None
+    container = Container(autoload=False)
+    container.register_plugin(type("P", (), {"runnerkit_optimizer_constructors": runnerkit.hookimpl(
+        lambda self: {"RenamingChild": RenamingChild})})(), name="renaming")
+    cfg = {"optimizer": {**SGD, "constructor": "RenamingChild", "paramwise_cfg": {"layer_scale": 0.5}}}
+    assert check_config(cfg, container=container) == []
+    with using(container):
+        opt = build_optimizers(nn.Linear(2, 1), cfg["optimizer"])
+    assert [g["lr"] for g in opt.param_groups] == [0.05, 0.05]

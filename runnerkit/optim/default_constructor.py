@@ -85,7 +85,8 @@ class DefaultOptimizerConstructor:
         # A subclass with its own `add_params` reads its own keys (`num_layers`, `decay_rate`, ...).
         if "add_params" in vars(cls) and "paramwise_model" not in vars(cls):
             cls.paramwise_model = None
-        cls.args_model = None if "__init__" in vars(cls) else _args_model(cls)
+        # A subclass taking other arguments gets its model from its own `__init__` (None here).
+        cls.args_model = _args_model(cls) if cls.__init__ is DefaultOptimizerConstructor.__init__ else None
 
     def __init__(self, optimizer_cfg: dict[str, Any], paramwise_cfg: dict[str, Any] | None = None) -> None:
         if not isinstance(optimizer_cfg, Mapping):

@@ -164,3 +164,14 @@ def test_an_optimizer_registered_in_optimizers_is_built_by_name_in_mmcv_and_runn
             OPTIMIZERS.register_module(name="SGD", module=HalfSGD)
     finally:
         unregister_optimizer("HalfSGD")
+
+
+def test_the_default_constructor_name_is_reserved_in_optimizer_builders() -> None:
+    from mmcv.runner import OPTIMIZER_BUILDERS, DefaultOptimizerConstructor
+
+    class Mine(DefaultOptimizerConstructor):
+        pass
+
+    with pytest.raises(KeyError, match=r"DefaultOptimizerConstructor is already registered in optimizer builder: "
+                                       r"runnerkit provides an? optimizer_constructor"):
+        OPTIMIZER_BUILDERS.register_module(name="DefaultOptimizerConstructor", module=Mine)
