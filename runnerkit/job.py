@@ -244,10 +244,13 @@ def _prepare_work_dir(
     else:
         key, chosen = "resume_from", job.resume_from
     directory = os.fspath(work_dir) if work_dir is not None else None
+    out_dir = (job.checkpoint_config or {}).get("out_dir")
+    folder = workdir.checkpoint_folder(directory, out_dir) if isinstance(out_dir, str | os.PathLike) else None
     try:
         prepared = workdir.prepare(
             directory, chosen, overwrite=job.overwrite if overwrite is None else overwrite,
             keep=[job.load_from] if job.load_from else [], main_process=get_dist_info()[0] == 0,
+            checkpoint_dirs=[folder] if folder is not None else [],
         )
     except (FileNotFoundError, ValueError, TypeError) as err:
         if isinstance(err, RunnerkitError):

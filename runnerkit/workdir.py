@@ -32,12 +32,14 @@ from runnerkit._workdir_lock import LOCK_FILE, WorkDirLock, lock_work_dir
 __all__ = [
     "LAST_CHECKPOINT",
     "LOCK_FILE",
+    "SIGNAL_TMPL",
     "LATEST_LINK",
     "TMP_PREFIX",
     "Prepared",
     "WorkDirInUseError",
     "WorkDirLock",
     "WorkDirLockedError",
+    "checkpoint_folder",
     "clean_tmp_files",
     "find_latest",
     "is_tmp_file",
@@ -45,6 +47,7 @@ __all__ = [
     "prepare",
     "previous_run_files",
     "resolve_resume",
+    "rotation_candidates",
     "run_checkpoints",
 ]
 
@@ -55,6 +58,8 @@ LATEST_LINK = "latest.pth"
 #: the name prefix of the temporary files atomic writes rename into place.
 TMP_PREFIX = ".tmp-"
 
+#: the name of the checkpoint a run stopped by a signal writes (numbered by iteration).
+SIGNAL_TMPL = "iter_{}.pth"
 #: checkpoint names runnerkit writes: interval checkpoints and best checkpoints.
 _RUN_FILE = re.compile(r"^(?:(?:epoch|iter)_\d+|best_.+)\.pth$")
 
@@ -84,20 +89,57 @@ def run_checkpoints(directory: str | os.PathLike[str], filename_tmpl: str) -> li
     """The checkpoints named by ``filename_tmpl`` (e.g. ``"iter_{}.pth"``) in ``directory``, oldest first.
 
     Files are ordered by the number in their name; temporary files and anything the template does
-    not match (best checkpoints, ``latest.pth``) are left out. Returns full paths.
+    not match (best checkpoints, ``latest.pth``) are left out. A template with a subfolder
+    (``"ckpts/epoch_{}.pth"``) is looked for in that subfolder. Returns full paths.
     """
-    directory = os.fspath(directory)
-    head, sep, tail = filename_tmpl.partition("{}")
+    sub, name_tmpl = os.path.split(filename_tmpl)
+    folder = os.path.join(os.fspath(directory), sub)
+    head, sep, tail = name_tmpl.partition("{}")
     if not sep:
         return []
     pattern = re.compile("^" + re.escape(head) + r"(\d+)" + re.escape(tail) + "$")
     found: list[tuple[int, str]] = []
     with contextlib.suppress(FileNotFoundError, NotADirectoryError):
-        for entry in os.scandir(directory):
+        for entry in os.scandir(folder):
             match = pattern.match(entry.name)
             if match and not is_tmp_file(entry.name) and entry.is_file():
                 found.append((int(match.group(1)), entry.path))
     return [path for _, path in sorted(found)]
+
+
+def rotation_candidates(directory: str | os.PathLike[str], filename_tmpl: str) -> list[str]:
+    """What ``CheckpointHook(max_keep_ckpts=...)`` rotates in ``directory``, oldest first.
+
+    The checkpoints ``filename_tmpl`` names (in its subfolder, if it has one) and the checkpoints
+    a signal's stop wrote (``SIGNAL_TMPL``, ``iter_<n>.pth`` in ``directory``). Ordered by number
+    when both count iterations; otherwise (epochs and iterations: an ``EpochBasedRunner`` stopped
+    by SIGTERM) by modification time, then number.
+    """
+    interval = run_checkpoints(directory, filename_tmpl)
+    if os.path.normpath(filename_tmpl) == SIGNAL_TMPL:
+        return interval
+    stopped = [p for p in run_checkpoints(directory, SIGNAL_TMPL) if p not in interval]
+    if not stopped:
+        return interval
+    numbered = {p: i for i, p in enumerate(interval)} | {p: i for i, p in enumerate(stopped)}
+    return sorted([*interval, *stopped], key=lambda p: (_mtime(p), numbered[p]))
+
+
+def _mtime(path: str) -> int:
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return 0
+
+
+def checkpoint_folder(work_dir: str | os.PathLike[str] | None, out_dir: str | os.PathLike[str] | None) -> str | None:
+    """Where ``CheckpointHook(out_dir=...)`` of a run in ``work_dir`` writes: ``out_dir/<work dir's name>`` (mmcv's
+    rule), or the work dir itself without ``out_dir``."""
+    if out_dir is None:
+        return os.fspath(work_dir) if work_dir is not None else None
+    if work_dir is None:
+        return os.fspath(out_dir)
+    return os.path.join(os.fspath(out_dir), os.path.basename(os.fspath(work_dir).rstrip(os.sep)))
 
 
 def previous_run_files(directory: str | os.PathLike[str]) -> list[str]:
@@ -126,8 +168,9 @@ def find_latest(directory: str | os.PathLike[str]) -> str | None:
     """The latest checkpoint in ``directory``, or None.
 
     From ``last_checkpoint``, else the ``latest.pth`` symlink, else the interval checkpoint with
-    the highest number. A pointer to a file outside ``directory`` is ignored with a warning: a
-    work dir copied from elsewhere, or written by someone else, cannot send a resume to any file.
+    the highest number. A pointer to a file outside ``directory``, and a checkpoint name that is a
+    link to one, are ignored with a warning: a work dir copied from elsewhere, or written by
+    someone else, cannot send a resume to any file.
     """
     directory = os.fspath(directory)
     pointer = os.path.join(directory, LAST_CHECKPOINT)
@@ -154,15 +197,37 @@ def find_latest(directory: str | os.PathLike[str]) -> str | None:
             RuntimeWarning,
             stacklevel=2,
         )
-    numbered = [p for tmpl in ("iter_{}.pth", "epoch_{}.pth") for p in run_checkpoints(directory, tmpl)[-1:]]
+    numbered = [p for tmpl in ("iter_{}.pth", "epoch_{}.pth") for p in _inside_only(run_checkpoints(directory, tmpl),
+                                                                                     directory)[-1:]]
     if numbered:
         return max(numbered, key=os.path.getmtime)
     return None
 
 
-def resolve_resume(resume: str | os.PathLike[str] | bool | None, work_dir: str | None) -> str | None:
+def _inside_only(paths: list[str], directory: str) -> list[str]:
+    """``paths`` without those that lead outside ``directory`` (a symlink ``iter_9.pth -> /elsewhere``), with a warning."""
+    kept: list[str] = []
+    for path in paths:
+        if _inside(path, directory):
+            kept.append(path)
+        else:
+            warnings.warn(
+                f"`{path}` is a link to `{os.path.realpath(path)}`, outside the work dir; ignoring it. To resume from "
+                "that file, name it explicitly with `resume=PATH` (config key `resume`).",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+    return kept
+
+
+def resolve_resume(
+    resume: str | os.PathLike[str] | bool | None, work_dir: str | None, checkpoint_dirs: Sequence[str] = ()
+) -> str | None:
     """The checkpoint to resume from: ``resume`` is a path, True (the work dir's latest, which must exist),
     ``"auto"`` (the work dir's latest, or None when it has none) or None/False (no resume).
+
+    ``checkpoint_dirs``: where the run's checkpoints go when not in the work dir (see
+    :func:`checkpoint_folder`); the latest is looked for there first, then in the work dir.
 
     Raises:
         FileNotFoundError: ``resume`` is True or a path and there is no such checkpoint.
@@ -173,10 +238,12 @@ def resolve_resume(resume: str | os.PathLike[str] | bool | None, work_dir: str |
     if resume is True or resume == "auto":
         if work_dir is None:
             raise ValueError(f"`resume={resume!r}` resumes from the work dir, but there is none; give a `work_dir`.")
-        latest = find_latest(work_dir) if os.path.isdir(work_dir) else None
+        folders = _unique([*checkpoint_dirs, work_dir])
+        latest = next((found for d in folders if os.path.isdir(d) and (found := find_latest(d)) is not None), None)
         if latest is None and resume is True:
+            where = " or ".join(f"`{d}`" for d in folders)
             raise FileNotFoundError(
-                f"No checkpoint to resume from in `{work_dir}` (no `{LAST_CHECKPOINT}`, `{LATEST_LINK}` or "
+                f"No checkpoint to resume from in {where} (no `{LAST_CHECKPOINT}`, `{LATEST_LINK}` or "
                 "`iter_N.pth`/`epoch_N.pth`); resume=\"auto\" starts fresh when there is none."
             )
         return latest
@@ -191,6 +258,17 @@ def resolve_resume(resume: str | os.PathLike[str] | bool | None, work_dir: str |
     if not os.path.exists(path):
         raise FileNotFoundError(f"the checkpoint `{path}` does not exist; check the path (relative to `{os.getcwd()}`).")
     return path
+
+
+def _unique(folders: Sequence[str]) -> list[str]:
+    seen: set[str] = set()
+    unique: list[str] = []
+    for folder in folders:
+        key = os.path.realpath(folder)
+        if key not in seen:
+            seen.add(key)
+            unique.append(folder)
+    return unique
 
 
 @dataclass
@@ -218,6 +296,7 @@ def prepare(
     overwrite: bool = False,
     keep: Sequence[str | os.PathLike[str]] = (),
     main_process: bool = True,
+    checkpoint_dirs: Sequence[str | os.PathLike[str]] = (),
 ) -> Prepared:
     """Make ``work_dir`` ready for a run: clean up, refuse to mix runs, resolve ``resume``.
 
@@ -228,17 +307,20 @@ def prepare(
         keep: files never deleted by ``overwrite`` (e.g. the ``load_from`` checkpoint).
         main_process: whether this process locks the work dir, cleans up and deletes (rank 0); the
             others only check.
+        checkpoint_dirs: where the run writes checkpoints besides the work dir (the checkpoint
+            hook's folder, :func:`checkpoint_folder`): cleaned, searched and checked as the work dir is.
 
     Raises:
         WorkDirLockedError: another process holds the work dir's lock (nothing was touched).
-        WorkDirInUseError: a fresh run (no checkpoint to resume from) in a work dir that holds
-            another run's checkpoints, without ``overwrite``.
+        WorkDirInUseError: a fresh run (no checkpoint to resume from, and ``resume`` not
+            ``"auto"``) in a work dir that holds another run's checkpoints, without ``overwrite``.
         FileNotFoundError, ValueError: as :func:`resolve_resume`.
     """
     directory = os.fspath(work_dir) if work_dir is not None else None
     lock = lock_work_dir(directory) if directory is not None and main_process else None
     try:
-        return _prepare_locked(directory, resume, overwrite, keep, main_process, lock)
+        folders = _unique([*(os.fspath(d) for d in checkpoint_dirs), directory]) if directory is not None else []
+        return _prepare_locked(directory, folders, resume, overwrite, keep, main_process, lock)
     except BaseException:
         if lock is not None:
             lock.release()
@@ -246,16 +328,27 @@ def prepare(
 
 
 def _prepare_locked(
-    directory: str | None, resume: str | os.PathLike[str] | bool | None, overwrite: bool,
+    directory: str | None, folders: list[str], resume: str | os.PathLike[str] | bool | None, overwrite: bool,
     keep: Sequence[str | os.PathLike[str]], main_process: bool, lock: WorkDirLock | None,
 ) -> Prepared:
-    removed_tmp = clean_tmp_files(directory) if directory is not None and main_process else []
-    resume_from = resolve_resume(resume, directory)
+    removed_tmp = [n for d in folders for n in clean_tmp_files(d)] if main_process else []
+    resume_from = resolve_resume(resume, directory, folders[:-1])
     removed: list[str] = []
     if resume_from is None and directory is not None:
-        previous = previous_run_files(directory)
         kept = {os.path.realpath(os.fspath(k)) for k in keep}
+        previous = [os.path.relpath(os.path.join(d, n), directory) if d != directory else n
+                    for d in folders for n in previous_run_files(d)]
         previous = [n for n in previous if os.path.realpath(os.path.join(directory, n)) not in kept]
+        if resume == "auto":  # nothing to resume (best checkpoints only, a dangling pointer): a fresh start, always
+            if previous:
+                warnings.warn(
+                    f"resume=\"auto\": nothing to resume from in `{directory}` (found only {', '.join(previous)}); "
+                    "starting fresh. Those files are left where they are; the new run's checkpoints replace the "
+                    "pointers.",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
+            previous = []
         if previous and not overwrite:
             raise WorkDirInUseError(directory, previous)
         if previous and main_process:

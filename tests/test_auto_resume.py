@@ -53,3 +53,41 @@ def test_a_job_whose_rank_dies_restarts_resumes_by_itself_and_ends_as_one_that_n
         assert torch.equal(got["state_dict"][key], value), key
     for index, state in want["optimizer"]["state"].items():
         assert torch.equal(got["optimizer"]["state"][index]["momentum_buffer"], state["momentum_buffer"])
+
+
+@pytest.mark.dist
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_a_job_killed_after_a_best_checkpoint_but_before_an_interval_one_restarts_fresh(tmp_path: Path) -> None:
+    """Only `best_*.pth` on disk (and no interval checkpoint): `--resume auto` starts fresh instead of refusing."""
+    marker = tmp_path / "rank1-killed"
+    job = JOB.replace("checkpoint_config = dict(interval=3)", "checkpoint_config = dict(interval=100)")
+    job += 'data["val"] = dict(type="DemoDataset", num_samples=32, seed=1)\nevaluation = dict(interval=2, save_best="acc")\n'
+    (tmp_path / "job.py").write_text(job.format(hooks=[
+        {"type": "dist_hooks:FailRankHook", "how": "kill", "rank": 1, "after_iter": 5, "marker": str(marker)},
+    ]))
+    proc, _ = torchrun("--max-restarts", "1", "-m", "runnerkit", "run", "job.py", "--work-dir", "w", "--resume", "auto",
+                       cwd=tmp_path, timeout=240)
+    assert proc.returncode == 0, output(proc)
+    assert marker.exists() and "failed (exitcode: -9) local_rank: 1" in proc.stderr, output(proc)
+    assert "nothing to resume from" in proc.stdout + proc.stderr, output(proc)  # the restart said why it starts fresh
+    assert (tmp_path / "w" / "iter_12.pth").is_file() and list((tmp_path / "w").glob("best_acc_iter_*.pth"))
+
+
+@pytest.mark.dist
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_a_job_with_a_checkpoint_out_dir_restarts_from_the_checkpoints_there(tmp_path: Path) -> None:
+    """`checkpoint_config.out_dir`: a torchrun restart with `--resume auto` finds the checkpoints where they were written."""
+    marker = tmp_path / "rank1-killed"
+    out_dir = tmp_path / "w" / "ckpts"  # mmcv's rule: checkpoints go to out_dir/<work dir's name>
+    job = JOB.replace("checkpoint_config = dict(interval=3)", f"checkpoint_config = dict(interval=3, out_dir={str(out_dir)!r})")
+    (tmp_path / "job.py").write_text(job.format(hooks=[
+        {"type": "dist_hooks:FailRankHook", "how": "kill", "rank": 1, "after_iter": 8, "marker": str(marker)},
+    ]))
+    proc, _ = torchrun("--max-restarts", "1", "-m", "runnerkit", "run", "job.py", "--work-dir", "w", "--resume", "auto",
+                       cwd=tmp_path, timeout=240)
+    assert proc.returncode == 0, output(proc)
+    assert marker.exists(), output(proc)
+    assert f"load checkpoint from {out_dir / 'w' / 'iter_6.pth'}" in proc.stdout, output(proc)
+    assert (out_dir / "w" / "iter_12.pth").is_file() and not list((tmp_path / "w").glob("iter_*.pth"))

@@ -172,3 +172,23 @@ def test_worker_processes_of_a_loader_passed_in_survive_a_sigterm_not_from_the_m
     runner.run([loader], [("train", 1)])  # without the shield: "DataLoader worker ... killed by signal"
     assert runner.iter == 12 and model.calls == 12
     assert sorted(notes.read_text().split()) == ["0", "1"]  # the user's worker_init_fn still ran, in each worker
+
+
+def test_max_keep_ckpts_rotates_sigterm_checkpoints_and_a_template_with_a_subfolder(tmp_path: Path) -> None:
+    def run(signals: tuple[tuple[int, int], ...], resume: str | None = None) -> None:
+        model = Noisy(signals)
+        runner = runnerkit.EpochBasedRunner(model=model, optimizer=torch.optim.SGD(model.parameters(), lr=0.05),
+                                            work_dir=tmp_path, max_epochs=3)
+        runner.register_training_hooks(lr_config=None, optimizer_config=dict(grad_clip=None), checkpoint_config=dict(
+            interval=1, max_keep_ckpts=1, filename_tmpl="ckpts/epoch_{}.pth"))
+        if resume is not None:
+            runner.resume(resume)
+        runner.run([_loader()], [("train", 1)])
+
+    with pytest.raises(TrainingInterrupted) as info:
+        run(((7, signal.SIGTERM),))  # in epoch 2 (5 batches per epoch), numbered by iteration
+    assert info.value.checkpoint == str(tmp_path / "iter_7.pth")
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*_*.pth")) == [
+        "ckpts/epoch_1.pth", "iter_7.pth"]
+    run((), resume=str(tmp_path / "iter_7.pth"))
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*_*.pth")) == ["ckpts/epoch_3.pth"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import textwrap
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 import pytest
 import torch
 
-from runnerkit import WorkDirInUseError, workdir
+from runnerkit import ConfigError, WorkDirInUseError, workdir
 from runnerkit.job import build_job
 from tests.cli_helpers import main
 from tests.helpers import kill_during_a_save
@@ -212,3 +213,50 @@ def test_a_pointer_inside_the_work_dir_is_followed(work_dir: Path) -> None:
     assert workdir.find_latest(work_dir) == str(work_dir / "iter_4.pth")
     (work_dir / "last_checkpoint").unlink()
     assert workdir.find_latest(work_dir) == str(work_dir / "iter_6.pth")  # the highest number, without pointers
+
+
+# -- issue 21: auto never dead-ends; checkpoints found where the config writes them; rotation; links -------------
+
+
+def test_resume_auto_starts_fresh_over_a_dangling_latest_link_or_pointer(work_dir: Path) -> None:
+    work_dir.mkdir()
+    (work_dir / "latest.pth").symlink_to("iter_4.pth")  # its checkpoint was deleted
+    (work_dir / "last_checkpoint").write_text("iter_4.pth\n")
+    with pytest.raises(WorkDirInUseError):  # a fresh run without auto is still refused
+        build_job(config(), work_dir=work_dir)
+    with pytest.warns(RuntimeWarning, match=r'resume="auto": nothing to resume from in `.*` \(found only '
+                                            r"last_checkpoint, latest\.pth\); starting fresh"):
+        job = build_job(config(), work_dir=work_dir, resume="auto")
+    job.run()
+    assert job.runner.iter == 6 and (work_dir / "last_checkpoint").read_text().strip() == "iter_6.pth"
+    assert os.readlink(work_dir / "latest.pth") == "iter_6.pth"
+
+
+def test_checkpoints_in_the_checkpoint_out_dir_are_found_resumed_and_never_overwritten(tmp_path: Path) -> None:
+    work, out_dir = tmp_path / "w", tmp_path / "w" / "ckpts"
+    ckpt = {"interval": 2, "out_dir": str(out_dir)}
+    train(work, checkpoint_config=ckpt)
+    folder = out_dir / "w"
+    assert names(folder) == ["iter_2.pth", "iter_4.pth", "iter_6.pth", "latest.pth"] and not list(work.glob("*.pth"))
+    with pytest.raises(WorkDirInUseError, match=r"\(ckpts/w/iter_2\.pth, ckpts/w/iter_4\.pth, ckpts/w/iter_6\.pth"):
+        build_job(config(checkpoint_config=ckpt), work_dir=work)  # a fresh run would overwrite them
+    before = (folder / "iter_6.pth").stat().st_mtime_ns
+    for resume in (True, "auto"):
+        job = build_job(config(checkpoint_config=ckpt, runner={"type": "IterBasedRunner", "max_iters": 8}),
+                        work_dir=work, resume=resume)
+        assert job.runner.iter == 6
+        del job
+    assert (folder / "iter_6.pth").stat().st_mtime_ns == before
+
+
+def test_a_checkpoint_name_linked_outside_the_work_dir_is_refused(tmp_path: Path) -> None:
+    train(tmp_path / "other", checkpoint_config={"interval": 2})
+    work = tmp_path / "w"
+    work.mkdir()
+    (work / "iter_9.pth").symlink_to(tmp_path / "other" / "iter_6.pth")
+    with pytest.warns(RuntimeWarning, match=r"iter_9\.pth` is a link to `.*other/iter_6\.pth`, outside the work dir; "
+                                            r"ignoring it"):
+        assert workdir.find_latest(work) is None
+    with pytest.warns(RuntimeWarning, match="outside the work dir"), \
+            pytest.raises(ConfigError, match=r"`resume`: No checkpoint to resume from in"):
+        build_job(config(), work_dir=work, resume=True)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from runnerkit import checkpoint as ckpt_io
 from runnerkit._args import Forwards, PositiveIntOrNever, checked
 from runnerkit.hooks.hook import NEVER, Hook, next_multiple
-from runnerkit.workdir import clean_tmp_files, run_checkpoints
+from runnerkit.workdir import checkpoint_folder, clean_tmp_files, rotation_candidates
 
 if TYPE_CHECKING:
     from runnerkit.runners.base import BaseRunner
@@ -28,7 +28,8 @@ class CheckpointHook(Hook):
         out_dir: where to save (default: the runner's ``work_dir``; a relative/other folder gets
             the work dir's name appended, as mmcv).
         max_keep_ckpts: keep only this many interval checkpoints (-1: all). They are counted on
-            disk (the files ``filename_tmpl`` names in ``out_dir``, by number), so the limit holds
+            disk (the files ``filename_tmpl`` names in ``out_dir``, in its subfolder if it has one,
+            by number, and the ``iter_<n>.pth`` a SIGTERM's stop wrote there), so the limit holds
             across resumes and the file resumed from rotates like any other; best checkpoints
             (``best_*.pth``) are kept apart and never rotated.
         save_last: always save at the end of training.
@@ -79,10 +80,7 @@ class CheckpointHook(Hook):
         self.saved: list[str] = []
 
     def before_run(self, runner: BaseRunner) -> None:
-        if self.out_dir is None:
-            self.out_dir = runner.work_dir
-        elif runner.work_dir is not None:
-            self.out_dir = os.path.join(self.out_dir, os.path.basename(runner.work_dir.rstrip(os.sep)))
+        self.out_dir = checkpoint_folder(runner.work_dir, self.out_dir)  # out_dir/<work dir's name> (mmcv)
         if self.out_dir is None:
             raise ValueError("CheckpointHook has nowhere to save: give the runner a `work_dir` or the hook an `out_dir`.")
         if runner.rank == 0:
@@ -135,7 +133,7 @@ class CheckpointHook(Hook):
         self.saved.append(filename)
         self.saved = self.saved[-1:]  # only the last one matters (a save_last at an interval step)
         if self.max_keep_ckpts > 0:
-            on_disk = run_checkpoints(self.out_dir, self.filename_tmpl)
+            on_disk = rotation_candidates(self.out_dir, self.filename_tmpl)  # SIGTERM checkpoints too
             for old in [p for p in on_disk if os.path.abspath(p) != os.path.abspath(path)][: max(0, len(on_disk) - self.max_keep_ckpts)]:
                 with contextlib.suppress(FileNotFoundError):
                     os.remove(old)
