@@ -33,7 +33,7 @@ def full_disk_error(path: str, err: BaseException) -> CheckpointError | None:
     return CheckpointError(
         path, f"could not be written: {os.strerror(cause.errno or errno.ENOSPC)} on the file system mounted at "
         f"`{mount}` ({free}). Nothing was replaced: an earlier checkpoint, if any, is intact. Free space there, or write "
-        "checkpoints to another disk (`checkpoint_config.out_dir`, or another `--work-dir`), then resume."
+        "checkpoints to another disk (`checkpoint_config.out_dir`, or choose another `work_dir`), then resume."
     )
 
 
