@@ -79,6 +79,9 @@ def test_validate_refuses_an_unknown_constructor_and_a_function_given_as_one() -
     assert "Did you mean `DefaultOptimizerConstructor`?" in problems["optimizer.constructor"]
     problems = {p.key: p.message for p in check_config({"optimizer": {**SGD, "constructor": "os:system"}})}
     assert "`os:system` cannot be used as an optimizer_constructor: it resolves to the function" in problems["optimizer.constructor"]
+    problems = {p.key: p.message for p in check_config({"optimizer": {**SGD, "constructor": "subprocess:Popen"}})}
+    assert ("the class `subprocess.Popen` defines no `__call__`, so its instances cannot build an optimizer"
+            in problems["optimizer.constructor"])
 
 
 def test_a_valid_paramwise_config_has_no_problems() -> None:
@@ -175,3 +178,21 @@ def test_a_subclass_with_its_own_init_is_checked_against_its_own_signature() -> 
     with using(container):
         opt = build_optimizers(nn.Linear(2, 1), cfg["optimizer"])
     assert [g["lr"] for g in opt.param_groups] == [0.05, 0.05]
+
+
+def test_a_subclass_with_its_own_call_reads_its_own_keys_as_in_mmcv_tests() -> None:
+    class ConvLrConstructor(DefaultOptimizerConstructor):
+        def __call__(self, model: nn.Module) -> torch.optim.Optimizer:
+            mult = self.paramwise_cfg.get("conv1_lr_mult", 1.0)
+            return self.build_optimizer([{"params": [p], "lr": self.base_lr * (mult if n.startswith("0") else 1)}
+                                         for n, p in model.named_parameters()])
+
+    assert ConvLrConstructor.paramwise_model is None
+    opt = ConvLrConstructor(dict(SGD), {"conv1_lr_mult": 5})(nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 1)))
+    assert [g["lr"] for g in opt.param_groups] == [0.5, 0.5, 0.1, 0.1]
+
+
+def test_custom_keys_that_are_not_a_dict_are_a_type_error_as_in_mmcv() -> None:
+    with pytest.raises(TypeError, match=r"`paramwise_cfg.custom_keys` must be a dict key -> `dict\(lr_mult=..., "
+                                        r"decay_mult=...\)`, got list `\[0.1, 0.0001\]`"):
+        DefaultOptimizerConstructor(dict(SGD), {"custom_keys": [0.1, 0.0001]})

@@ -19,8 +19,8 @@ The rules, first match wins:
    children of a deformable convolution (mmcv.ops' ``DeformConv2d``/``ModulatedDeformConv2d``,
    recognised by class name) take neither bias rule.
 
-Subclasses (layer-wise learning-rate decay, ...) override :meth:`add_params` and read their own
-``paramwise_cfg`` keys; such a subclass's ``paramwise_cfg`` is not checked against
+Subclasses (layer-wise learning-rate decay, ...) override :meth:`add_params` (or ``__call__``) and
+read their own ``paramwise_cfg`` keys; such a subclass's ``paramwise_cfg`` is not checked against
 :class:`~runnerkit.optim.ParamwiseConfig` unless it sets ``paramwise_model``.
 """
 
@@ -82,8 +82,8 @@ class DefaultOptimizerConstructor:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        # A subclass with its own `add_params` reads its own keys (`num_layers`, `decay_rate`, ...).
-        if "add_params" in vars(cls) and "paramwise_model" not in vars(cls):
+        # A subclass with its own `add_params` or `__call__` reads its own keys (`num_layers`, `decay_rate`, ...).
+        if ("add_params" in vars(cls) or "__call__" in vars(cls)) and "paramwise_model" not in vars(cls):
             cls.paramwise_model = None
         # A subclass taking other arguments gets its model from its own `__init__` (None here).
         cls.args_model = _args_model(cls) if cls.__init__ is DefaultOptimizerConstructor.__init__ else None
@@ -95,6 +95,10 @@ class DefaultOptimizerConstructor:
         if paramwise_cfg is not None and not isinstance(paramwise_cfg, Mapping):
             raise TypeError(f"`paramwise_cfg` must be None or a dict such as `dict(norm_decay_mult=0.0)`, got "
                             f"{type(paramwise_cfg).__name__} `{paramwise_cfg!r:.60}`.")
+        custom_keys = (paramwise_cfg or {}).get("custom_keys", {})
+        if not isinstance(custom_keys, Mapping):
+            raise TypeError(f"`paramwise_cfg.custom_keys` must be a dict key -> `dict(lr_mult=..., decay_mult=...)`, got "
+                            f"{type(custom_keys).__name__} `{custom_keys!r:.60}`.")
         self.optimizer_cfg = optimizer_cfg
         self.paramwise_cfg: dict[str, Any] = {} if paramwise_cfg is None else paramwise_cfg  # type: ignore[assignment]
         self.base_lr = optimizer_cfg.get("lr")
@@ -153,8 +157,8 @@ class DefaultOptimizerConstructor:
                 params.append(group)
                 continue
             if rules.bypass_duplicate and any(p is param for g in params for p in g["params"]):
-                warnings.warn(f"`{full.lstrip('.')}` is a parameter added already under another name (shared); it is "
-                              "left out because `paramwise_cfg.bypass_duplicate` is True.", stacklevel=2)
+                # mmcv's words (its own tests compare them)
+                warnings.warn(f"{prefix} is duplicate. It is skipped since bypass_duplicate=True", stacklevel=2)
                 continue
             key = next((k for k in keys if k in full), None)
             if key is not None:

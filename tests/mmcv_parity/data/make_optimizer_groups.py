@@ -56,7 +56,7 @@ def main() -> None:
             except ValueError as err:
                 out["cases"][case] = {"error": type(err).__name__, "message": str(err)}  # type: ignore[index]
                 continue
-        duplicate_warnings = sum("duplicate" in str(w.message) for w in caught)
+        duplicate_warnings = [str(w.message) for w in caught if "duplicate" in str(w.message)]
         out["cases"][case] = {  # type: ignore[index]
             "optimizer": type(optimizer).__name__,
             "groups": describe_groups(model, optimizer),

@@ -24,9 +24,10 @@ __all__ = ["OPTIMIZERS", "OPTIMIZER_BUILDERS", "TORCH_OPTIMIZERS", "build_optimi
 
 
 def _torch_optimizers() -> dict[str, type]:
+    """Every ``torch.optim.Optimizer`` subclass in ``torch.optim``, ``Optimizer`` itself included (as mmcv)."""
     return {
         name: cls for name, cls in sorted(vars(torch.optim).items())
-        if isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer) and cls is not torch.optim.Optimizer
+        if isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer)
     }
 
 
