@@ -199,7 +199,7 @@ class _Checker:
         if isinstance(runner, Mapping):
             self.runner(runner)
         if isinstance(cfg.get("model"), Mapping):
-            self.component("model", cfg["model"], ("model",))
+            self.model_steps(self.component("model", cfg["model"], ("model",)), cfg)
         data = cfg.get("data")
         datasets: dict[str, Any] = {}
         if isinstance(data, Mapping):
@@ -215,6 +215,7 @@ class _Checker:
             val = datasets.get("val")  # a factory's dataset is not known before it runs: its keys stay open
             context = {"dataset": val} if isinstance(val, type) else None
             self.hook(cfg["evaluation"], ("evaluation",), "EvalHook", supplied=("dataloader", "by_epoch"), context=context)
+            self.save_best_rule(cfg["evaluation"])
         for key, suffix in (("lr_config", "LrUpdaterHook"), ("momentum_config", "MomentumUpdaterHook")):
             if isinstance(cfg.get(key), Mapping):
                 self.schedule(cfg[key], key, suffix)
@@ -294,6 +295,42 @@ class _Checker:
             model = model_of(found, "optimizer_constructor")
             args = {"paramwise_cfg": cfg.get("paramwise_cfg")}
             self.extend(model_problems(model, args, tuple(loc), str(spec), supplied=tuple(runtime_fields(model))))
+
+    def model_steps(self, model: Any, cfg: Mapping[str, Any]) -> None:
+        """A model class the runner could not train (no ``train_step``), or evaluate (no ``val_step``), as ``run`` refuses it."""
+        import torch
+
+        runner = cfg.get("runner")
+        if not isinstance(model, type) or not issubclass(model, torch.nn.Module) or (
+                isinstance(runner, Mapping) and runner.get("batch_processor") is not None):
+            return  # a factory's model is known only once built; a batch processor steps any model
+        needed = ["train_step"]
+        evaluation = cfg.get("evaluation")
+        workflow = cfg.get("workflow")
+        val_phase = isinstance(workflow, list | tuple) and any(
+            isinstance(phase, list | tuple) and phase and phase[0] == "val" for phase in workflow)
+        if val_phase or (isinstance(evaluation, Mapping) and evaluation.get("test_fn") is None):
+            needed.append("val_step")
+        for step in needed:
+            if not callable(getattr(model, step, None)):
+                why = ("the runner trains with `model.train_step(data_batch, optimizer)`; define it (returning a dict "
+                       "with `loss`, `log_vars`, `num_samples`)") if step == "train_step" else (
+                       "evaluation runs `model.val_step(data_batch, None)`; define it (returning a dict with "
+                       "`log_vars`) or give `evaluation` a `test_fn`")
+                self.add(("model", "type"), f"the model {model.__name__} has no `{step}` method: {why}. A plain "
+                                            f"`torch.nn` module needs a wrapper class that adds it.")
+
+    def save_best_rule(self, cfg: Mapping[str, Any]) -> None:
+        """``evaluation.save_best`` without ``rule`` must name a metric whose better direction its name tells."""
+        save_best = cfg.get("save_best")
+        if not isinstance(save_best, str) or save_best == "auto" or cfg.get("rule") is not None:
+            return
+        from runnerkit.hooks.evaluation import EvalHook
+
+        try:
+            EvalHook.infer_rule(save_best, cfg.get("greater_keys"), cfg.get("less_keys"))
+        except (TypeError, ValueError) as err:
+            self.add(("evaluation", "save_best"), str(err))
 
     # -- hooks ------------------------------------------------------------------------------
 

@@ -111,14 +111,44 @@ def test_json_yaml_and_toml_problems_carry_their_lines(
     assert [tuple(line.split(": ", 2)[:2]) for line in lines[:-2]] == [(f"{path}{n}", key) for n, key in expected]
 
 
-def test_a_runner_only_config_is_valid_and_run_s_needs_are_a_note(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_runner_only_config_is_refused_as_run_refuses_it_and_valid_with_partial(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = write(tmp_path, "runner.json", '{"runner": {"type": "IterBasedRunner", "max_iters": 100}}')
     code, lines = validate(capsys, path)
-    assert code == 0
-    assert lines[0] == f"{path}: OK (checked: runner)."
-    assert lines[1] == "`runnerkit run` would still need:"
-    assert lines[2].startswith("  - model: `run` needs a `model` section")
-    assert lines[3].startswith("  - data.train: workflow phase 0 is `train`")
+    assert code == 1  # `runnerkit run` refuses it: so does validate
+    assert lines[0].startswith(f"{path}: model: `run` needs a `model` section")
+    assert lines[1].startswith(f"{path}: data.train: workflow phase 0 is `train`")
+    assert lines[-1] == (f"{path}: 2 problems. Fix them and run `runnerkit validate {path}` again (or, for a config "
+                         "completed from Python, check only its sections with `--partial`).")
+    code, lines = validate(capsys, path, "--partial")
+    assert (code, lines) == (0, [f"{path}: OK (checked: runner)."])
+
+
+JOB = """
+    seed = 0
+    data = dict(samples_per_gpu=8, train=dict(type="DemoDataset", num_samples=16), val=dict(type="DemoDataset", num_samples=8))
+    optimizer = dict(type="SGD", lr=0.1)
+    optimizer_config = dict()
+    runner = dict(type="IterBasedRunner", max_iters=2)
+"""
+
+
+@pytest.mark.parametrize(("extra", "key", "message"), [
+    ('model = dict(type="torch.nn:Linear", in_features=2, out_features=3)', "model.type",
+     "the model Linear has no `train_step` method: the runner trains with `model.train_step(data_batch, optimizer)`"),
+    ('model = dict(type="DemoModel")\nevaluation = dict(interval=1, save_best="foo")', "evaluation.save_best",
+     "Cannot tell whether a greater or a smaller `foo` is better; pass `rule='greater'` or `rule='less'`"),
+    ('model = dict(type="DemoModel")\ndata = dict(samples_per_gpu=8)', "data.train",
+     "workflow phase 0 is `train`, so `run` needs `data.train=dict(type=...)` naming a dataset"),
+])
+def test_validate_refuses_what_run_refuses_before_training(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: str, key: str, message: str) -> None:
+    path = write(tmp_path, "job.py", JOB + textwrap.indent(extra, "    "))
+    code, lines = validate(capsys, path)
+    assert code == 1 and lines[0].split(": ", 2)[1] == key and message in lines[0]
+    code, _, err = main(capsys, "run", str(path), "--work-dir", str(tmp_path / "w"))
+    assert code == 1 and err.startswith("runnerkit run: error: ")  # run refuses it too, before training
+    assert not list((tmp_path / "w").glob("*.pth"))
 
 
 def test_a_complete_config_is_valid_with_nothing_left_to_add(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -139,7 +169,7 @@ def test_a_complete_config_is_valid_with_nothing_left_to_add(tmp_path: Path, cap
     """)
     code, lines = validate(capsys, path)
     assert (code, lines) == (0, [f"{path}: OK (checked: runner, model, data, optimizer, lr_config, momentum_config, "
-                                 "optimizer_config, checkpoint_config, log_config, custom_hooks, workflow)."])
+                                 "optimizer_config, checkpoint_config, log_config, evaluation, custom_hooks, workflow)."])
 
 
 def test_cfg_options_are_validated_too(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -134,24 +134,33 @@ class EvalHook(Hook):
         if save_best is not None:
             self._init_rule(rule, save_best)
 
+    @classmethod
+    def infer_rule(cls, key_indicator: str, greater_keys: str | Sequence[str] | None = None,
+                   less_keys: str | Sequence[str] | None = None) -> str:
+        """``"greater"`` or ``"less"``: which values of the metric ``key_indicator`` are better, from its name.
+
+        Raises:
+            ValueError: the name matches neither list (the message says to pass ``rule``).
+        """
+        key = key_indicator.lower()
+        greater = [k.lower() for k in _key_list(greater_keys, "greater_keys", cls._default_greater_keys)]
+        less = [k.lower() for k in _key_list(less_keys, "less_keys", cls._default_less_keys)]
+        if key in greater:
+            return "greater"
+        if key in less:
+            return "less"
+        if any(k in key for k in greater):
+            return "greater"
+        if any(k in key for k in less):
+            return "less"
+        raise ValueError(
+            f"Cannot tell whether a greater or a smaller `{key_indicator}` is better; pass "
+            "`rule='greater'` or `rule='less'` (or add the name to `greater_keys`/`less_keys`)."
+        )
+
     def _init_rule(self, rule: str | None, key_indicator: str) -> None:
         if rule is None and key_indicator != "auto":
-            key = key_indicator.lower()
-            greater = [k.lower() for k in self.greater_keys]
-            less = [k.lower() for k in self.less_keys]
-            if key in greater:
-                rule = "greater"
-            elif key in less:
-                rule = "less"
-            elif any(k in key for k in greater):
-                rule = "greater"
-            elif any(k in key for k in less):
-                rule = "less"
-            else:
-                raise ValueError(
-                    f"Cannot tell whether a greater or a smaller `{key_indicator}` is better; pass "
-                    "`rule='greater'` or `rule='less'` (or add the name to `greater_keys`/`less_keys`)."
-                )
+            rule = self.infer_rule(key_indicator, self.greater_keys, self.less_keys)
         self.rule = rule
         self.key_indicator = key_indicator
 

@@ -237,3 +237,20 @@ def _rewrite(model: type[BaseModel], err: dict[str, Any], suggest: bool = True) 
         )
     # Keep pydantic's own message; passed as context so that braces in it stay as they are.
     return _error(loc, err["type"], "{message}", {"message": err["msg"]}, err.get("input"))
+
+
+def validate_runner_args(runner: type, given: dict[str, Any]) -> BaseRunnerArgs:
+    """``runner.args_model`` validated from ``given``; a ValidationError is titled with the runner's name.
+
+    The title is what users see first (``2 validation errors for IterBasedRunner``), so it names the
+    runner they chose rather than the argument model it shares (``BaseRunnerArgs``).
+    """
+    model: type[BaseRunnerArgs] = runner.args_model  # type: ignore[attr-defined]
+    try:
+        return model.model_validate(given)
+    except ValidationError as err:
+        if err.title == runner.__name__:
+            raise
+        details = [InitErrorDetails(type=PydanticCustomError(e["type"], e["msg"]), loc=e["loc"], input=e["input"])
+                   for e in err.errors()]
+        raise ValidationError.from_exception_data(runner.__name__, details) from None

@@ -23,7 +23,7 @@ from runnerkit.dist import unwrap_model
 from runnerkit.hooks.hook import Hook
 from runnerkit.log_buffer import LogBuffer
 from runnerkit.runners import checkpointing, defaults, train_loop
-from runnerkit.runners.args import BaseRunnerArgs
+from runnerkit.runners.args import BaseRunnerArgs, validate_runner_args
 from runnerkit.runners.checkpointing import ResumePoint
 from runnerkit.runners.compile import compile_model
 from runnerkit.runners.data import PassIterator
@@ -106,7 +106,7 @@ class BaseRunner:
             model=model, batch_processor=batch_processor, optimizer=optimizer, work_dir=work_dir,
             logger=logger, meta=meta, max_iters=max_iters, max_epochs=max_epochs, **kwargs,
         )
-        self.args = type(self).args_model.model_validate(given)
+        self.args = validate_runner_args(type(self), given)
         if batch_processor is not None:
             warnings.warn(
                 "`batch_processor` is deprecated; define `train_step` and `val_step` on the model instead.",
