@@ -190,3 +190,31 @@ def test_collect_env_and_git_hash(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert get_git_hash() == head and get_git_hash(digits=7) == head[:7]
     monkeypatch.chdir(tmp_path.parent)  # not a repository (pytest's tmp root)
     assert get_git_hash(fallback="none") == "none"
+
+
+def test_module_level_helpers_in_mmcvs_places() -> None:
+    import argparse
+
+    import torch
+    from mmcv.fileio.handlers.json_handler import set_default
+    from mmcv.parallel.data_container import DataContainer, assert_tensor_type
+    from mmcv.runner.hooks.lr_updater import get_position_from_periods
+    from mmcv.utils.config import add_args
+    from mmcv.utils.device_type import is_cuda_available
+
+    assert [get_position_from_periods(i, [3, 5]) for i in (0, 2, 3, 4)] == [0, 0, 1, 1]
+    with pytest.raises(ValueError, match="past the end of its periods"):
+        get_position_from_periods(5, [3, 5])
+
+    class Holder(DataContainer):
+        @assert_tensor_type
+        def numel(self) -> int:
+            return int(self.data.numel())
+
+    assert Holder(torch.zeros(2, 3)).numel() == 6
+    with pytest.raises(AttributeError, match="Holder has no attribute numel for type <class 'list'>"):
+        Holder([1]).numel()
+    parser = add_args(argparse.ArgumentParser(), {"model": {"depth": 50, "name": "r"}, "flag": True})
+    assert vars(parser.parse_args(["--model.depth", "101", "--flag"])) == {"model.depth": 101, "model.name": None,
+                                                                           "flag": True}
+    assert set_default({1}) == [1] and is_cuda_available() == torch.cuda.is_available()

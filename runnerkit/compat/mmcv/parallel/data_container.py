@@ -3,11 +3,26 @@
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import torch
 
-__all__ = ["DataContainer"]
+__all__ = ["DataContainer", "assert_tensor_type"]
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def assert_tensor_type(func: _F) -> _F:
+    """Decorator for a ``DataContainer`` method that needs a tensor: AttributeError for other data (mmcv)."""
+
+    @functools.wraps(func)
+    def wrapper(self: DataContainer, *args: Any, **kwargs: Any) -> Any:
+        self._tensor(func.__name__)
+        return func(self, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 class DataContainer:

@@ -73,8 +73,10 @@ from runnerkit.compat.mmcv.utils.progressbar import (
     track_progress,
 )
 from runnerkit.compat.mmcv.utils.registry import Registry, build_from_cfg
-from runnerkit.compat.mmcv.utils.seed import is_jit_tracing, torch_meshgrid, worker_init_fn
+from runnerkit.compat.mmcv.utils.seed import worker_init_fn
 from runnerkit.compat.mmcv.utils.timer import Timer, TimerError, check_time
+from runnerkit.compat.mmcv.utils.torch_ops import torch_meshgrid
+from runnerkit.compat.mmcv.utils.trace import is_jit_tracing
 from runnerkit.compat.mmcv.utils.version_utils import digit_version, get_git_hash
 
 __all__ = [

@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from runnerkit.compat.mmcv.utils._pretty import format_config
-from runnerkit.config import DELETE_KEY, read_config
+from runnerkit.config import BASE_KEY, DELETE_KEY, read_config
 
-__all__ = ["Config", "ConfigDict", "DictAction"]
+__all__ = ["BASE_KEY", "DELETE_KEY", "DEPRECATION_KEY", "Config", "ConfigDict", "DictAction", "add_args"]
+
+DEPRECATION_KEY = "_deprecation_"
 
 RESERVED_KEYS = ("filename", "text", "pretty_text")
 
@@ -98,6 +100,25 @@ class ConfigDict(dict):  # type: ignore[type-arg]
     def to_dict(self) -> dict[str, Any]:
         """A plain-dict deep copy."""
         return _unwrap(self)  # type: ignore[no-any-return]
+
+
+def add_args(parser: argparse.ArgumentParser, cfg: Mapping[str, Any], prefix: str = "") -> argparse.ArgumentParser:
+    """Add a ``--<prefix><key>`` option to ``parser`` for each value of ``cfg`` (nested dicts recursively)."""
+    for key, value in cfg.items():
+        option = f"--{prefix}{key}"
+        if isinstance(value, str):
+            parser.add_argument(option)
+        elif isinstance(value, bool):
+            parser.add_argument(option, action="store_true")
+        elif isinstance(value, (int, float)):
+            parser.add_argument(option, type=type(value))
+        elif isinstance(value, dict):
+            add_args(parser, value, f"{prefix}{key}.")
+        elif isinstance(value, (list, tuple)) and value:
+            parser.add_argument(option, type=type(value[0]), nargs="+")
+        else:
+            print(f"cannot parse key {prefix}{key} of type {type(value)}")
+    return parser
 
 
 class Config:

@@ -11,8 +11,10 @@ from torch.nn.modules.instancenorm import _InstanceNorm
 from torch.nn.modules.pooling import _AdaptiveAvgPoolNd, _AdaptiveMaxPoolNd, _AvgPoolNd, _MaxPoolNd
 from torch.utils.data import DataLoader
 
+from runnerkit.compat.mmcv.utils.device_type import IS_CUDA_AVAILABLE, is_cuda_available
+
 __all__ = [
-    "TORCH_VERSION", "DataLoader", "PoolDataLoader",
+    "IS_CUDA_AVAILABLE", "TORCH_VERSION", "is_cuda_available", "DataLoader", "PoolDataLoader",
     "SyncBatchNorm", "_AdaptiveAvgPoolNd", "_AdaptiveMaxPoolNd", "_AvgPoolNd", "_BatchNorm", "_ConvNd",
     "_ConvTransposeMixin", "_InstanceNorm", "_MaxPoolNd", "get_build_config", "is_rocm_pytorch",
 ]

@@ -10,7 +10,7 @@ from typing import IO, Any
 
 from runnerkit.compat.mmcv.utils.timer import Timer
 
-__all__ = ["ProgressBar", "track_iter_progress", "track_parallel_progress", "track_progress"]
+__all__ = ["ProgressBar", "init_pool", "track_iter_progress", "track_parallel_progress", "track_progress"]
 
 
 class ProgressBar:
@@ -73,6 +73,14 @@ def _tasks(tasks: Any) -> tuple[Iterable[Any], int]:
     raise TypeError('"tasks" must be an iterable object or a (iterator, int) tuple')
 
 
+def init_pool(process_num: int, initializer: Callable[..., Any] | None = None,
+              initargs: tuple[Any, ...] | None = None) -> Any:
+    """A ``multiprocessing.Pool`` of ``process_num`` workers."""
+    if initargs is not None and not isinstance(initargs, tuple):
+        raise TypeError('"initargs" must be a tuple')
+    return Pool(process_num, initializer, initargs or ())
+
+
 def track_progress(func: Callable[..., Any], tasks: Any, bar_width: int = 50, file: IO[str] = sys.stdout,
                    **kwargs: Any) -> list[Any]:
     """``[func(task, **kwargs) for task in tasks]`` with a progress bar (``tasks``: a list or ``(iterable, n)``)."""
@@ -102,12 +110,10 @@ def track_parallel_progress(func: Callable[[Any], Any], tasks: Any, nproc: int,
                             keep_order: bool = True, file: IO[str] = sys.stdout) -> list[Any]:
     """``func`` over ``tasks`` in a pool of ``nproc`` processes, with a progress bar."""
     items, task_num = _tasks(tasks)
-    if initargs is not None and not isinstance(initargs, tuple):
-        raise TypeError('"initargs" must be a tuple')
     task_num -= nproc * chunksize * int(skip_first)
     bar = ProgressBar(task_num, bar_width, not skip_first, file=file)
     results = []
-    with Pool(nproc, initializer, initargs or ()) as pool:
+    with init_pool(nproc, initializer, initargs) as pool:
         gen = pool.imap(func, items, chunksize) if keep_order else pool.imap_unordered(func, items, chunksize)
         for result in gen:
             results.append(result)

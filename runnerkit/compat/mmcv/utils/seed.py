@@ -1,4 +1,4 @@
-"""mmcv's ``worker_init_fn`` and the small torch helpers of ``mmcv.utils`` (``torch_meshgrid``, ``is_jit_tracing``)."""
+"""mmcv's ``worker_init_fn``: seeds for data loader workers."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import random
 import numpy as np
 import torch
 
-__all__ = ["is_jit_tracing", "torch_meshgrid", "worker_init_fn"]
+__all__ = ["worker_init_fn"]
 
 
 def worker_init_fn(worker_id: int, num_workers: int, rank: int, seed: int) -> None:
@@ -16,13 +16,3 @@ def worker_init_fn(worker_id: int, num_workers: int, rank: int, seed: int) -> No
     np.random.seed(worker_seed)
     random.seed(worker_seed)
     torch.manual_seed(worker_seed)
-
-
-def torch_meshgrid(*tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:
-    """``torch.meshgrid`` with matrix (``"ij"``) indexing, without the indexing warning."""
-    return torch.meshgrid(*tensors, indexing="ij")
-
-
-def is_jit_tracing() -> bool:
-    """Whether ``torch.jit.trace`` is running."""
-    return bool(torch._C._is_tracing())

@@ -5,6 +5,7 @@ from __future__ import annotations
 from runnerkit.hooks._schedule import (
     annealing_cos,
     annealing_linear,
+    position_from_periods,
 )
 from runnerkit.hooks._schedule_checks import (
     format_param,
@@ -40,4 +41,14 @@ __all__ = [
     "annealing_cos",
     "annealing_linear",
     "format_param",
+    "get_position_from_periods",
 ]
+
+
+def get_position_from_periods(iteration: int, cumulative_periods: list[int]) -> int:
+    """The index of the first of ``cumulative_periods`` that ``iteration`` has not reached (mmcv).
+
+    Raises:
+        ValueError: ``iteration`` is past the last period.
+    """
+    return position_from_periods(iteration, cumulative_periods, "get_position_from_periods")
