@@ -148,3 +148,15 @@ def test_custom_imports_are_imported(tmp_path: Path, monkeypatch: pytest.MonkeyP
     import sys
 
     assert sys.modules["my_plugin_mod"].IMPORTED
+
+
+def test_base_references_work_in_runnerkits_own_data_configs(tmp_path: Path) -> None:
+    from runnerkit.config import load_config
+
+    (tmp_path / "base.yaml").write_text("runner:\n  type: IterBasedRunner\n  max_iters: 40\nsteps: [10, 20]\n")
+    (tmp_path / "cfg.yaml").write_text("_base_: base.yaml\nlr_config:\n  step: {{ _base_.steps }}\n"
+                                       "checkpoint_config: {interval: {{_base_.runner.max_iters}}}\n")
+    cfg = load_config(tmp_path / "cfg.yaml")
+    assert cfg["lr_config"] == {"step": [10, 20]} and cfg["checkpoint_config"] == {"interval": 40}
+    (tmp_path / "cfg.json").write_text('{"_base_": "base.yaml", "n": {{_base_.runner.max_iters}}}')
+    assert load_config(tmp_path / "cfg.json")["n"] == 40

@@ -111,3 +111,19 @@ def test_a_child_of_hooks_keeps_its_own_classes_reachable_by_scope() -> None:
         assert HOOKS.get("myproj_parity.ScopedHook") is ScopedHook and child.get("ScopedHook") is ScopedHook
     finally:
         HOOKS.children.pop("myproj_parity", None)
+
+
+def test_nested_scopes_resolve_down_the_children_and_up_through_the_root() -> None:
+    from mmcv.utils import Registry
+
+    dogs = Registry("dogs", scope="zoo")
+    hounds = Registry("dogs", parent=dogs, scope="hound")
+    little = Registry("dogs", parent=hounds, scope="little_hound")
+    mid = Registry("dogs", parent=hounds, scope="mid_hound")
+    bloodhound, dachshund, beagle = (type(n, (), {}) for n in ("BloodHound", "Dachshund", "Beagle"))
+    hounds.register_module(module=bloodhound)
+    little.register_module(module=dachshund)
+    mid.register_module(module=beagle)
+    assert dogs.get("hound.little_hound.Dachshund") is dachshund and hounds.get("little_hound.Dachshund") is dachshund
+    assert little.get("hound.BloodHound") is bloodhound and little.get("hound.mid_hound.Beagle") is beagle
+    assert mid.get("hound.Dachshund") is None and dogs.get("cat.Tom") is None
