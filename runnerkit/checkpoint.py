@@ -81,7 +81,10 @@ def _fsync_dir(directory: str) -> None:
 
 
 def write_latest(directory: str, filename: str) -> None:
-    """Point ``last_checkpoint`` (and, where possible, the ``latest.pth`` symlink) at ``filename``."""
+    """Point ``last_checkpoint`` (and, where possible, the ``latest.pth`` symlink) at ``filename``.
+
+    For a sharded checkpoint folder only ``last_checkpoint`` moves (an older ``latest.pth`` is removed).
+    """
     pointer = os.path.join(directory, LAST_CHECKPOINT)
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=TMP_PREFIX, suffix=".tmp")
     try:
@@ -96,6 +99,10 @@ def write_latest(directory: str, filename: str) -> None:
             raise full from None
         raise
     link = os.path.join(directory, LATEST_LINK)
+    if os.path.isdir(os.path.join(directory, filename)):  # a sharded checkpoint folder: `latest.pth` names files only
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(link)
+        return
     try:
         tmp_link = link + ".tmp"
         if os.path.lexists(tmp_link):

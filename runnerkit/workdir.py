@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ __all__ = [
     "LOCK_FILE",
     "SIGNAL_TMPL",
     "LATEST_LINK",
+    "SHARDED_STATE",
     "TMP_PREFIX",
     "Prepared",
     "WorkDirInUseError",
@@ -42,6 +44,7 @@ __all__ = [
     "checkpoint_folder",
     "clean_tmp_files",
     "find_latest",
+    "is_checkpoint_dir",
     "is_tmp_file",
     "lock_work_dir",
     "prepare",
@@ -57,11 +60,19 @@ LAST_CHECKPOINT = "last_checkpoint"
 LATEST_LINK = "latest.pth"
 #: the name prefix of the temporary files atomic writes rename into place.
 TMP_PREFIX = ".tmp-"
+#: the file of a sharded checkpoint folder that holds its meta and loop state (written last, by rank 0).
+SHARDED_STATE = "runnerkit.pth"
 
 #: the name of the checkpoint a run stopped by a signal writes (numbered by iteration).
 SIGNAL_TMPL = "iter_{}.pth"
 #: checkpoint names runnerkit writes: interval checkpoints and best checkpoints.
 _RUN_FILE = re.compile(r"^(?:(?:epoch|iter)_\d+|best_.+)\.pth$")
+_RUN_FOLDER = re.compile(r"^(?:epoch|iter)_\d+$")
+
+
+def is_checkpoint_dir(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is a complete sharded checkpoint folder (DCP's ``.metadata`` and ``runnerkit.pth``)."""
+    return os.path.isfile(os.path.join(path, ".metadata")) and os.path.isfile(os.path.join(path, SHARDED_STATE))
 
 
 def is_tmp_file(name: str) -> bool:
@@ -78,9 +89,12 @@ def clean_tmp_files(directory: str | os.PathLike[str]) -> list[str]:
     removed: list[str] = []
     with contextlib.suppress(FileNotFoundError, NotADirectoryError):
         for entry in os.scandir(directory):
-            if is_tmp_file(entry.name) and not entry.is_dir(follow_symlinks=False):
+            if is_tmp_file(entry.name):
                 with contextlib.suppress(FileNotFoundError):
-                    os.unlink(entry.path)
+                    if entry.is_dir(follow_symlinks=False):  # a sharded save's folder
+                        shutil.rmtree(entry.path)
+                    else:
+                        os.unlink(entry.path)
                     removed.append(entry.name)
     return sorted(removed)
 
@@ -90,7 +104,8 @@ def run_checkpoints(directory: str | os.PathLike[str], filename_tmpl: str) -> li
 
     Files are ordered by the number in their name; temporary files and anything the template does
     not match (best checkpoints, ``latest.pth``) are left out. A template with a subfolder
-    (``"ckpts/epoch_{}.pth"``) is looked for in that subfolder. Returns full paths.
+    (``"ckpts/epoch_{}.pth"``) is looked for in that subfolder. Sharded checkpoint folders count
+    too (``iter_{}`` for ``iter_{}.pth``). Returns full paths.
     """
     sub, name_tmpl = os.path.split(filename_tmpl)
     folder = os.path.join(os.fspath(directory), sub)
@@ -98,11 +113,17 @@ def run_checkpoints(directory: str | os.PathLike[str], filename_tmpl: str) -> li
     if not sep:
         return []
     pattern = re.compile("^" + re.escape(head) + r"(\d+)" + re.escape(tail) + "$")
+    folder_tail = tail[: -len(".pth")] if tail.endswith(".pth") else tail
+    sharded = re.compile("^" + re.escape(head) + r"(\d+)" + re.escape(folder_tail) + "$")
     found: list[tuple[int, str]] = []
     with contextlib.suppress(FileNotFoundError, NotADirectoryError):
         for entry in os.scandir(folder):
-            match = pattern.match(entry.name)
-            if match and not is_tmp_file(entry.name) and entry.is_file():
+            if is_tmp_file(entry.name):
+                continue
+            match = pattern.match(entry.name) if entry.is_file() else None
+            if match is None and (match := sharded.match(entry.name)) and not is_checkpoint_dir(entry.path):
+                match = None
+            if match:
                 found.append((int(match.group(1)), entry.path))
     return [path for _, path in sorted(found)]
 
@@ -150,7 +171,8 @@ def previous_run_files(directory: str | os.PathLike[str]) -> list[str]:
         for entry in os.scandir(directory):
             if is_tmp_file(entry.name):
                 continue
-            if entry.name in (LAST_CHECKPOINT, LATEST_LINK) or (_RUN_FILE.match(entry.name) and entry.is_file()):
+            if entry.name in (LAST_CHECKPOINT, LATEST_LINK) or (_RUN_FILE.match(entry.name) and entry.is_file()) or (
+                    _RUN_FOLDER.match(entry.name) and is_checkpoint_dir(entry.path)):
                 names.append(entry.name)
     return sorted(names, key=_natural)
 
@@ -186,7 +208,7 @@ def find_latest(directory: str | os.PathLike[str]) -> str | None:
                     RuntimeWarning,
                     stacklevel=2,
                 )
-            elif os.path.isfile(path):
+            elif os.path.isfile(path) or is_checkpoint_dir(path):
                 return path
     link = os.path.join(directory, LATEST_LINK)
     if os.path.islink(link) and os.path.isfile(link):
@@ -250,7 +272,7 @@ def resolve_resume(
     path = os.fspath(resume)
     if not isinstance(path, str):
         raise TypeError(f"`resume` must be a path, True, \"auto\" or None, got {type(resume).__name__} `{resume!r}`.")
-    if os.path.isdir(path):
+    if os.path.isdir(path) and not is_checkpoint_dir(path):
         latest = find_latest(path)
         if latest is None:
             raise FileNotFoundError(f"No checkpoint to resume from in `{path}` (no `{LAST_CHECKPOINT}` or `{LATEST_LINK}`).")
@@ -354,6 +376,10 @@ def _prepare_locked(
         if previous and main_process:
             for name in previous:
                 with contextlib.suppress(FileNotFoundError):
-                    os.unlink(os.path.join(directory, name))
+                    target = os.path.join(directory, name)
+                    if os.path.isdir(target) and not os.path.islink(target):
+                        shutil.rmtree(target)  # a sharded checkpoint
+                    else:
+                        os.unlink(target)
             removed = previous
     return Prepared(resume_from, removed_tmp, removed, lock)

@@ -13,7 +13,7 @@ from runnerkit.cli import build_parser
 from tests.cli_helpers import main, runnerkit
 from tests.plugin_helpers import fake_site
 
-COMMANDS = ["list", "show", "schema", "validate", "run", "demo", "plot", "check-plugin"]
+COMMANDS = ["list", "show", "schema", "validate", "run", "demo", "consolidate", "plot", "check-plugin"]
 
 
 @pytest.fixture(scope="module")

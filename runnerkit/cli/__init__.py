@@ -1,7 +1,7 @@
 """The ``runnerkit`` command line (also ``python -m runnerkit``).
 
 Commands live one group per module (``components``: list/show/schema, ``validate``, ``train``:
-run/demo, ``plot``, ``plugin``: check-plugin) and import torch only when they need it.
+run/demo, ``consolidate``, ``plot``, ``plugin``: check-plugin) and import torch only when they need it.
 
 Exit codes: 0 success, 1 failure (a bad config, an unknown name, a broken plugin: one message,
 no traceback; set ``RUNNERKIT_DEBUG=1`` for the traceback), 2 usage error.
@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from runnerkit._version import __version__
-from runnerkit.cli import components, plot, plugin, train, validate
+from runnerkit.cli import components, consolidate, plot, plugin, train, validate
 from runnerkit.cli._common import HelpFormatter
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"runnerkit {__version__}")
     sub = parser.add_subparsers(title="commands", dest="command", metavar="COMMAND")
     sub.required = True
-    for module in (components, validate, train, plot, plugin):
+    for module in (components, validate, train, consolidate, plot, plugin):
         module.add_parsers(sub)
     return parser
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -38,6 +37,11 @@ class CheckpointHook(Hook):
             ``epoch_{}.pth`` / ``iter_{}.pth``).
         file_client_args: mmcv's storage backend options; accepted for mmcv configs and ignored
             (checkpoints go to the local file system).
+        sharded: write sharded checkpoint folders (``iter_{n}/``, torch.distributed.checkpoint; every
+            rank writes its shards). Default: when the model is sharded (FSDP2); ``False`` with a
+            sharded model gathers its whole weights into one file.
+        async_save: write in the background: training is blocked only while the state is copied;
+            at most one save is in flight, and ``last_checkpoint`` moves once the write is complete.
         **kwargs: more options of ``runner.save_checkpoint`` (``create_symlink``, ``meta``).
 
     Files are ``epoch_{n}.pth``/``iter_{n}.pth`` written atomically; ``last_checkpoint`` names
@@ -47,7 +51,8 @@ class CheckpointHook(Hook):
     priority = "NORMAL"
     #: ``**kwargs`` are options of ``save_checkpoint`` (those the hook does not set itself).
     forwards_kwargs: ClassVar[Forwards] = Forwards(
-        "runnerkit.runners.base:BaseRunner.save_checkpoint", exclude=("out_dir", "filename_tmpl", "save_optimizer")
+        "runnerkit.runners.base:BaseRunner.save_checkpoint",
+        exclude=("out_dir", "filename_tmpl", "save_optimizer", "sharded", "async_save", "on_written"),
     )
 
     @checked
@@ -62,6 +67,8 @@ class CheckpointHook(Hook):
         sync_buffer: bool = False,
         filename_tmpl: str | None = None,
         file_client_args: dict[str, Any] | None = None,
+        sharded: bool | None = None,
+        async_save: bool = False,
         **kwargs: Any,
     ) -> None:
         from runnerkit._args import model_of, validate_args
@@ -78,6 +85,8 @@ class CheckpointHook(Hook):
         self.create_symlink = bool(kwargs.get("create_symlink", True))
         self.save_meta: dict[str, Any] | None = kwargs.get("meta")
         self.saved: list[str] = []
+        self.sharded = sharded
+        self.async_save = async_save
 
     def before_run(self, runner: BaseRunner) -> None:
         self.out_dir = checkpoint_folder(runner.work_dir, self.out_dir)  # out_dir/<work dir's name> (mmcv)
@@ -117,26 +126,45 @@ class CheckpointHook(Hook):
 
             allreduce_buffers(list(runner.model.buffers()))
         runner.gather_rank_states()  # every rank takes part; rank 0 saves them
-        if runner.rank != 0:
+        from runnerkit.runners.checkpointing import every_rank_saves
+
+        if runner.rank != 0 and not every_rank_saves(runner, self.sharded):
             return
         assert self.out_dir is not None
         filename = self.filename_tmpl.format(number)
         if filename in self.saved:  # e.g. save_last at an interval step
             return
         runner.logger.info("Saving checkpoint at %d %s", number, "epochs" if self.by_epoch else "iterations")
+        options: dict[str, Any] = {}
+        if self.sharded is not None:
+            options["sharded"] = self.sharded
+        if self.async_save:
+            options["async_save"] = True
+        if self.max_keep_ckpts > 0:  # once the new checkpoint is complete (in the background when async)
+            options["on_written"] = self._rotate
         path = runner.save_checkpoint(
             self.out_dir, filename_tmpl=filename, save_optimizer=self.save_optimizer,
-            create_symlink=self.create_symlink, meta=self.save_meta,
+            create_symlink=self.create_symlink, meta=self.save_meta, **options,
         )
         runner.meta = runner.meta if runner.meta is not None else {}
         runner.meta.setdefault("hook_msgs", {})["last_ckpt"] = path
         self.saved.append(filename)
         self.saved = self.saved[-1:]  # only the last one matters (a save_last at an interval step)
-        if self.max_keep_ckpts > 0:
-            on_disk = rotation_candidates(self.out_dir, self.filename_tmpl)  # SIGTERM checkpoints too
-            for old in [p for p in on_disk if os.path.abspath(p) != os.path.abspath(path)][: max(0, len(on_disk) - self.max_keep_ckpts)]:
-                with contextlib.suppress(FileNotFoundError):
-                    os.remove(old)
+
+    def _rotate(self, path: str) -> None:
+        """Keep the newest ``max_keep_ckpts`` checkpoints (files or sharded folders; SIGTERM ones too) besides ``path``."""
+        from runnerkit.checkpoint_sharded import remove_checkpoint
+
+        assert self.out_dir is not None
+        on_disk = rotation_candidates(self.out_dir, self.filename_tmpl)  # SIGTERM checkpoints too
+        for old in [p for p in on_disk if os.path.abspath(p) != os.path.abspath(path)][: max(0, len(on_disk) - self.max_keep_ckpts)]:
+            remove_checkpoint(old)
+
+    def after_run(self, runner: BaseRunner) -> None:
+        """Wait for a checkpoint still being written in the background."""
+        from runnerkit.checkpoint_async import wait_pending
+
+        wait_pending()
 
     def state_dict(self) -> dict[str, Any]:
         return {"saved": list(self.saved)}

@@ -16,6 +16,7 @@ from pydantic import NonNegativeInt, PositiveInt
 from runnerkit._args import Fraction, checked
 from runnerkit.dist import unwrap_model
 from runnerkit.hooks.hook import Hook
+from runnerkit.parallel_fsdp import copy_whole_, whole
 
 if TYPE_CHECKING:
     from runnerkit.runners.base import BaseRunner
@@ -172,7 +173,9 @@ class EMAHook(Hook):
         averages (``swapped``) and the last iteration averaged in (``step``)."""
         if self._pending is not None:
             return self._pending
-        return {"shadow": dict(self._shadow), "swapped": self._swapped, "step": self._step}
+        # a sharded model's averages are saved whole (gathered: every rank calls this), so that they
+        # load at any world size
+        return {"shadow": {k: whole(v) for k, v in self._shadow.items()}, "swapped": self._swapped, "step": self._step}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore the averages; before ``before_run`` they are kept until the model is known."""
@@ -201,7 +204,7 @@ class EMAHook(Hook):
                         f"The EMA of `{name}` has shape {tuple(shadow[name].shape)} but the model's is "
                         f"{tuple(weight.shape)}; resume with the model the checkpoint was saved with."
                     )
-                self._shadow[name].copy_(shadow[name])
+                copy_whole_(self._shadow[name], shadow[name])
         self._swapped = bool(state.get("swapped", False))
         self._step = int(state.get("step", -1))
         self._resumed = True

@@ -21,6 +21,7 @@ from torch.optim import Optimizer
 
 from runnerkit._args import checked
 from runnerkit.hooks.hook import Hook
+from runnerkit.parallel_fsdp import local_part, set_gradient_sync
 
 if TYPE_CHECKING:
     from runnerkit.runners.base import BaseRunner
@@ -70,6 +71,8 @@ def _sync_gradients(runner: BaseRunner, sync: bool) -> None:
     # and the backward the hook runs later).
     if isinstance(runner.model, torch.nn.parallel.DistributedDataParallel):
         runner.model.require_backward_grad_sync = sync
+    else:  # FSDP2: no reduce-scatter until the iteration that steps
+        set_gradient_sync(runner.model, sync)
 
 
 class OptimizerHook(Hook):
@@ -105,7 +108,8 @@ class OptimizerHook(Hook):
         params = [p for p in self._params if p.grad is not None]
         if not params:
             return None
-        return clip_grad_norm_(params, **self.grad_clip)
+        # FSDP2: the norm over every rank's shards, a replicated DTensor; log it as a plain tensor
+        return local_part(clip_grad_norm_(params, **self.grad_clip))
 
     def _log_grad_norm(self, runner: BaseRunner, grad_norm: torch.Tensor | None) -> None:
         if grad_norm is not None:

@@ -10,6 +10,7 @@ import torch.distributed as dist
 
 from runnerkit._args import checked
 from runnerkit.hooks.hook import Hook
+from runnerkit.parallel_fsdp import local_part
 
 if TYPE_CHECKING:
     from runnerkit.runners.base import BaseRunner
@@ -22,7 +23,7 @@ def allreduce_buffers(tensors: Iterable[torch.Tensor]) -> None:
 
     Tensors are flattened into one bucket per (device, dtype) so that each bucket costs a single
     collective. Integer tensors (such as BatchNorm's ``num_batches_tracked``) get the floor of the
-    mean; boolean tensors are left alone. A no-op unless ``torch.distributed`` is initialised with more than one process.
+    mean; boolean tensors and sharded ones (``DTensor``) are left alone. A no-op unless ``torch.distributed`` is initialised with more than one process.
     """
     if not (dist.is_available() and dist.is_initialized()):
         return
@@ -31,8 +32,8 @@ def allreduce_buffers(tensors: Iterable[torch.Tensor]) -> None:
         return
     buckets: dict[tuple[torch.device, torch.dtype], list[torch.Tensor]] = {}
     for tensor in tensors:
-        if tensor.dtype == torch.bool:
-            continue
+        if tensor.dtype == torch.bool or local_part(tensor) is not tensor:
+            continue  # a sharded (DTensor) buffer: each rank holds its own part, nothing to average
         buckets.setdefault((tensor.device, tensor.dtype), []).append(tensor.data)
     for (_, dtype), bucket in buckets.items():
         flat = torch.cat([t.reshape(-1) for t in bucket])

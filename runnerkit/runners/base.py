@@ -371,7 +371,8 @@ class BaseRunner:
 
     def save_checkpoint(self, out_dir: str | os.PathLike[str], filename_tmpl: str | None = None,
                         save_optimizer: bool = True, meta: dict[str, Any] | None = None,
-                        create_symlink: bool = True) -> str:
+                        create_symlink: bool = True, *, sharded: bool | None = None, async_save: bool = False,
+                        on_written: Callable[[str], None] | None = None) -> str:
         """Write a checkpoint atomically into ``out_dir`` and return its path.
 
         Args:
@@ -381,8 +382,14 @@ class BaseRunner:
             save_optimizer: also save the optimizer state(s).
             meta: extra metadata (a dict), merged over the runner's ``meta``.
             create_symlink: point ``last_checkpoint`` (and ``latest.pth``) at the new file.
+            sharded: write a sharded checkpoint folder (torch.distributed.checkpoint; default: when
+                the model is sharded). A sharded model's checkpoint is a collective: every rank calls
+                this (``checkpointing.every_rank_saves``); a file checkpoint of it holds whole weights.
+            async_save: write in the background (``runnerkit.checkpoint_async``).
+            on_written: called with the path on rank 0 once the checkpoint is complete.
         """
-        return checkpointing.save_checkpoint(self, out_dir, filename_tmpl, save_optimizer, meta, create_symlink)
+        return checkpointing.save_checkpoint(self, out_dir, filename_tmpl, save_optimizer, meta, create_symlink,
+                                             sharded=sharded, async_save=async_save, on_written=on_written)
 
     def gather_rank_states(self) -> None:
         """Collect every rank's RNG states and data positions for rank 0's next checkpoint.

@@ -12,24 +12,29 @@ position (including where each data loader is in its pass), the RNG states and e
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import time
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from runnerkit import _mmcv_checkpoint as mmcv_checkpoint
 from runnerkit import checkpoint as ckpt_io
+from runnerkit import checkpoint_async
+from runnerkit import checkpoint_sharded as sharded_io
 from runnerkit import dist as dist_utils
 from runnerkit._version import __version__
 from runnerkit.dist import unwrap_model
+from runnerkit.parallel_fsdp import is_sharded
 from runnerkit.runners.saved_state import check_state
+from runnerkit.workdir import TMP_PREFIX
 
 if TYPE_CHECKING:
     from runnerkit.hooks.hook import Hook
     from runnerkit.runners.base import BaseRunner
 
-__all__ = ["FORMAT", "ResumePoint", "gather_rank_states", "hook_keys", "load_checkpoint", "restore_run_state",
+__all__ = ["FORMAT", "ResumePoint", "every_rank_saves", "gather_rank_states", "hook_keys", "load_checkpoint", "restore_run_state",
            "resume", "save_checkpoint"]
 
 
@@ -75,49 +80,155 @@ def save_checkpoint(
     save_optimizer: bool = True,
     meta: dict[str, Any] | None = None,
     create_symlink: bool = True,
+    *,
+    sharded: bool | None = None,
+    async_save: bool = False,
+    on_written: Callable[[str], None] | None = None,
 ) -> str:
     """Write ``runner``'s checkpoint atomically into ``out_dir`` and return its path.
 
-    See :meth:`runnerkit.BaseRunner.save_checkpoint` for the arguments.
+    See :meth:`runnerkit.BaseRunner.save_checkpoint` for the arguments. ``sharded`` (default: when
+    the model is sharded) writes a folder with torch.distributed.checkpoint; a file checkpoint of a
+    sharded model holds its whole weights, gathered. For a sharded model every rank calls this
+    (see :func:`every_rank_saves`). ``async_save`` writes in the background
+    (:mod:`runnerkit.checkpoint_async`); ``on_written(path)`` runs on rank 0 once the checkpoint is
+    complete and named by ``last_checkpoint`` (rotation).
     """
     if meta is not None and not isinstance(meta, dict):
         raise TypeError(f"`meta` should be a dict or None, got {type(meta).__name__}.")
+    checkpoint_async.wait_pending()  # at most one save in flight, and `last_checkpoint` only moves forward
     runner.finite_guard.check_before_save()  # never write non-finite weights
     loop = runner.loop
     tmpl = filename_tmpl or runner.default_filename_tmpl
     filename = tmpl.format(loop.checkpoint_number())
     out_dir = ckpt_io.local_dir(out_dir, "out_dir")
-    path = os.path.join(out_dir, filename)
+    model = unwrap_model(runner.model)
     full_meta: dict[str, Any] = dict(runner.meta or {})
     full_meta.update(meta or {})
-    classes = getattr(unwrap_model(runner.model), "CLASSES", None)
+    classes = getattr(model, "CLASSES", None)
     if classes is not None:  # mmcv stores the model's class names with its weights
         full_meta["CLASSES"] = classes
     full_meta.update(loop.progress_meta())
     full_meta.update(runnerkit_version=__version__, time=time.asctime())
-    checkpoint: dict[str, Any] = {
-        "meta": ckpt_io.plain(full_meta),
-        "state_dict": ckpt_io.to_cpu(unwrap_model(runner.model).state_dict()),
-    }
-    optimizer = runner.optimizer
-    if save_optimizer and optimizer is not None:
-        if isinstance(optimizer, dict):
-            checkpoint["optimizer"] = {k: opt.state_dict() for k, opt in optimizer.items()}
-        else:
-            checkpoint["optimizer"] = optimizer.state_dict()
-    checkpoint["runnerkit"] = {
+    state: dict[str, Any] = {
         "format": FORMAT,
         "loop": loop.state_dict(),
         "rng": ckpt_io.get_rng_state(),
         "hooks": {key: hook.state_dict() for key, hook in hook_keys(runner.hooks).items()},
+        "world_size": runner.world_size,
+        "batch_sizes": _batch_sizes(runner),
     }
     gathered = runner.rank_states
     if gathered is not None and gathered[0] == loop.position(runner.mode):
-        checkpoint["runnerkit"]["ranks"] = gathered[1]
-    ckpt_io.atomic_save(checkpoint, path)
-    if create_symlink:
-        ckpt_io.write_latest(out_dir, filename)
+        state["ranks"] = gathered[1]
+    optimizer = runner.optimizer if save_optimizer else None
+    if sharded if sharded is not None else is_sharded(model):
+        return _save_sharded(runner, model, optimizer, out_dir, filename, ckpt_io.plain(full_meta), state,
+                             create_symlink, async_save, on_written)
+    checkpoint: dict[str, Any] = {"meta": ckpt_io.plain(full_meta)}
+    if is_sharded(model):  # a file checkpoint holds whole weights: gather them (every rank takes part)
+        checkpoint["state_dict"] = sharded_io.full_model_state(model)
+        if optimizer is not None:
+            checkpoint["optimizer"] = sharded_io.full_optimizer_state(model, optimizer)
+    else:
+        checkpoint["state_dict"] = ckpt_io.to_cpu(model.state_dict())
+        if isinstance(optimizer, dict):
+            checkpoint["optimizer"] = {k: opt.state_dict() for k, opt in optimizer.items()}
+        elif optimizer is not None:
+            checkpoint["optimizer"] = optimizer.state_dict()
+    checkpoint["runnerkit"] = state
+    path = os.path.join(out_dir, filename)
+    if runner.rank != 0 and is_sharded(model):
+        return path  # rank 0 writes the gathered weights
+
+    def write(checkpoint: dict[str, Any]) -> None:
+        ckpt_io.atomic_save(checkpoint, path)
+        if create_symlink:
+            ckpt_io.write_latest(out_dir, filename)
+        if on_written is not None:
+            on_written(path)
+
+    if async_save:
+        checkpoint_async.submit(functools.partial(write, checkpoint_async.snapshot(checkpoint)))
+    else:
+        write(checkpoint)
     return path
+
+
+def every_rank_saves(runner: BaseRunner, sharded: bool | None = None) -> bool:
+    """Whether a checkpoint of ``runner`` is a collective (its model is sharded, or ``sharded`` asks for it).
+
+    Then every rank calls :func:`save_checkpoint`; otherwise rank 0 alone does.
+    """
+    return bool(sharded) or is_sharded(unwrap_model(runner.model))
+
+
+def _batch_sizes(runner: BaseRunner) -> dict[str, int]:
+    """Each data loader's batch size, by loader index (to continue at another world size)."""
+    sizes = {}
+    for index, iterator in runner.loop.passes.items():
+        size = getattr(iterator.loader, "batch_size", None)
+        if isinstance(size, int):
+            sizes[str(index)] = size
+    return sizes
+
+
+def _save_sharded(runner: BaseRunner, model: Any, optimizer: Any, out_dir: str, filename: str, meta: dict[str, Any],
+                  state: dict[str, Any], create_symlink: bool, async_save: bool,
+                  on_written: Callable[[str], None] | None) -> str:
+    """A sharded checkpoint folder: every rank writes its shards, rank 0 the rest, then renames it into place."""
+    name = sharded_io.folder_name(filename)
+    final, tmp = os.path.join(out_dir, name), os.path.join(out_dir, TMP_PREFIX + name)
+    rank = runner.rank
+    shards = sharded_io.sharded_state(model, optimizer, optimizer is not None)
+    small = {
+        "meta": meta,
+        "runnerkit": state,
+        "sharded": {
+            "world_size": runner.world_size,
+            "optimizer": optimizer is not None,
+            "optimizer_names": sorted(optimizer) if isinstance(optimizer, dict) else None,
+            "model_keys": list(shards["model"]),
+        },
+    }
+    if rank == 0:
+        os.makedirs(out_dir, exist_ok=True)
+    sharded_io.prepare_folder(tmp, rank)
+    dist_utils.barrier()
+
+    def finish() -> None:
+        if rank == 0:
+            ckpt_io.atomic_save(small, os.path.join(tmp, sharded_io.SHARDED_STATE))
+            sharded_io.publish(tmp, final)
+            if create_symlink:
+                ckpt_io.write_latest(out_dir, name)
+            if on_written is not None:
+                on_written(final)
+
+    from torch.distributed.checkpoint.state_dict_saver import async_save as dcp_async_save
+    from torch.distributed.checkpoint.state_dict_saver import save as dcp_save
+
+    if async_save:
+        group = checkpoint_async.dcp_group() if dist_utils.is_initialized() else None
+        # DCP stages (copies) the shards to CPU memory before it returns; the write runs in its own thread
+        future = dcp_async_save(shards, checkpoint_id=tmp, process_group=group, no_dist=group is None)
+        small = checkpoint_async.snapshot(small)
+
+        def write() -> None:
+            _result(future)
+            finish()
+
+        checkpoint_async.submit(write)
+    else:
+        dcp_save(shards, checkpoint_id=tmp, no_dist=not dist_utils.is_initialized())
+        finish()
+    return final
+
+
+def _result(future: Any) -> Any:
+    """The result of what ``dcp.async_save`` returned (a future, or a response holding one)."""
+    inner = getattr(future, "upload_completion", None) or future
+    return inner.result()
 
 
 def gather_rank_states(runner: BaseRunner) -> None:
@@ -146,21 +257,56 @@ def load_checkpoint(
     See :meth:`runnerkit.BaseRunner.load_checkpoint` for the arguments.
     """
     runner.logger.info("load checkpoint from %s", filename)
-    checkpoint = ckpt_io.load_file(os.fspath(filename), map_location, weights_only)
+    path = os.fspath(filename)
+    if os.path.isdir(path):  # a sharded checkpoint folder
+        return sharded_io.load_sharded_weights(path, unwrap_model(runner.model), strict=strict)
+    checkpoint = ckpt_io.load_file(path, map_location, weights_only)
     return _apply_weights(runner, checkpoint, filename, strict, revise_keys)
 
 
 def _apply_weights(runner: BaseRunner, checkpoint: dict[str, Any], filename: str | os.PathLike[str], strict: bool,
                    revise_keys: Sequence[tuple[str, str]]) -> dict[str, Any]:
-    checkpoint = mmcv_checkpoint.split_ema(checkpoint, unwrap_model(runner.model))  # mmcv's EMA buffers
-    missing, unexpected = ckpt_io.load_weights(
-        unwrap_model(runner.model), checkpoint, os.fspath(filename), strict=strict, revise_keys=revise_keys
-    )
+    model = unwrap_model(runner.model)
+    path = os.fspath(filename)
+    checkpoint = mmcv_checkpoint.split_ema(checkpoint, model)  # mmcv's EMA buffers
+    if is_sharded(model):
+        missing, unexpected = _load_whole_into_sharded(model, checkpoint, path, strict, revise_keys)
+    else:
+        missing, unexpected = ckpt_io.load_weights(model, checkpoint, path, strict=strict, revise_keys=revise_keys)
     if missing or unexpected:
         runner.logger.warning(
             "Checkpoint `%s` did not match the model: missing keys %s, unexpected keys %s", filename, missing, unexpected
         )
     return checkpoint
+
+
+def _load_whole_into_sharded(model: Any, checkpoint: dict[str, Any], path: str, strict: bool,
+                             revise_keys: Sequence[tuple[str, str]]) -> tuple[list[str], list[str]]:
+    """A file checkpoint's whole weights into a sharded model: each rank keeps its shard of them."""
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, set_model_state_dict
+
+    state = ckpt_io.revise_state_keys(dict(checkpoint.get("state_dict", checkpoint)), revise_keys)
+    own = model.state_dict()
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    if strict and (missing or unexpected):
+        raise ckpt_io.CheckpointError(path, f"does not fit the model ({type(model).__name__}): missing keys "
+                                      f"{missing[:6]}, unexpected keys {unexpected[:6]}.")
+    set_model_state_dict(model, {k: v for k, v in state.items() if k in own},
+                         options=StateDictOptions(full_state_dict=True, strict=False))
+    return missing, unexpected
+
+
+def _load_whole_optimizer(model: Any, optimizer: Any, saved: Any, path: str, name: str | None = None) -> None:
+    """A file checkpoint's optimizer state (by index) into the optimizer of a sharded model."""
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, set_optimizer_state_dict
+
+    try:
+        named = sharded_io.to_name_keyed(model, optimizer, saved)
+        set_optimizer_state_dict(model, optimizer, named, options=StateDictOptions(full_state_dict=True))
+    except (ValueError, KeyError, TypeError, IndexError, RuntimeError) as err:
+        which = f"optimizer `{name}`" if name else "optimizer"
+        raise ckpt_io.CheckpointError(path, f"holds an optimizer state that does not fit the {which}: {err}") from err
 
 
 def resume(
@@ -172,27 +318,33 @@ def resume(
 ) -> None:
     """Put ``runner`` where ``checkpoint`` left its run (see :meth:`runnerkit.BaseRunner.resume`)."""
     path = os.fspath(checkpoint)
-    if os.path.isdir(path):
+    if os.path.isdir(path) and not sharded_io.is_checkpoint_dir(path):  # a work dir: its latest checkpoint
         latest = ckpt_io.find_latest(path)
         if latest is None:
             raise FileNotFoundError(f"No checkpoint to resume from in `{path}` (no `last_checkpoint` or `latest.pth`).")
         path = latest
     if map_location == "default":
         map_location = "cpu"
+    model = unwrap_model(runner.model)
+    optimizer = runner.optimizer
     runner.logger.info("load checkpoint from %s", path)
-    ckpt = ckpt_io.load_file(path, map_location, weights_only)
+    sharded = os.path.isdir(path)  # a sharded checkpoint folder, at this or another world size
+    ckpt = sharded_io.read_sharded(path) if sharded else ckpt_io.load_file(path, map_location, weights_only)
     state = ckpt.get("runnerkit")
     if state is not None:
         check_state(state, path, FORMAT)  # every part, before any of the checkpoint is applied
-    ckpt = _apply_weights(runner, ckpt, path, True, ((r"^module\.", ""),))
-    optimizer = runner.optimizer
-    if resume_optimizer and "optimizer" in ckpt and optimizer is not None:
-        if isinstance(optimizer, dict):
-            saved = ckpt["optimizer"] if isinstance(ckpt["optimizer"], dict) else {}
-            for name, opt in optimizer.items():
-                ckpt_io.load_optimizer_state(opt, saved.get(name), path, name)
-        else:
-            ckpt_io.load_optimizer_state(optimizer, ckpt["optimizer"], path)
+    if sharded:
+        sharded_io.load_sharded(path, model, optimizer, load_optimizer=resume_optimizer, strict=True)
+    else:
+        ckpt = _apply_weights(runner, ckpt, path, True, ((r"^module\.", ""),))
+        if resume_optimizer and "optimizer" in ckpt and optimizer is not None:
+            load = (functools.partial(_load_whole_optimizer, model) if is_sharded(model) else ckpt_io.load_optimizer_state)
+            if isinstance(optimizer, dict):
+                saved = ckpt["optimizer"] if isinstance(ckpt["optimizer"], dict) else {}
+                for name, opt in optimizer.items():
+                    load(opt, saved.get(name), path, name)
+            else:
+                load(optimizer, ckpt["optimizer"], path)
     meta: dict[str, Any] = ckpt.get("meta", {})
     runner_meta: dict[str, Any] = runner.meta if runner.meta is not None else {}
     runner_meta.setdefault("hook_msgs", {}).update(meta.get("hook_msgs", {}))
@@ -245,11 +397,24 @@ def _load_hook_state(hook: Hook, key: str, state: dict[str, Any], path: str) -> 
 
 
 def _own_saved_state(runner: BaseRunner, state: dict[str, Any]) -> dict[str, Any]:
-    """This rank's RNG states and data positions in a checkpoint's ``runnerkit`` state."""
+    """This rank's RNG states and data positions in a checkpoint's ``runnerkit`` state.
+
+    At another world size than the checkpoint's (resharding), every rank continues from the number
+    of samples the saving ranks had seen together (``DistributedSampler`` deals one order over all
+    ranks), with rank 0's RNG states.
+    """
     ranks = state.get("ranks")
     world_size = runner.world_size
     if ranks is not None and len(ranks) == world_size:
         return dict(ranks[runner.rank])
+    saved_world = state.get("world_size")
+    if isinstance(saved_world, int) and saved_world != world_size and "batch_sizes" in state:
+        loaders = _rescaled_positions(runner, state, saved_world)
+        runner.logger.warning(
+            "The checkpoint was saved by %d process(es) and %d resume it: the data continues from the samples "
+            "already seen; RNG states are rank 0's, so random draws differ from the run never stopped.",
+            saved_world, world_size)
+        return {"rng": state["rng"], "loaders": loaders}
     if ranks is None and world_size > 1:
         warnings.warn(
             f"The checkpoint holds rank 0's RNG states and data positions only (it was saved by one process, or "
@@ -265,3 +430,18 @@ def _own_saved_state(runner: BaseRunner, state: dict[str, Any]) -> dict[str, Any
             stacklevel=4,
         )
     return {"rng": state["rng"], "loaders": state["loop"].get("loaders", {})}
+
+
+def _rescaled_positions(runner: BaseRunner, state: dict[str, Any], saved_world: int) -> dict[str, Any]:
+    """Rank 0's data positions with ``consumed`` batches recounted for this world size and batch size."""
+    loaders: dict[str, Any] = {}
+    for index, position in state["loop"].get("loaders", {}).items():
+        position = dict(position)
+        saved_batch = state["batch_sizes"].get(index)
+        iterator = runner.loop.passes.get(int(index))
+        batch = getattr(iterator.loader, "batch_size", None) if iterator is not None else None
+        if isinstance(saved_batch, int) and isinstance(batch, int) and batch > 0:
+            seen = int(position.get("consumed", 0)) * saved_batch * saved_world
+            position["consumed"] = seen // (batch * runner.world_size)
+        loaders[index] = position
+    return loaders

@@ -7,6 +7,9 @@ every value in it is); values a logger clears without averaging them (at an epoc
 kept aside, unread, and checked with the next log line or checkpoint. Before a checkpoint is written, every loss value still in the buffer and
 every parameter of the model are checked on their device with one read-back, so a checkpoint with
 non-finite weights is never written, and checkpoint rotation never pushes the last good ones out.
+A sharded model (FSDP2: ``DTensor`` parameters, saved by every rank together) is checked on each
+rank's local shards and the ranks agree with one all-reduce of the flags, so all of them stop
+together.
 
 A loss is a ``log_vars`` key containing ``"loss"`` (mmcv's convention: ``loss``, ``loss_cls``,
 ...). Buffers are not checked (a mask buffer may rightly hold ``-inf``). The check is on unless
@@ -22,6 +25,7 @@ import torch
 
 from runnerkit._errors import NonFiniteLossError
 from runnerkit.dist import unwrap_model
+from runnerkit.parallel_fsdp import local_part
 
 if TYPE_CHECKING:
     from runnerkit.runners.base import BaseRunner
@@ -105,11 +109,21 @@ class FiniteGuard:
         params: list[tuple[str, torch.Tensor]] = []
         if saving:
             params = [(n, p) for n, p in unwrap_model(runner.model).named_parameters() if p.is_floating_point()]
-        flags = [_all_finite(values) for values in losses.values()] + [torch.isfinite(p.detach()).all() for _, p in params]
+        sharded = any(local_part(p) is not p for _, p in params)
+        flags = [_all_finite(values) for values in losses.values()]
+        flags += [torch.isfinite(local_part(p).detach()).all() for _, p in params]
         if not flags:
             return
         finite = _read_flags(flags)
         self.deferred.clear()
+        if sharded:  # every rank saves its shards: all ranks must agree, in one all-reduce
+            others_ok, finite[len(losses):] = _agree(all(finite[:len(losses)]), finite[len(losses):])
+            if not others_ok and all(finite[:len(losses)]):
+                raise NonFiniteLossError(
+                    f"Training stopped at iteration {now}: another rank's loss became NaN or infinite, so no "
+                    f"checkpoint was written and the earlier ones are kept (that rank's log names it). {_HINT}",
+                    first_iter=self.verified_iter + 1, last_iter=now,
+                )
         bad_losses = [k for k, ok in zip(losses, finite) if not ok]
         if bad_losses:
             values = {k: _first_non_finite(losses[k]) for k in bad_losses}
@@ -157,6 +171,20 @@ def _read_flags(flags: list[torch.Tensor]) -> list[bool]:
         for i, ok in zip(indices, torch.stack([flags[i] for i in indices]).cpu().tolist()):
             result[i] = bool(ok)
     return result
+
+
+def _agree(losses_ok: bool, params_ok: list[bool]) -> tuple[bool, list[bool]]:
+    """Every rank's verdict: (all ranks' losses finite, each parameter finite on all ranks); one all-reduce."""
+    import torch.distributed as torch_dist
+
+    from runnerkit.dist import collective_device, is_distributed
+
+    if not is_distributed():
+        return losses_ok, params_ok
+    flags = torch.tensor([losses_ok, *params_ok], dtype=torch.int32, device=collective_device())
+    torch_dist.all_reduce(flags, op=torch_dist.ReduceOp.MIN)
+    values = [bool(v) for v in flags.tolist()]
+    return values[0], values[1:]
 
 
 def _first_non_finite(values: list[Any]) -> float:

@@ -126,7 +126,9 @@ class Interrupt:
             runner.gather_rank_states()  # every rank takes part; rank 0 writes them
             filename = f"iter_{iteration}.pth"
             path = os.path.join(out_dir, filename)
-            if runner.rank == 0:
+            from runnerkit.runners.checkpointing import every_rank_saves
+
+            if runner.rank == 0 or every_rank_saves(runner):  # a sharded model's save is a collective
                 path = runner.save_checkpoint(out_dir, filename_tmpl=filename, save_optimizer=_save_optimizer(runner))
         if path is not None:
             runner.logger.warning(
