@@ -234,7 +234,7 @@ def _prepare_work_dir(
 ) -> str | None:
     """Lock and clean up the work dir, refuse to mix runs, and return the checkpoint to resume from (if any)."""
     from runnerkit import workdir
-    from runnerkit.dist import get_dist_info
+    from runnerkit.agreement import decide_once
 
     chosen: str | os.PathLike[str] | bool | None
     if resume is not None:
@@ -246,23 +246,28 @@ def _prepare_work_dir(
     directory = os.fspath(work_dir) if work_dir is not None else None
     out_dir = (job.checkpoint_config or {}).get("out_dir")
     folder = workdir.checkpoint_folder(directory, out_dir) if isinstance(out_dir, str | os.PathLike) else None
-    try:
-        prepared = workdir.prepare(
-            directory, chosen, overwrite=job.overwrite if overwrite is None else overwrite,
-            keep=[job.load_from] if job.load_from else [], main_process=get_dist_info()[0] == 0,
-            checkpoint_dirs=[folder] if folder is not None else [],
-        )
-    except (FileNotFoundError, ValueError, TypeError) as err:
-        if isinstance(err, RunnerkitError):
-            raise
-        raise ConfigError(f"`{key}`: {err}") from err
-    if prepared.lock is not None:
-        holds.append(prepared.lock)
-    if prepared.removed_previous:
-        logging.getLogger("runnerkit").warning(
-            "overwrite: deleted the earlier run's checkpoints from `%s`: %s", directory, ", ".join(prepared.removed_previous)
-        )
-    return prepared.resume_from
+
+    def decide() -> str | None:
+        try:
+            prepared = workdir.prepare(
+                directory, chosen, overwrite=job.overwrite if overwrite is None else overwrite,
+                keep=[job.load_from] if job.load_from else [], checkpoint_dirs=[folder] if folder is not None else [],
+            )
+        except (FileNotFoundError, ValueError, TypeError) as err:
+            if isinstance(err, RunnerkitError):
+                raise
+            raise ConfigError(f"`{key}`: {err}") from err
+        if prepared.lock is not None:
+            holds.append(prepared.lock)
+        if prepared.removed_previous:
+            logging.getLogger("runnerkit").warning(
+                "overwrite: deleted the earlier run's checkpoints from `%s`: %s", directory,
+                ", ".join(prepared.removed_previous),
+            )
+        return prepared.resume_from
+
+    # distributed: rank 0 decides (and locks) for every rank, and every rank must be able to read what it chose
+    return decide_once(decide, reads=lambda resume_from: [resume_from] if resume_from else [job.load_from])
 
 
 def register_evaluation(runner: Any, container: Container, job: JobConfig) -> None:

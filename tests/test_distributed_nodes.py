@@ -1,0 +1,109 @@
+"""Two torchrun agents on this machine as two "nodes" (real agents, static and c10d rendezvous): resume is decided
+once for the whole job, so node-local work dirs fail fast writing nothing, and an elastic restart across the agents
+resumes every rank from the same checkpoint."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.test_distributed import SCRIPTS, TORCHRUN_ENV
+
+JOB = """\
+model = dict(type="DemoModel", hidden=8)
+data = dict(train=dict(type="DemoDataset", num_samples=64), samples_per_gpu=4)
+optimizer = dict(type="SGD", lr=0.05, momentum=0.9)
+optimizer_config = dict()
+runner = dict(type="IterBasedRunner", max_iters={iters})
+checkpoint_config = dict(interval=3)
+log_config = dict(interval=3)
+seed = 0
+num_threads = 1
+custom_hooks = {hooks!r}
+dist_params = dict(backend="gloo", timeout=60)
+"""
+
+JOB_DICT = dict(
+    model=dict(type="DemoModel", hidden=8),
+    data=dict(train=dict(type="DemoDataset", num_samples=64), samples_per_gpu=4),
+    optimizer=dict(type="SGD", lr=0.05, momentum=0.9), optimizer_config=dict(),
+    checkpoint_config=dict(interval=3), log_config=dict(interval=3), seed=0, num_threads=1,
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def agents(rendezvous: list[str], command: list[str], cwds: list[Path], timeout: float) -> tuple[list[tuple[int, str, str]], float]:
+    """One ``torchrun --nnodes 2 --nproc-per-node 1`` agent per "node" (its own cwd and process group); always ended."""
+    env = {k: v for k, v in os.environ.items() if k not in TORCHRUN_ENV}
+    env.update(OMP_NUM_THREADS="1", PYTHONPATH=os.pathsep.join([str(SCRIPTS), str(SCRIPTS.parents[1])]), PYTHONHASHSEED="0")
+    start = time.perf_counter()
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "torch.distributed.run", "--nnodes", "2", "--nproc-per-node", "1",
+             *[arg.format(node=node) for arg in rendezvous], "-m", "runnerkit", *command],
+            cwd=cwd, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+        )
+        for node, cwd in enumerate(cwds)
+    ]
+    try:
+        outputs = [p.communicate(timeout=timeout) for p in procs]
+        return [(p.returncode, out, err) for p, (out, err) in zip(procs, outputs)], time.perf_counter() - start
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+
+
+def report(results: list[tuple[int, str, str]]) -> str:
+    return "\n".join(f"--- node {n}: exit {code}\n{out[-2500:]}\n{err[-4000:]}" for n, (code, out, err) in enumerate(results))
+
+
+def listing(directory: Path) -> dict[str, float]:
+    return {p.name: p.stat().st_mtime for p in directory.iterdir()} if directory.exists() else {}
+
+
+@pytest.mark.dist
+@pytest.mark.slow
+@pytest.mark.timeout(150)
+def test_resume_auto_with_node_local_work_dirs_fails_fast_on_every_rank_and_writes_nothing(tmp_path: Path) -> None:
+    from runnerkit.job import build_job
+
+    nodes = [tmp_path / "node0", tmp_path / "node1"]
+    for node in nodes:
+        node.mkdir()
+        (node / "job.py").write_text(JOB.format(iters=3, hooks=[]))
+    # node 0's local work dir holds a checkpoint of an earlier run; node 1's has none (another disk)
+    cwd = os.getcwd()
+    os.chdir(nodes[0])
+    try:
+        build_job(dict(JOB_DICT, runner=dict(type="IterBasedRunner", max_iters=3)), work_dir="w").run()
+    finally:
+        os.chdir(cwd)
+    before = listing(nodes[0] / "w")
+    assert "iter_3.pth" in before
+    port = free_port()
+    static = ["--node-rank", "{node}", "--master-addr", "127.0.0.1", "--master-port", str(port)]
+    results, seconds = agents(static, ["run", "job.py", "--work-dir", "w", "--resume", "auto",
+                                       "--cfg-options", "runner.max_iters=12"], nodes, timeout=120)
+    assert all(code != 0 for code, _, _ in results), report(results)
+    assert seconds < 60, report(results)  # not the 60 s collective timeout, let alone 30 minutes
+    host = socket.gethostname()
+    for _, _, err in results:  # every rank says which rank, on which host, cannot read which file
+        assert f"rank 1 on host `{host}` cannot read `w/iter_3.pth`: there is no `{nodes[1] / 'w' / 'iter_3.pth'}`" in err, \
+            report(results)
+        assert f"Not every rank of the 2 can read the checkpoint rank 0 (host `{host}`) chose" in err
+    assert listing(nodes[0] / "w") == before  # no checkpoint, no log, nothing touched
+    assert listing(nodes[1] / "w") == {}
