@@ -72,7 +72,10 @@ def report(results: list[tuple[int, str, str]]) -> str:
 
 
 def listing(directory: Path) -> dict[str, float]:
-    return {p.name: p.stat().st_mtime for p in directory.iterdir()} if directory.exists() else {}
+    """Every file and its modification time (the work dir lock's time aside: rank 0 takes the lock to decide)."""
+    if not directory.exists():
+        return {}
+    return {p.name: 0.0 if p.name == ".runnerkit.lock" else p.stat().st_mtime for p in directory.iterdir()}
 
 
 @pytest.mark.dist
