@@ -84,7 +84,22 @@ def config_class_problem(kind: str, obj: Any) -> str | None:
     if not isinstance(obj, type):
         what = "a function" if inspect.isroutine(obj) else "not a class"
         return f"it resolves to {shown(obj)}, which is {what}"
-    return _class_problem(kind, obj)
+    problem = _class_problem(kind, obj)
+    if problem is None and kind == "constructor":
+        problem = _constructor_signature_problem(obj)
+    return problem
+
+
+def _constructor_signature_problem(cls: type) -> str | None:
+    """A constructor is built as ``cls(runner_cfg=..., default_args=...)`` (mmcv's ``RUNNER_BUILDERS`` rule):
+    a callable class that takes other arguments (``torch.fx.GraphModule``) is no constructor."""
+    init = next(vars(k)["__init__"] for k in cls.__mro__ if "__init__" in vars(k))  # not __new__'s (*args, **kwargs)
+    try:
+        inspect.signature(init).bind(None, runner_cfg={}, default_args={})
+    except (TypeError, ValueError):
+        return (f"{shown(cls)} does not take `runner_cfg` and `default_args` (a constructor is built as "
+                f"`Constructor(runner_cfg=..., default_args=...)`, as in mmcv)")
+    return None
 
 
 def object_problem(kind: str, obj: Any) -> tuple[type[Exception], str] | None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import gc
+import os
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,7 @@ from runnerkit._locate import Loc, Locator, format_loc
 from runnerkit._resolve import resolve
 from runnerkit._suggest import closest, edit_distance, suggestion
 
-__all__ = ["Problem", "check_config", "format_problems", "is_code"]
+__all__ = ["Problem", "check_config", "format_problems", "is_code", "run_work_dir"]
 
 _LOOKUP_ERRORS = (UnknownComponentError, AmbiguousComponentError, PluginLoadError, ConfigError)
 
@@ -62,6 +63,13 @@ class Problem:
         return f"{self.where + ': ' if self.where else ''}{self.key}: {self.message}"
 
 
+def run_work_dir(cfg: Mapping[str, Any], config: str | Path, override: str | None = None) -> str:
+    """The work dir ``runnerkit run CONFIG`` uses: ``override`` (``--work-dir``), else the config's
+    ``work_dir``, else ``work_dirs/<config name>``."""
+    given = cfg.get("work_dir")
+    return override or (given if isinstance(given, str) and given else os.path.join("work_dirs", Path(config).stem))
+
+
 def is_code(sources: Sequence[str | Path]) -> bool:
     """Whether a config read from ``sources`` is code: every file of it is a ``.py`` config.
 
@@ -72,7 +80,8 @@ def is_code(sources: Sequence[str | Path]) -> bool:
 
 
 def check_config(cfg: Mapping[str, Any], *, sources: Sequence[str | Path] = (),
-                 container: Container | None = None, trusted: bool | None = None) -> list[Problem]:
+                 container: Container | None = None, trusted: bool | None = None,
+                 work_dir: str | os.PathLike[str] | None = None) -> list[Problem]:
     """Every problem in ``cfg``, in file order when ``sources`` are given.
 
     Args:
@@ -80,10 +89,15 @@ def check_config(cfg: Mapping[str, Any], *, sources: Sequence[str | Path] = (),
         sources: the config file, then the ``_base_`` files it inherits from (for ``file:line``).
         container: where component names are looked up (default: the current container).
         trusted: whether the config is code (default: :func:`is_code` of ``sources``). A data
-            config may only set the safe ``compile`` options (:mod:`runnerkit._compile_rules`).
+            config may only set the safe ``compile`` options (:mod:`runnerkit._compile_rules`),
+            gives no run-time-only argument, and writes only inside the work dir (:mod:`runnerkit._confine`).
+        work_dir: the run's work dir (default: the config's ``work_dir``), where a data config may write.
     """
+    if work_dir is None and isinstance(cfg.get("work_dir"), str) and cfg["work_dir"]:
+        work_dir = cfg["work_dir"]
+    roots = [os.fspath(work_dir)] if work_dir is not None else []
     with _without_gc_pauses():
-        return _check_config(cfg, sources, container, trusted)
+        return _check_config(cfg, sources, container, trusted, roots)
 
 
 @contextlib.contextmanager
@@ -101,15 +115,17 @@ def _without_gc_pauses() -> Iterator[None]:
 
 
 def _check_config(cfg: Mapping[str, Any], sources: Sequence[str | Path], container: Container | None,
-                  trusted: bool | None) -> list[Problem]:
+                  trusted: bool | None, roots: list[str]) -> list[Problem]:
     from runnerkit._build import current_container
     from runnerkit.job_config import JobConfig
 
     checker = _Checker(container or current_container())
+    checker.data = not (is_code(sources) if trusted is None else trusted)
+    checker.roots = roots
     checker.top_level(cfg)
     checker.extend(model_problems(JobConfig, cfg, ()))
     checker.run(cfg)
-    if not (is_code(sources) if trusted is None else trusted):
+    if checker.data:
         checker.data_rules(cfg)
     unique: dict[tuple[Loc, str], Problem] = {}
     for p in checker.problems:
@@ -173,6 +189,10 @@ class _Checker:
     def __init__(self, container: Container) -> None:
         self.container = container
         self.problems: list[Problem] = []
+        #: whether the config is data (JSON/YAML/TOML, or a mapping): the data rules apply
+        self.data = True
+        #: where a data config may write: the work dir
+        self.roots: list[str] = []
 
     def add(self, loc: Loc, message: str, error: BaseException | None = None) -> None:
         prefix = f"`{format_loc(loc)}`: "
@@ -268,8 +288,24 @@ class _Checker:
             model = model_of(found, kind, context)
             args = {k: v for k, v in cfg.items() if k not in skip}
             name = str(cfg["type"]) if isinstance(cfg["type"], str) else getattr(found, "__name__", "component")
-            self.extend(model_problems(model, args, tuple(loc), name, supplied=(*supplied, *runtime_fields(model))))
+            runtime = runtime_fields(model)
+            self.extend(model_problems(model, args, tuple(loc), name, supplied=(*supplied, *runtime)))
+            if self.data:
+                self.runtime_only(model, args, runtime, loc)
+                if kind == "hook":
+                    from runnerkit._confine import hook_path_problems
+
+                    for where, message in hook_path_problems(found, args, self.roots):
+                        self.add((*loc, *where), message)
         return found
+
+    def runtime_only(self, model: type[BaseModel], args: Mapping[str, Any], runtime: set[str], loc: Loc) -> None:
+        """A data config cannot give an argument that only exists at run time (``ConcatDataset(datasets=[])``)."""
+        for key in sorted(k for k in runtime if args.get(k) is not None):
+            prop = model.model_json_schema().get("properties", {}).get(key, {})
+            what = f" (`{prop['x-python-type']}`)" if isinstance(prop, dict) and "x-python-type" in prop else ""
+            self.add((*loc, key), f"`{key}` takes objects that exist only at run time{what}, which a data config "
+                                  f"cannot give; build them in a `.py` config or in Python")
 
     def runner(self, cfg: Mapping[str, Any]) -> None:
         if "constructor" in cfg:

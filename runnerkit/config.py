@@ -169,6 +169,10 @@ def _parse(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
         data = _parse_data(path, suffix, text)
     except RecursionError as err:
         raise ConfigError(f"Config file `{path}` nests too deeply to be read; a config cannot be this deep.") from err
+    except ValueError as err:  # a number of more digits than Python converts (int_max_str_digits)
+        if isinstance(err, ConfigError) or "digits" not in str(err):
+            raise
+        raise ConfigError(_long_number(path, text)) from err
     if not isinstance(data, dict):
         raise ConfigError(
             f"Config file `{path}` holds a {type(data).__name__}, expected a mapping of sections "
@@ -178,6 +182,16 @@ def _parse(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
         if not isinstance(key, str):
             raise ConfigError(f"Config file `{path}`: the top-level key `{key!r:.60}` is a {type(key).__name__}, not a string.")
     return copy_plain(data, path.name, max_items=MAX_ITEMS), refs
+
+
+def _long_number(path: Path, text: str) -> str:
+    """The message for a number too long to read, with the line it is on."""
+    limit = sys.get_int_max_str_digits() or 4300
+    found = re.search(rf"\d{{{limit + 1},}}", text)
+    line = f":{text.count(chr(10), 0, found.start()) + 1}" if found else ""
+    digits = f" of {len(found.group())} digits" if found else ""
+    return (f"{path}{line}: a number{digits} is longer than the {limit} digits Python reads; no count, seed or size "
+            f"needs that many; write a smaller number.")
 
 
 def _check_brackets(path: Path, text: str) -> None:

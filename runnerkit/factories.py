@@ -51,7 +51,7 @@ def build_component(container: Container, kind: str, cfg: Mapping[str, Any], sec
         return factory(**extra, **args)
     except RunnerkitError:
         raise
-    except (TypeError, ValueError) as err:  # the component refused its arguments' values
+    except (TypeError, ValueError, AssertionError) as err:  # the component refused its arguments' values
         raise ConfigError(f"`{section}`: building the {kind} `{name}` failed: {err}") from err
 
 

@@ -153,7 +153,7 @@ def _build_job(
 
     container = container or current_container()
     if not isinstance(cfg, JobConfig):
-        problems = check_config(cfg, sources=[os.fspath(s) for s in sources], container=container)
+        problems = check_config(cfg, sources=[os.fspath(s) for s in sources], container=container, work_dir=work_dir)
         if len(problems) == 1 and problems[0].error is not None:
             raise problems[0].error  # one failed lookup: its own error (UnknownComponentError, PluginLoadError, ...)
         if problems:
@@ -179,7 +179,11 @@ def _build_job(
     if not isinstance(model, torch.nn.Module):
         raise ConfigError(f"`model`: `{job.model['type']}` built a {type(model).__name__}, expected a `torch.nn.Module`.")
     if job.device is not None:
-        model = model.to(job.device)
+        try:
+            model = model.to(job.device)
+        except (RuntimeError, AssertionError, ImportError) as err:  # a device this torch or machine lacks
+            raise ConfigError(f"`device`: cannot move the model to `{job.device}` on this machine: {err}; give "
+                              f"a device it has (`\"cpu\"`, or `\"cuda\"` where torch sees a GPU).") from err
     data_loaders = [build_data_loader(container, job.data, mode, job.seed) for mode, _ in job.workflow]
     distributed = _distributed()
     if distributed:  # under a launcher: `parallel` (DDP by default), and a DistributedSampler for every loader

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, NonNegativeInt, WithJsonSchema
 
+from runnerkit._bounds import Count, Device, Seed
 from runnerkit.runners.compile import COMPILE_DESCRIPTION, COMPILE_SCHEMA, compile_options
 
 __all__ = ["MMCV_KEYS", "ComponentConfig", "DataConfig", "JobConfig", "LogConfig", "known_keys"]
@@ -80,11 +81,11 @@ class DataConfig(BaseModel):
         default=None, description="The validation dataset; needed by a `val` workflow phase."
     )
     test: ComponentConfig | None = Field(default=None, description="The test dataset (kept for mmcv configs; unused by `run`).")
-    samples_per_gpu: PositiveInt | None = Field(
+    samples_per_gpu: Count | None = Field(
         default=None, description="Batch size per process (mmcv's name; `batch_size` is accepted too). Default 1."
     )
-    batch_size: PositiveInt | None = Field(default=None, description="Alias of `samples_per_gpu`; give only one of the two.")
-    workers_per_gpu: NonNegativeInt = Field(
+    batch_size: Count | None = Field(default=None, description="Alias of `samples_per_gpu`; give only one of the two.")
+    workers_per_gpu: Annotated[NonNegativeInt, Field(le=1024)] = Field(
         default=0, description="DataLoader worker processes per process; 0 loads in the main process."
     )
     shuffle: bool = Field(default=True, description="Shuffle the training set each epoch (validation is never shuffled).")
@@ -103,7 +104,7 @@ class LogConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    interval: PositiveInt = Field(default=10, description="Log every this many iterations (passed to each logger hook).")
+    interval: Count = Field(default=10, description="Log every this many iterations (passed to each logger hook).")
     hooks: list[ComponentConfig] = Field(
         default_factory=lambda: [{"type": "TextLoggerHook"}],
         description="Logger hooks, e.g. `[dict(type=\"TextLoggerHook\"), dict(type=\"TensorboardLoggerHook\")]`.",
@@ -159,10 +160,10 @@ class JobConfig(BaseModel):
         description="The runner: `dict(type=\"IterBasedRunner\", max_iters=...)` or `EpochBasedRunner` with "
         "`max_epochs`; its arguments are checked against the runner's argument model.",
     )
-    total_epochs: PositiveInt | None = Field(
+    total_epochs: Count | None = Field(
         default=None, description="Legacy mmcv key: with no `runner` section, means `EpochBasedRunner(max_epochs=...)`."
     )
-    workflow: list[tuple[Literal["train", "val"], PositiveInt]] = Field(
+    workflow: list[tuple[Literal["train", "val"], Count]] = Field(
         default_factory=lambda: [("train", 1)], min_length=1,  # type: ignore[arg-type]
         description="Phases in turn, e.g. `[(\"train\", 1), (\"val\", 1)]` (epochs for EpochBasedRunner, "
         "iterations for IterBasedRunner).",
@@ -182,17 +183,17 @@ class JobConfig(BaseModel):
         default=False, description="Start a fresh run even in a work dir that holds another run's checkpoints, "
         "deleting them first (without it, such a run is refused).",
     )
-    seed: int | None = Field(
+    seed: Seed | None = Field(
         default=None, description="Seed for Python, NumPy and torch before anything is built (deterministic runs)."
     )
     deterministic: bool = Field(
         default=False, description="With `seed`: make torch use deterministic algorithms (`runnerkit.seed_everything`)."
     )
-    num_threads: PositiveInt | None = Field(
+    num_threads: Annotated[Count, Field(le=65536)] | None = Field(
         default=None, description="`torch.set_num_threads` for the run; 1 is fastest for small models on a busy CPU "
         "(None: torch's default, one thread per core).",
     )
-    device: str | None = Field(
+    device: Device | None = Field(
         default=None, description="Move the model there before building the optimizer (`\"cuda\"`, `\"cpu\"`); "
         "the model's `train_step` moves each batch.",
     )

@@ -310,7 +310,7 @@ def test_the_schema_marks_objects_that_only_exist_at_run_time() -> None:
     runtime = sorted(name for name, prop in props.items() if prop.get("x-runtime-only"))
     assert runtime == ["batch_processor", "logger", "model", "optimizer"]
     assert props["work_dir"]["type"] == ["string", "null"]
-    assert props["max_iters"]["anyOf"][0] == {"exclusiveMinimum": 0, "type": "integer"}
+    assert props["max_iters"]["anyOf"][0] == {"exclusiveMinimum": 0, "maximum": 2**63 - 1, "type": "integer"}
 
 
 def test_the_schema_of_a_runner_class_shows_its_own_field() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ import torch
 import runnerkit
 import runnerkit.check
 import runnerkit.config
+import runnerkit.hooks
 from runnerkit import ConfigError, Container
 from runnerkit._resolve import resolve
 from runnerkit.config import load_config
@@ -334,3 +336,110 @@ def test_build_treats_a_runner_mapping_as_data_and_code_passes_options_in_defaul
     with pytest.raises(pydantic.ValidationError, match=r"give `mode` or `options`, not both"):
         runnerkit.build({"type": "IterBasedRunner", "max_iters": 1},
                         {"model": model, "compile": {"mode": "default", "options": {"cpp.cxx": ["x"]}}})
+
+
+# -- paths a data config names: inside the work dir only (issue 21) ----------------------------------
+
+
+def path_config(tmp_path: Path, outside: Path) -> dict[str, Any]:
+    """A job whose every hook writes to ``outside``, each through another key."""
+    return job_config(
+        checkpoint_config={"interval": 1, "out_dir": str(outside), "filename_tmpl": str(outside / "evil_{}.pth")},
+        log_config={"interval": 1, "hooks": [
+            {"type": "TextLoggerHook", "out_dir": str(outside)},
+            {"type": "TensorboardLoggerHook", "log_dir": "../tb"},
+            {"type": "WandbLoggerHook", "init_kwargs": {"dir": str(outside), "project": "x"}},
+        ]},
+        custom_hooks=[{"type": "ProfilerHook", "json_trace_path": str(outside / "trace.json"),
+                       "on_trace_ready": {"type": "tb_trace", "dir_name": "../../prof"}}],
+    )
+
+
+PATH_KEYS = [
+    "log_config.hooks[0].out_dir", "log_config.hooks[1].log_dir", "log_config.hooks[2].init_kwargs.dir",
+    "custom_hooks[0].json_trace_path", "custom_hooks[0].on_trace_ready.dir_name", "checkpoint_config.out_dir",
+    "checkpoint_config.filename_tmpl",
+]
+
+
+def test_every_path_a_json_config_names_outside_the_work_dir_is_refused_by_validate_and_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    outside = tmp_path / "home"
+    path = tmp_path / "cfg.json"
+    path.write_text(json.dumps(path_config(tmp_path, outside), indent=1))
+    code, out, _ = main(capsys, "validate", str(path))
+    assert code == 1
+    found = [line.split(": ", 2)[1] for line in out.splitlines() if re.match(rf"{re.escape(str(path))}:\d+: ", line)]
+    assert sorted(found) == sorted(PATH_KEYS)
+    assert f"`{outside}` is outside the work dir `{tmp_path / 'work_dirs' / 'cfg'}`; a data config (JSON/YAML/TOML) " \
+           f"may only write inside the work dir (docs/security.md)" in out
+    assert f"`{outside / 'evil_{}.pth'}` leads out of the checkpoint folder" in out
+    code, out, err = main(capsys, "run", str(path), "--work-dir", str(tmp_path / "work"))
+    assert code == 1 and "has 7 problem(s), listed above; nothing was trained" in err
+    assert f"is outside the work dir `{tmp_path / 'work'}`" in out
+    assert not outside.exists() and not (tmp_path / "work").exists()
+
+
+def test_a_filename_template_that_climbs_out_is_refused_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    cfg = job_config(checkpoint_config={"interval": 1, "filename_tmpl": "../../.bashrc{}"})
+    code, out, _ = main(capsys, "run", str(write(tmp_path, "cfg.json", cfg)), "--work-dir", str(tmp_path / "a" / "work"))
+    assert code == 1
+    assert "checkpoint_config.filename_tmpl: `../../.bashrc{}` leads out of the checkpoint folder" in out
+    assert sorted(os.listdir(tmp_path)) == ["cfg.json"]
+
+
+def test_paths_inside_the_work_dir_are_accepted_and_the_run_writes_there(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    work = tmp_path / "runs" / "work"
+    cfg = job_config(
+        checkpoint_config={"interval": 1, "out_dir": str(work.parent), "filename_tmpl": "ckpt/it_{:03d}.pth"},
+        log_config={"interval": 1, "hooks": [{"type": "TextLoggerHook", "out_dir": str(work / "logs")}]},
+        custom_hooks=[{"type": "ProfilerHook", "by_epoch": False, "json_trace_path": str(work / "trace.json"),
+                       "activities": ["cpu"]}],
+    )
+    path = write(tmp_path, "cfg.json", cfg)
+    code, out, err = main(capsys, "validate", str(path))
+    assert code == 1 and "is outside the work dir" in out  # the default work dir is work_dirs/cfg
+    code, out, err = main(capsys, "run", str(path), "--work-dir", str(work))  # the folder named on the command line
+    assert code == 0, out + err
+    assert sorted(p.name for p in (work / "ckpt").iterdir()) == ["it_001.pth", "it_002.pth"]
+    assert any((work / "logs").glob("*.log.json")) and (work / "trace.json").is_file()
+    assert sorted(os.listdir(tmp_path)) == ["cfg.json", "runs"]
+
+
+def test_a_link_inside_the_work_dir_that_leads_outside_does_not_count_as_inside(tmp_path: Path) -> None:
+    work, outside = tmp_path / "work", tmp_path / "outside"
+    work.mkdir()
+    outside.mkdir()
+    (work / "link").symlink_to(outside)
+    cfg = job_config(log_config={"interval": 1, "hooks": [{"type": "TextLoggerHook", "out_dir": str(work / "link")}]})
+    problems = runnerkit.check.check_config(cfg, work_dir=work)
+    assert [p.key for p in problems] == ["log_config.hooks[0].out_dir"]
+
+
+def test_a_python_config_is_code_and_may_write_anywhere(tmp_path: Path) -> None:
+    body = "\n".join(f"{k} = {v!r}" for k, v in path_config(tmp_path, tmp_path / "home").items())
+    code = write(tmp_path, "cfg.py", body + "\n")
+    assert runnerkit.check.check_config(load_config(code), sources=[code]) == []
+
+
+@pytest.mark.parametrize(("template", "shown"), [
+    ("iter_{}_{x}.pth", "`{}`, `{x}`"), ("iter.pth", "none"), ("iter_{}_{}.pth", "`{}`, `{}`"), ("it_{name}.pth", "`{name}`"),
+])
+def test_a_filename_template_needs_exactly_one_field_in_every_config_at_validation(
+    tmp_path: Path, template: str, shown: str
+) -> None:
+    code = write(tmp_path, "cfg.py", f"checkpoint_config = dict(interval=1, filename_tmpl={template!r})\n")
+    problems = runnerkit.check.check_config(load_config(code), sources=[code])
+    assert [(p.key, p.where) for p in problems] == [("checkpoint_config.filename_tmpl", f"{code}:1")]
+    assert problems[0].message.startswith(f"a file name template holds exactly one `{{}}` field, the epoch or "
+                                          f"iteration number; `{template}` holds {shown}")
+    with pytest.raises(pydantic.ValidationError, match=r"filename_tmpl\n  a file name template holds exactly one"):
+        runnerkit.hooks.CheckpointHook(filename_tmpl=template)  # at construction, not at the first save

@@ -100,17 +100,17 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def _run_command(args: argparse.Namespace) -> int:
-    from runnerkit.check import check_config, format_problems
+    from runnerkit.check import check_config, format_problems, run_work_dir
     from runnerkit.config import read_config
     launcher = resolve_launcher(args.launcher)
     cfg_file = read_config(args.config)
     cfg = with_options(cfg_file.data, args.cfg_options)
-    problems = check_config(cfg, sources=cfg_file.sources)
+    name = Path(args.config).stem
+    work_dir = run_work_dir(cfg, args.config, args.work_dir)
+    problems = check_config(cfg, sources=cfg_file.sources, work_dir=work_dir)
     if problems:
         print(format_problems(problems))
         raise ConfigError(f"`{args.config}` has {len(problems)} problem(s), listed above; nothing was trained.")
-    name = Path(args.config).stem
-    work_dir = args.work_dir or cfg.get("work_dir") or os.path.join("work_dirs", name)
     resume: str | bool | None = None
     if args.resume == _LATEST:
         resume = True

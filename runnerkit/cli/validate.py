@@ -65,13 +65,13 @@ def add_parsers(sub: Any) -> None:
 
 
 def validate_command(args: argparse.Namespace) -> int:
-    from runnerkit.check import Problem, check_config, format_problems
+    from runnerkit.check import Problem, check_config, format_problems, run_work_dir
     from runnerkit.config import read_config
     from runnerkit.job_config import JobConfig
 
     cfg_file = read_config(args.config)
     cfg = with_options(cfg_file.data, args.cfg_options)
-    problems = check_config(cfg, sources=cfg_file.sources)
+    problems = check_config(cfg, sources=cfg_file.sources, work_dir=run_work_dir(cfg, args.config))
     hint = ""
     if not problems and not args.partial:  # what `runnerkit run` refuses next, before building anything
         problems = [Problem(loc, message, where=str(args.config))

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from runnerkit import checkpoint as ckpt_io
 from runnerkit._args import Forwards, PositiveIntOrNever, checked
+from runnerkit._confine import FilenameTemplate
 from runnerkit.hooks.hook import NEVER, Hook, next_multiple
 from runnerkit.workdir import checkpoint_folder, clean_tmp_files, rotation_candidates
 
@@ -65,7 +66,7 @@ class CheckpointHook(Hook):
         max_keep_ckpts: PositiveIntOrNever = -1,
         save_last: bool = True,
         sync_buffer: bool = False,
-        filename_tmpl: str | None = None,
+        filename_tmpl: FilenameTemplate | None = None,
         file_client_args: dict[str, Any] | None = None,
         sharded: bool | None = None,
         async_save: bool = False,

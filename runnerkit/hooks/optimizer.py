@@ -20,6 +20,7 @@ from torch.nn.utils import clip_grad_norm_
 from torch.optim import Optimizer
 
 from runnerkit._args import checked
+from runnerkit._bounds import GradClip
 from runnerkit.hooks.hook import Hook
 from runnerkit.parallel_fsdp import local_part, set_gradient_sync
 
@@ -89,7 +90,7 @@ class OptimizerHook(Hook):
     priority = "ABOVE_NORMAL"
 
     @checked
-    def __init__(self, grad_clip: Mapping[str, Any] | None = None, detect_anomalous_params: bool = False) -> None:
+    def __init__(self, grad_clip: GradClip | None = None, detect_anomalous_params: bool = False) -> None:
         if grad_clip is not None:
             if not isinstance(grad_clip, Mapping) or "max_norm" not in grad_clip:
                 raise ValueError(f"`grad_clip` must be a dict with `max_norm` (e.g. dict(max_norm=35, norm_type=2)), got `{grad_clip!r}`.")

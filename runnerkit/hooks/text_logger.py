@@ -124,7 +124,7 @@ class TextLoggerHook(LoggerHook):
                 self.time_sec_tot += log_dict["time"] * self.interval
                 time_sec_avg = self.time_sec_tot / max(runner.iter - self.start_iter + 1, 1)
                 eta_sec = time_sec_avg * ((runner.max_iters or 0) - runner.iter - 1)
-                line += f"eta: {datetime.timedelta(seconds=int(max(eta_sec, 0)))}, "
+                line += f"eta: {_eta(eta_sec)}, "
                 line += f"time: {log_dict['time']:.3f}, data_time: {log_dict.get('data_time', 0.0):.3f}, "
                 if "memory" in log_dict:
                     line += f"memory: {log_dict['memory']}, "
@@ -172,3 +172,10 @@ def _jsonable(value: Any) -> bool:
     except (TypeError, ValueError):
         return False
     return True
+
+
+def _eta(seconds: float) -> str:
+    """``1 day, 2:03:04``; past what ``timedelta`` holds (a run of 2**62 iterations), ``> 999999999 days``."""
+    if not seconds < datetime.timedelta.max.total_seconds():  # NaN too
+        return "> 999999999 days" if seconds == seconds else "unknown"
+    return str(datetime.timedelta(seconds=int(max(seconds, 0))))

@@ -30,6 +30,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from runnerkit._bounds import MAX_COUNT
 from runnerkit._suggest import MAX_HINTS, did_you_mean
 from runnerkit.runners.compile import COMPILE_DESCRIPTION, COMPILE_SCHEMA, compile_options
 
@@ -83,10 +84,12 @@ class BaseRunnerArgs(BaseModel):
         default=None, description="Free-form metadata saved in checkpoints (e.g. env info, seed, config text)."
     )
     max_iters: Annotated[int | None, BeforeValidator(_no_bool)] = Field(
-        default=None, gt=0, description="Stop training after this many iterations (exclusive with `max_epochs`)."
+        default=None, gt=0, le=MAX_COUNT,
+        description="Stop training after this many iterations (exclusive with `max_epochs`; at most 2**63-1).",
     )
     max_epochs: Annotated[int | None, BeforeValidator(_no_bool)] = Field(
-        default=None, gt=0, description="Stop training after this many epochs (exclusive with `max_iters`)."
+        default=None, gt=0, le=MAX_COUNT,
+        description="Stop training after this many epochs (exclusive with `max_iters`; at most 2**63-1).",
     )
 
     compile: Annotated[Any, WithJsonSchema(COMPILE_SCHEMA)] = Field(default=False, description=COMPILE_DESCRIPTION)
@@ -226,6 +229,12 @@ def _rewrite(model: type[BaseModel], err: dict[str, Any], suggest: bool = True) 
             "unknown argument `{key}` for {model_name}; {hint}accepted arguments are: {accepted}",
             {"key": key, "hint": hint, "model_name": model.__name__, "accepted": ", ".join(accepted)},
             err.get("input"),
+        )
+    if loc and loc[0] in _POSITIVE_INTS and err["type"] == "less_than_equal":
+        return _error(
+            loc, "count_too_large",
+            "expected at most 2**63-1 {what} (what the loop, its log and checkpoints count to), got {given}",
+            {"what": _POSITIVE_INTS[str(loc[0])], "given": f"`{err.get('input')!r:.40}`"}, err.get("input"),
         )
     if loc and loc[0] in _POSITIVE_INTS and err["type"] in _INT_ERRORS:
         return _error(
