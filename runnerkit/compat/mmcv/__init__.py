@@ -14,19 +14,28 @@ docs/migration.md lists what differs from mmcv 1.7.2 and why.
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 
 from runnerkit.compat.mmcv._finder import ALIASED, MmcvFinder, installed_mmcv_version
 
 __all__ = ["install", "installed_mmcv_version", "uninstall"]
 
 
-def install() -> MmcvFinder:
+def install(stand_ins: Mapping[str, str] | None = None) -> MmcvFinder:
     """Put the layer's finder at the front of ``sys.meta_path`` (idempotent) and return it.
 
     Afterwards ``import mmcv.runner`` (and ``mmcv.engine``, ``mmcv.parallel`` and their submodules)
     gives this layer unless mmcv 1.x itself is installed; without any mmcv a minimal ``mmcv``
     package is provided; with mmcv 2.x its own subpackages keep working. Install before the first
     ``import mmcv.runner``: a module already imported is not replaced.
+
+    Args:
+        stand_ins: modules that serve other subpackages of the stand-in ``mmcv`` when no mmcv is
+            installed, e.g. ``{"cnn": "myproject.mmcv_cnn"}`` for ``import mmcv.cnn`` (and its
+            submodules, ``mmcv.cnn.bricks`` -> ``myproject.mmcv_cnn.bricks``). Added to those given before.
+
+    Raises:
+        TypeError: ``stand_ins`` is not a mapping of subpackage names to module names.
 
     Example:
         >>> import runnerkit.compat.mmcv
@@ -35,12 +44,20 @@ def install() -> MmcvFinder:
         >>> mmcv.runner.HOOKS.name
         'hook'
     """
+    extra = dict(stand_ins or {})
+    for name, module in extra.items():
+        if not (isinstance(name, str) and name.isidentifier() and isinstance(module, str) and module):
+            raise TypeError(f"stand_ins maps an mmcv subpackage name to a module name, as {{'cnn': 'myproject.mmcv_cnn'}}; "
+                            f"got {name!r}: {module!r}")
+        if name in ALIASED:
+            raise TypeError(f"mmcv.{name} is provided by the layer itself; it cannot be stood in")
     for finder in list(sys.meta_path):
         if isinstance(finder, MmcvFinder):
             sys.meta_path.remove(finder)
             sys.meta_path.insert(0, finder)
+            finder.stand_ins.update(extra)
             return finder
-    finder = MmcvFinder()
+    finder = MmcvFinder(extra)
     sys.meta_path.insert(0, finder)
     return finder
 

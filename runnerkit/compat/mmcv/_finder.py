@@ -66,7 +66,15 @@ class _AliasLoader(importlib.abc.Loader):
 
 
 class MmcvFinder(importlib.abc.MetaPathFinder):
-    """Finds ``mmcv`` (when none is installed) and ``mmcv.{runner,engine,parallel,fileio,utils}[.*]`` (unless mmcv 1.x is)."""
+    """Finds ``mmcv`` (when none is installed) and ``mmcv.{runner,engine,parallel,fileio,utils}[.*]`` (unless mmcv 1.x is).
+
+    Args:
+        stand_ins: other subpackages of the stand-in ``mmcv`` (no mmcv installed), as ``{"cnn":
+            "myproject.mmcv_cnn"}``: ``mmcv.cnn`` (and ``mmcv.cnn.bricks``, ...) is that module.
+    """
+
+    def __init__(self, stand_ins: dict[str, str] | None = None) -> None:
+        self.stand_ins: dict[str, str] = dict(stand_ins or {})
 
     def find_spec(self, fullname: str, path: Sequence[str] | None = None,
                   target: types.ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
@@ -80,9 +88,12 @@ class MmcvFinder(importlib.abc.MetaPathFinder):
 
             return importlib.util.spec_from_file_location("mmcv", _package.__file__, submodule_search_locations=[])
         parts = fullname.split(".")
-        if parts[1] not in ALIASED or _is_mmcv1(version) or (parts[1] in STAND_IN_ONLY and version is not None):
+        if parts[1] in self.stand_ins and version is None:
+            target_name = ".".join([self.stand_ins[parts[1]], *parts[2:]])
+        elif parts[1] not in ALIASED or _is_mmcv1(version) or (parts[1] in STAND_IN_ONLY and version is not None):
             return None
-        target_name = ".".join([LAYER, *parts[1:]])
+        else:
+            target_name = ".".join([LAYER, *parts[1:]])
         try:
             found = importlib.util.find_spec(target_name)
         except ModuleNotFoundError:
