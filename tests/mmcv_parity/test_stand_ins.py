@@ -45,12 +45,12 @@ def test_a_stand_in_serves_mmcv_cnn_and_its_submodules(cnn_stand_in: str) -> Non
 
 
 def test_stand_ins_are_checked() -> None:
-    with pytest.raises(TypeError, match="mmcv.runner is provided by the layer itself"):
+    with pytest.raises(TypeError, match=r"mmcv\.runner is provided by the layer itself"):
         runnerkit.compat.mmcv.install(stand_ins={"runner": "x"})
     with pytest.raises(TypeError, match=r"stand_ins maps an mmcv subpackage name to a module name"):
         runnerkit.compat.mmcv.install(stand_ins={"cnn": 3})  # type: ignore[dict-item]
 
 
 def test_without_a_stand_in_mmcv_cnn_is_missing() -> None:
-    with pytest.raises(ModuleNotFoundError, match="mmcv.cnn"):
+    with pytest.raises(ModuleNotFoundError, match=r"mmcv\.cnn"):
         __import__("mmcv.cnn")
