@@ -24,9 +24,6 @@ def fresh_loggers(monkeypatch: pytest.MonkeyPatch) -> None:
     from runnerkit.compat.mmcv.utils import logging as mmcv_logging
 
     monkeypatch.setattr(mmcv_logging, "logger_initialized", {})
-    import runnerkit.compat.mmcv.runner.base_module as base_module
-
-    monkeypatch.setattr(base_module, "logger_initialized", mmcv_logging.logger_initialized)
 
 
 def test_init_weights_gives_mmcvs_weights_and_init_log(tmp_path: Path, fresh_loggers: None) -> None:

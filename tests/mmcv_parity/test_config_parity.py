@@ -160,3 +160,17 @@ def test_base_references_work_in_runnerkits_own_data_configs(tmp_path: Path) -> 
     assert cfg["lr_config"] == {"step": [10, 20]} and cfg["checkpoint_config"] == {"interval": 40}
     (tmp_path / "cfg.json").write_text('{"_base_": "base.yaml", "n": {{_base_.runner.max_iters}}}')
     assert load_config(tmp_path / "cfg.json")["n"] == 40
+
+
+def test_auto_argparser_and_file2dict(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from mmcv import Config
+
+    path = DATA / "configs" / "grandchild.py"
+    monkeypatch.setattr(sys, "argv", ["train.py", str(path), "--runner.max_iters", "7"])
+    parser, cfg = Config.auto_argparser("demo")
+    args = parser.parse_args()
+    assert args.config == str(path) and vars(args)["runner.max_iters"] == 7 and cfg.runner.max_iters == 160000
+    values, text = Config._file2dict(path)
+    assert values == cfg._cfg_dict and text.endswith(path.read_text())

@@ -121,10 +121,7 @@ def test_an_mmdet_style_train_script_prelude_runs_unchanged(tmp_path: Path, monk
     from mmcv.runner import BaseModule
     from mmcv.utils import Registry, collect_env, get_git_hash, get_logger
 
-    import runnerkit.compat.mmcv.runner.base_module as base_module
-
-    monkeypatch.setattr(base_module, "logger_initialized", {})  # as in a fresh process: ours is the first logger
-    monkeypatch.setattr(mmcv.utils.logging, "logger_initialized", base_module.logger_initialized)
+    monkeypatch.setattr(mmcv.utils.logging, "logger_initialized", {})  # as in a fresh process: ours is the first
     config = write_configs(tmp_path / "configs")
     args = parse_args([str(config), "--work-dir", str(tmp_path / "work"), "--cfg-options",
                        "data.samples_per_gpu=4", "model.backbone.depth=3", "workflow=[(train,1)]"])

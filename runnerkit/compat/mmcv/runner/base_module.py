@@ -20,7 +20,8 @@ from typing import Any
 from torch import nn
 
 from runnerkit.compat.mmcv.runner.dist_utils import master_only
-from runnerkit.compat.mmcv.utils.logging import get_logger, logger_initialized, print_log
+from runnerkit.compat.mmcv.utils import logging as mmcv_logging
+from runnerkit.compat.mmcv.utils.logging import get_logger, print_log
 
 __all__ = ["BaseModule", "ModuleDict", "ModuleList", "Sequential"]
 
@@ -61,7 +62,7 @@ class BaseModule(nn.Module, metaclass=ABCMeta):
                 info[param]["tmp_mean_value"] = param.data.mean()
             for module in self.modules():
                 module._params_init_info = info  # type: ignore[assignment]
-        logger_name = next(iter(logger_initialized), "mmcv")
+        logger_name = next(iter(mmcv_logging.logger_initialized), "mmcv")
         name = type(self).__name__
         if not self._is_init:
             if self.init_cfg:

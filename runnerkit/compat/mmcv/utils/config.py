@@ -170,6 +170,23 @@ class Config:
         return cfg
 
     @staticmethod
+    def _file2dict(filename: str | Path, use_predefined_variables: bool = True) -> tuple[ConfigDict, str]:
+        """``(values, text)`` of a config file, ``_base_`` files merged in (mmcv's private helper, used downstream)."""
+        cfg = Config.fromfile(filename, import_custom_modules=False)
+        return cfg._cfg_dict, cfg.text
+
+    @staticmethod
+    def auto_argparser(description: str = "") -> tuple[argparse.ArgumentParser, Config]:
+        """A parser with the positional ``config`` and one option per value of that config (:func:`add_args`)."""
+        partial = argparse.ArgumentParser(description=description)
+        partial.add_argument("config", help="config file path")
+        cfg = Config.fromfile(partial.parse_known_args()[0].config)
+        parser = argparse.ArgumentParser(description=description)
+        parser.add_argument("config", help="config file path")
+        add_args(parser, cfg._cfg_dict)
+        return parser, cfg
+
+    @staticmethod
     def fromstring(cfg_str: str, file_format: str) -> Config:
         """A config from the text of a ``.py``/``.json``/``.yaml``/``.toml`` file."""
         import tempfile
