@@ -55,7 +55,12 @@ FilenameTemplate = Annotated[str, AfterValidator(check_filename_template)]
 
 
 def inside(path: str, roots: Sequence[str]) -> bool:
-    """Whether ``path`` (relative: to the current folder) is one of ``roots`` or inside one, links followed."""
+    """Whether ``path`` (relative: to the current folder) is one of ``roots`` or inside one, links followed.
+
+    A path holding a NUL character is no path, and inside nothing.
+    """
+    if "\0" in path:
+        return False
     real = os.path.realpath(path)
     for root in roots:
         top = os.path.realpath(root)
@@ -65,6 +70,8 @@ def inside(path: str, roots: Sequence[str]) -> bool:
 
 
 def _outside(key: str, given: str, effective: str, roots: Sequence[str]) -> str:
+    if "\0" in given:
+        return f"`{given!r:.200}` holds a NUL character, so it is no path; give a folder inside the work dir"
     where = f"the work dir `{os.path.abspath(roots[0])}`" if roots else "a work dir (none is set: give `work_dir`)"
     via = f" (it writes to `{effective}`)" if effective != given else ""
     return (f"`{given:.200}`{via} is outside {where}; a data config (JSON/YAML/TOML) may only write inside the work "

@@ -12,6 +12,7 @@ import decimal
 import fractions
 import json
 import math
+import os
 import random
 import re
 from pathlib import Path
@@ -207,6 +208,9 @@ SEEDS = [
     "[" * 5000 + "]" * 5000,
     "{" * 3000,
     "a" + ".b" * 300 + " = 1\n",
+    '{"runner": {"type": "IterBasedRunner", "max_iters": ' + "9" * 5001 + "}}",  # past Python's int-string limit
+    "seed: " + "7" * 4400 + "\n",
+    "seed = " + "1" * 4301 + "\n",
 ]
 
 
@@ -267,3 +271,144 @@ def test_the_fuzzed_error_types_cover_the_documented_failures() -> None:
     for cfg, error, pattern in cases:
         with pytest.raises(error, match=re.compile(pattern, re.S)):
             runnerkit.build(cfg, default_args={"model": model})
+
+
+# -- the value shapes of issue 21: huge ints, odd devices, non-str paths, path escapes, compile options ------
+
+HUGE: list[Any] = [2**63 - 1, 2**63, 2**64 - 1, 2**64, 2**80, -(2**63), -(2**63) - 1, 10**4000, -(10**300)]
+DEVICES: list[Any] = ["cpu", "cpu:0", "cuda", "cuda:1", "mps", "xpu", "meta", "abc", "", "cuda:-1", "xla", "cuda:x",
+                      "\x00", 3, None, b"cpu", ["cpu"], True]
+PATHS: list[Any] = ["x", "sub/dir", ".", "..", "../x", "a/../../b", "/", "/etc", "~/.ssh", "", "\x00", "link", "link/x",
+                    "link/..", 5, None, b"/tmp", ["a"], {"a": 1}, 2**70, True]
+TEMPLATES: list[Any] = ["iter_{}.pth", "ckpt/e_{:04d}.pth", "{}", "x{0}", "{}{}", "{x}", "x.pth", "{", "}", "{!r}",
+                        "{:s}", "/abs/{}.pth", "../{}.pth", "a/../../{}.pth", "{}/", "", 5, None, ["{}"]]
+COMPILE_KEYS: list[Any] = ["mode", "backend", "fullgraph", "dynamic", "options", "disable", "name", "recompile_limit", 1]
+COMPILE_VALUES: list[Any] = ["default", "max-autotune", "inductor", "aot_eager", "tvm", "os:system", True, False, None,
+                             0, 1, 2**70, "", "x"]
+INDUCTOR_KEYS: list[Any] = ["max_autotune", "max_fusion_size", "triton.cudagraphs", "compile_threads", "cpp.march",
+                            "cpp.cxx", "cpp.ldflags", "debug_dir", "trace.enabled", "", 1]
+#: what a data config may give torch.compile (docs/security.md), written out again here on purpose.
+SAFE_COMPILE = {"mode", "backend", "fullgraph", "dynamic", "options", "disable"}
+SAFE_INDUCTOR = {"max_autotune", "max_fusion_size", "triton.cudagraphs", "compile_threads"}
+
+
+def odd(rng: random.Random, pool: list[Any]) -> Any:
+    return rng.choice(pool) if rng.randrange(8) else rng.choice([*HUGE, *ODD])
+
+
+def compile_value(rng: random.Random) -> Any:
+    if rng.randrange(4) == 0:
+        return odd(rng, [True, False, None, "yes", 1])
+    value: dict[Any, Any] = {rng.choice(COMPILE_KEYS): odd(rng, COMPILE_VALUES) for _ in range(rng.randrange(3))}
+    if rng.randrange(2):
+        value["options"] = {rng.choice(INDUCTOR_KEYS): odd(rng, [True, False, 8, 0, 10**6, "native -wrapper sh"])
+                            for _ in range(rng.randrange(3))}
+    return value
+
+
+def odd_job(rng: random.Random) -> dict[str, Any]:
+    """A whole job config with some of its keys set to the odd values above."""
+    cfg: dict[str, Any] = {
+        "model": {"type": "DemoModel", "hidden": 4},
+        "data": {"samples_per_gpu": 8, "train": {"type": "DemoDataset", "num_samples": 16}},
+        "optimizer": {"type": "SGD", "lr": 0.1}, "optimizer_config": {},
+        "runner": {"type": "IterBasedRunner", "max_iters": 2},
+    }
+    setters = [
+        lambda: cfg.__setitem__("seed", odd(rng, [0, 7, -1, 2**32, *HUGE])),
+        lambda: cfg.__setitem__("device", odd(rng, DEVICES)),
+        lambda: cfg["runner"].__setitem__("max_iters", odd(rng, [1, 5, *HUGE])),
+        lambda: cfg.__setitem__("compile", compile_value(rng)),
+        lambda: cfg["runner"].__setitem__("compile", compile_value(rng)),
+        lambda: cfg["data"].__setitem__("workers_per_gpu", odd(rng, [0, 2, 1024, 1025, *HUGE])),
+        lambda: cfg["optimizer_config"].__setitem__("grad_clip", {"max_norm": odd(rng, [1, 0.5, 0, -1, math.nan]),
+                                                                  "norm_type": odd(rng, [2, 1.5, "inf", "abc", math.nan])}),
+        lambda: cfg.__setitem__("checkpoint_config", {"interval": 1, "out_dir": odd(rng, PATHS),
+                                                      "filename_tmpl": odd(rng, TEMPLATES)}),
+        lambda: cfg.__setitem__("log_config", {"interval": 1, "hooks": [
+            {"type": "TextLoggerHook", "out_dir": odd(rng, PATHS)},
+            {"type": "TensorboardLoggerHook", "log_dir": odd(rng, PATHS)}]}),
+        lambda: cfg.__setitem__("custom_hooks", [{
+            "type": "ProfilerHook", "json_trace_path": odd(rng, PATHS),
+            "on_trace_ready": {"type": "tb_trace", "dir_name": odd(rng, PATHS)}}]),
+    ]
+    for setter in rng.sample(setters, rng.randint(1, 3)):
+        setter()
+    return cfg
+
+
+def _inside(path: str, work: Path) -> bool:
+    real, top = os.path.realpath(path), os.path.realpath(work)
+    return os.path.commonpath([real, top]) == top
+
+
+def _accepted_config_is_safe(cfg: dict[str, Any], work: Path) -> None:
+    """What a config with no problems may hold: checked here independently of runnerkit's own rules."""
+    from runnerkit.job_config import JobConfig
+
+    job = JobConfig.model_validate(cfg)  # the values a run gets (the job config reads "7" as 7, as pydantic does)
+    assert job.seed is None or -(2**63) <= job.seed < 2**64
+    if job.device is not None:
+        assert torch.device(job.device).type in {"cpu", "cuda", "mps", "xpu"}
+    assert 0 < cfg["runner"]["max_iters"] < 2**63
+    for value in (cfg.get("compile"), cfg["runner"].get("compile")):
+        if isinstance(value, dict):
+            assert set(value) <= SAFE_COMPILE and set(value.get("options") or {}) <= SAFE_INDUCTOR
+    ckpt = cfg.get("checkpoint_config") or {}
+    if isinstance(ckpt.get("out_dir"), str):
+        assert _inside(os.path.join(ckpt["out_dir"], work.name), work)
+    if isinstance(ckpt.get("filename_tmpl"), str):
+        name = ckpt["filename_tmpl"].format(1)
+        assert name and not os.path.isabs(name) and ".." not in Path(name).parts
+    for hook in [*(cfg.get("log_config") or {}).get("hooks", []), *cfg.get("custom_hooks", [])]:
+        for key in ("out_dir", "log_dir", "json_trace_path"):
+            if isinstance(hook.get(key), str):
+                assert _inside(hook[key], work), (key, hook[key])
+        trace = hook.get("on_trace_ready") or {}
+        if isinstance(trace.get("dir_name"), str):
+            assert _inside(os.path.join(work, trace["dir_name"]), work)
+
+
+def test_the_config_check_refuses_every_unsafe_value_shape_and_accepts_only_safe_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from runnerkit.check import check_config
+
+    monkeypatch.chdir(tmp_path)
+    work = tmp_path / "work"
+    work.mkdir()
+    (tmp_path / "outside").mkdir()
+    (work / "link").symlink_to(tmp_path / "outside")
+    rng = random.Random(21)
+    outcomes = {"accepted": 0, "refused": 0}
+    for case in range(300):
+        cfg = odd_job(rng)
+        problems = check(READER_ERRORS, (case, cfg), check_config, cfg, work_dir="work")
+        assert isinstance(problems, list), (case, cfg, problems)
+        assert all(p.message.strip() and "Traceback" not in p.message for p in problems), case
+        if problems:
+            outcomes["refused"] += 1
+        else:
+            outcomes["accepted"] += 1
+            _accepted_config_is_safe(cfg, work)
+    assert min(outcomes.values()) > 30, outcomes
+    assert sorted(os.listdir(tmp_path)) == ["outside", "work"] and sorted(os.listdir(work)) == ["link"]  # nothing written
+
+
+def test_build_refuses_unsafe_compile_options_in_any_generated_runner_mapping() -> None:
+    """A runner mapping is data: ``build`` refuses it before building anything when its ``compile`` holds an option
+    off the safe list. (No model is given, so that nothing compiles: a safe mapping ends in the model's error.)"""
+    rng = random.Random(22)
+    refused = 0
+    for case in range(300):
+        value = compile_value(rng)
+        cfg = {"type": "IterBasedRunner", "max_iters": odd(rng, [1, *HUGE]), "compile": value}
+        result = check(BUILD_ERRORS, (case, cfg), runnerkit.build, cfg, default_args={"model": None})
+        assert isinstance(result, BaseException), case
+        unsafe = isinstance(value, dict) and any(
+            isinstance(k, str) and (k not in SAFE_COMPILE or (k == "options" and isinstance(v, dict) and not set(v) <= SAFE_INDUCTOR))
+            for k, v in value.items())
+        by_compile = isinstance(result, runnerkit.ConfigError) and str(result).startswith("`compile.")
+        assert by_compile or not unsafe, (case, value, result)
+        refused += by_compile
+    assert refused > 50, refused
