@@ -4,6 +4,7 @@ torchrun jobs on CPU/gloo (tests/scripts/dist_fsdp.py)."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import signal
 import subprocess
@@ -113,6 +114,7 @@ def test_fsdp2_on_two_ranks_ends_like_ddp_and_writes_complete_sharded_and_whole_
     final = torch.load(trained / "final.pth", weights_only=True)
     assert close(final["fsdp"], final["ddp"], atol=1e-5)  # EMA and gradient clipping ran on DTensors
     assert close(final["fsdp_ema"], final["ddp_ema"], atol=1e-5)
+    assert close(final["accumulated"]["fsdp2"], final["accumulated"]["ddp"], atol=1e-5)  # no-sync windows
     work = trained / "fsdp"
     assert (work / workdir.LAST_CHECKPOINT).read_text().strip() == "iter_8"
     assert sorted(p.name for p in work.iterdir() if p.is_dir()) == ["iter_4", "iter_8"]
@@ -127,6 +129,17 @@ def test_fsdp2_on_two_ranks_ends_like_ddp_and_writes_complete_sharded_and_whole_
     for index, state in whole["optimizer"]["state"].items():
         assert torch.equal(consolidated["optimizer"]["state"][index]["momentum_buffer"], state["momentum_buffer"])
     assert equal(checkpoint_sharded.consolidate(str(work / "iter_8"))["state_dict"], final["at_last"])
+
+
+@pytest.mark.dist
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_a_non_finite_shard_on_one_rank_stops_every_rank_before_the_sharded_checkpoint(trained: Path) -> None:
+    reports = json.loads((trained / "nan.json").read_text())
+    assert [r["parameters"] for r in reports] == [["fc1.weight"], ["fc1.weight"]]  # rank 0's own shard is finite
+    assert all(r["message"].startswith("Training stopped at iteration 4: the model's parameters hold NaN or infinite "
+                                       "values (`fc1.weight`), so no checkpoint was written") for r in reports)
+    assert not (trained / "nan" / "iter_4").exists() and not list((trained / "nan").glob(".tmp-*"))
 
 
 @pytest.mark.dist

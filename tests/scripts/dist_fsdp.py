@@ -73,7 +73,8 @@ def loader(world_size: int) -> DataLoader[Any]:
     return launch.distributed_loader(DataLoader(data, batch_size=batch, shuffle=True), seed=SEED)  # type: ignore[no-any-return]
 
 
-def build(model: torch.nn.Module, work_dir: str, checkpoint: dict[str, Any] | None = None) -> Any:
+def build(model: torch.nn.Module, work_dir: str, checkpoint: dict[str, Any] | None = None,
+          optimizer_config: dict[str, Any] | None = None) -> Any:
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)  # after sharding: the DTensors
     runner = runnerkit.build({"type": "IterBasedRunner", "max_iters": MAX_ITERS},
                              {"model": model, "optimizer": optimizer, "work_dir": work_dir})
@@ -81,7 +82,7 @@ def build(model: torch.nn.Module, work_dir: str, checkpoint: dict[str, Any] | No
         launch.prepare_runner(runner)
     runner.register_training_hooks(
         lr_config=None,
-        optimizer_config={"grad_clip": {"max_norm": 1.0}},
+        optimizer_config=optimizer_config or {"grad_clip": {"max_norm": 1.0}},
         checkpoint_config=checkpoint or {"interval": 100, "by_epoch": False, "save_last": False},
         log_config={"interval": 2, "hooks": [{"type": "TextLoggerHook", "by_epoch": False}]},
         custom_hooks_config=[{"type": "EMAHook", "momentum": 0.1, "warm_up": 0}],
@@ -137,10 +138,51 @@ def train_job(out: Path, rank: int, world_size: int) -> None:
     fsdp.register_hook(GatheredFile())
     fsdp.run([loader(world_size)], [("train", 1)])
     weights, ema = full_weights(fsdp), ema_weights(fsdp)
+    accumulated = {}
+    for kind in ("ddp", "fsdp2"):  # gradient accumulation (FSDP2 reduce-scatters only when it steps), user-sharded
+        model = torch.nn.parallel.DistributedDataParallel(Net()) if kind == "ddp" else user_sharded()
+        runner = build(model, str(out / f"accumulate_{kind}"), optimizer_config={
+            "type": "GradientCumulativeOptimizerHook", "cumulative_iters": 2, "grad_clip": {"max_norm": 1.0}})
+        runner.run([loader(world_size)], [("train", 1)])
+        accumulated[kind] = full_weights(runner)
+    nan_report = nan_job(out, rank)
     if rank == 0:
-        torch.save({"ddp": ddp_weights, "ddp_ema": ddp_ema, "fsdp": weights, "fsdp_ema": ema, "at_last": last}, out / "final.pth")
+        torch.save({"ddp": ddp_weights, "ddp_ema": ddp_ema, "fsdp": weights, "fsdp_ema": ema, "at_last": last,
+                    "accumulated": accumulated}, out / "final.pth")
+        (out / "nan.json").write_text(json.dumps(nan_report))
         kinds = sorted({type(p).__name__ for p in fsdp.model.parameters()})
         (out / "train.json").write_text(json.dumps({"param_types": kinds, "world_size": world_size}))
+
+
+def user_sharded() -> torch.nn.Module:
+    """A model the user shards with torch's `fully_shard` alone, before handing it to a runner."""
+    from torch.distributed.fsdp import fully_shard
+
+    model = Net()
+    for module in (model.fc1, model.fc2, model):
+        fully_shard(module)
+    return model
+
+
+def nan_job(out: Path, rank: int) -> list[Any]:
+    """Rank 1's shard of `fc1.weight` turns NaN right before the checkpoint at iteration 4: every rank must stop."""
+
+    class Corrupt(runnerkit.Hook):
+        priority = 45  # after the optimizer step (40), before the checkpoint (50)
+
+        def after_train_iter(self, runner: Any) -> None:
+            if runner.iter + 1 == 4 and runner.rank == 1:
+                with torch.no_grad():
+                    runner.model.fc1.weight.to_local().view(-1)[0] = float("nan")
+
+    runner = build(shard_model(Net()), str(out / "nan"), {"interval": 4, "by_epoch": False})
+    runner.register_hook(Corrupt())
+    try:
+        runner.run([loader(2)], [("train", 1)])
+        mine: Any = None
+    except runnerkit.NonFiniteLossError as err:
+        mine = {"message": str(err), "parameters": list(err.parameters), "iter": runner.iter}
+    return dist.all_gather_object(mine)
 
 
 def resume_job(out: Path, rank: int, world_size: int, name: str, checkpoints: list[str]) -> None:
