@@ -19,12 +19,13 @@ import os
 import socket
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from runnerkit._errors import WorkDirLockedError
 
-__all__ = ["LOCK_FILE", "WorkDirLock", "lock_work_dir"]
+__all__ = ["LOCK_FILE", "WorkDirLock", "lock_work_dir", "locked"]
 
 #: the lock file's name in a work dir.
 LOCK_FILE = ".runnerkit.lock"
@@ -117,6 +118,21 @@ def lock_work_dir(directory: str | os.PathLike[str]) -> WorkDirLock:
     _write_holder(fd)
     _HELD[key] = _Held(fd)
     return WorkDirLock(directory, key)
+
+
+@contextlib.contextmanager
+def locked(directory: str | os.PathLike[str] | None) -> Iterator[None]:
+    """Hold ``directory``'s lock for the ``with`` block (nothing for None): what a runner's ``run`` does on rank 0.
+
+    Raises:
+        WorkDirLockedError: another process holds it.
+    """
+    hold = lock_work_dir(directory) if directory is not None else None
+    try:
+        yield
+    finally:
+        if hold is not None:
+            hold.release()
 
 
 def _write_holder(fd: int) -> None:

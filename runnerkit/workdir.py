@@ -5,7 +5,8 @@ One run, one work dir: ``runnerkit run`` and :func:`runnerkit.job.build_job` cal
 
 - locks the work dir for the run's lifetime (``flock`` on ``.runnerkit.lock``, released by the
   operating system when the process ends), or refuses with :class:`WorkDirLockedError` naming the
-  running process, before it touches anything else (:mod:`runnerkit._workdir_lock`),
+  running process, before it touches anything else (:mod:`runnerkit._workdir_lock`; a runner's
+  ``run`` holds it too, on rank 0, so runners built in Python are covered),
 - removes the temporary files of saves that were killed (``.tmp-*``; they are never checkpoints),
 - refuses to start a fresh run where another run's checkpoints are (:class:`WorkDirInUseError`),
   unless the caller resumes, or asks to start over (``overwrite=True``: those checkpoints are
@@ -28,7 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from runnerkit._errors import WorkDirInUseError, WorkDirLockedError
-from runnerkit._workdir_lock import LOCK_FILE, WorkDirLock, lock_work_dir
+from runnerkit._workdir_lock import LOCK_FILE, WorkDirLock, lock_work_dir, locked
 
 __all__ = [
     "LAST_CHECKPOINT",
@@ -47,6 +48,7 @@ __all__ = [
     "is_checkpoint_dir",
     "is_tmp_file",
     "lock_work_dir",
+    "locked",
     "prepare",
     "previous_run_files",
     "resolve_resume",

@@ -399,7 +399,8 @@ def test_two_ranks_train_in_step_like_one_process_over_the_global_batch_and_only
     assert reports[1]["audit"] == []
     assert any(".log.json" in line for line in reports[0]["audit"]) and any(".pth" in line for line in reports[0]["audit"])
     assert sorted(p.name for p in (out / "work").iterdir()) == sorted(
-        [log_file.name, "iter_10.pth", "iter_12.pth", "iter_5.pth", "last_checkpoint", "latest.pth"])
+        [log_file.name, "iter_10.pth", "iter_12.pth", "iter_5.pth", "last_checkpoint", "latest.pth",
+         ".runnerkit.lock"])  # rank 0's run holds the work dir's lock
     ckpt = torch.load(out / "work" / "iter_5.pth", weights_only=True)
     assert len(ckpt["runnerkit"]["ranks"]) == 2
     # rank 0 may save alone (no collective inside `save_checkpoint`); stale per-rank states are left out
@@ -452,7 +453,7 @@ def test_the_readme_command_trains_the_demo_on_two_ranks_with_launcher_torchrun(
     log_json, = work.glob("*.log.json")
     assert sorted(p.name for p in work.iterdir()) == sorted(
         ["demo.json", log_json.name, log_json.name[: -len(".json")], "iter_200.pth", "iter_400.pth", "iter_600.pth",
-         "last_checkpoint", "latest.pth"])
+         "last_checkpoint", "latest.pth", ".runnerkit.lock"])  # the run held the work dir's lock
     lines = [json.loads(line) for line in log_json.read_text().splitlines()]
     assert [line["iter"] for line in lines if line.get("mode") == "train"] == list(range(20, 601, 20))
     val = [line for line in lines if line.get("mode") == "val"]

@@ -110,3 +110,29 @@ def test_a_forked_child_does_not_keep_the_work_dir_locked_after_its_parent_is_go
     finally:
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
+
+
+def test_a_runner_built_in_python_is_refused_by_run_before_its_hooks_touch_the_work_dir(work_dir: Path) -> None:
+    import torch
+
+    import runnerkit
+    from tests.test_signals import Noisy, _loader
+
+    work_dir.mkdir()
+    (work_dir / ".tmp-save-in-progress").write_bytes(b"x")  # the running run's save, mid-write
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(work_dir)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        model = Noisy()
+        runner = runnerkit.IterBasedRunner(model=model, optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+                                           work_dir=work_dir, max_iters=4)
+        runner.register_training_hooks(lr_config=None, checkpoint_config=dict(interval=2))
+        with pytest.raises(WorkDirLockedError, match=rf"in use by a running run \(process {holder.pid} on "):
+            runner.run([_loader()], [("train", 1)])
+        assert runner.iter == 0 and (work_dir / ".tmp-save-in-progress").exists()  # CheckpointHook cleaned nothing
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
+    runner.run([_loader()], [("train", 1)])
+    assert runner.iter == 4 and not (work_dir / ".tmp-save-in-progress").exists()

@@ -22,6 +22,7 @@ from runnerkit.runners import checkpointing
 from runnerkit.runners.data import PassIterator
 from runnerkit.runners.interrupt import stop_on_signals
 from runnerkit.runners.workflow import empty_pass_error
+from runnerkit.workdir import locked
 
 if TYPE_CHECKING:
     from runnerkit.runners.base import BaseRunner
@@ -40,7 +41,8 @@ def run_workflow(runner: BaseRunner, data_loaders: list[Any], flows: list[tuple[
     loop.passes = {i: PassIterator(loader, epoch=loop.epoch, set_epoch=not loop.by_epoch)
                    for i, loader in enumerate(data_loaders)}
     checkpointing.restore_run_state(runner)
-    with stop_on_signals(runner):  # SIGTERM / SIGINT: finish the iteration, save, exit 143 / 130
+    # one run per work dir (rank 0 holds its lock); SIGTERM / SIGINT: finish the iteration, save, exit 143 / 130
+    with locked(runner.work_dir if runner.rank == 0 else None), stop_on_signals(runner):
         runner.call_hook("before_run")
         if not loop.by_epoch:
             runner.call_hook("before_train_epoch")
