@@ -32,9 +32,12 @@ def add_parsers(sub: Any) -> None:
         "run", help="train the job a config file describes",
         description="Build the model, data, optimizer(s), runner and hooks a config describes (through the component "
         "container) and train. The config is checked first, as `runnerkit validate` does. Checkpoints and logs go "
-        "into the work dir: --work-dir, else the config's `work_dir`, else ./work_dirs/<config name>. Note: a .py "
-        "config is executed to read it. The closing line counts what this run did (iterations, or epochs for "
-        "EpochBasedRunner, and the time it took).",
+        "into the work dir: --work-dir, else the config's `work_dir`, else ./work_dirs/<config name>. One run per "
+        "work dir: while a run holds it, another `run` there is refused before it touches anything, naming the running "
+        "process. SIGTERM (to the process or its whole group, DataLoader workers included) or Ctrl-C finishes the "
+        "iteration in flight, saves a checkpoint there and exits 143 (130); a SIGTERM before training starts exits 143 "
+        "too. Note: a .py config is executed to read it. The closing line counts what this run did (iterations, or "
+        "epochs for EpochBasedRunner, and the time it took).",
         epilog="examples:\n  runnerkit run configs/my_job.py\n  runnerkit run configs/my_job.py --resume\n"
         "  runnerkit run configs/my_job.yaml --work-dir /tmp/w --cfg-options runner.max_iters=100\n"
         "  torchrun --nproc_per_node 2 -m runnerkit run configs/my_job.py",
@@ -43,8 +46,9 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("config", help="the config file (.py, .json, .yaml, .toml)")
     p.add_argument("--work-dir", help="where checkpoints and logs go (overrides the config's `work_dir`)")
     p.add_argument("--resume", nargs="?", const=_LATEST, metavar="CKPT",
-                   help="resume exactly from CKPT; without a value, from the work dir's latest checkpoint; `auto`: from "
-                   "the latest when there is one, else start fresh (for jobs a scheduler or torchrun restarts). A run "
+                   help="resume exactly from CKPT; without a value, from the work dir's latest checkpoint (in "
+                   "`checkpoint_config.out_dir` when the config sets one); `auto`: from the latest when there is one, "
+                   "else start fresh, never refused (for jobs a scheduler or torchrun restarts). A run "
                    "that is already finished says so (finished at iteration N) and exits 0 without writing logs")
     p.add_argument("--overwrite", action="store_true",
                    help="start a fresh run even in a work dir that holds another run's checkpoints, deleting them "
