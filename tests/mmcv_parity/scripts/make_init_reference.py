@@ -2,6 +2,9 @@
 ``init_models.build`` (seeded) — every parameter's values and the init-info log.
 
     python tests/mmcv_parity/scripts/make_init_reference.py   # with mmcv 1.7.2 importable
+
+mmcv 1.7.2's ``mmcv.runner`` imports torchvision at import time; where torchvision is not installed
+(the values do not depend on it), put an empty ``torchvision`` package on ``PYTHONPATH``.
 """
 
 from __future__ import annotations

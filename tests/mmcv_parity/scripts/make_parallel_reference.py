@@ -2,6 +2,9 @@
 ``scatter_kwargs`` and ``MMDataParallel.train_step`` (CPU) once on the samples of ``parallel_samples``.
 
     python tests/mmcv_parity/scripts/make_parallel_reference.py   # with mmcv 1.7.2 importable
+
+mmcv 1.7.2's ``mmcv.runner`` imports torchvision at import time; where torchvision is not installed
+(the values do not depend on it), put an empty ``torchvision`` package on ``PYTHONPATH``.
 """
 
 from __future__ import annotations

@@ -3,6 +3,9 @@
 Run with the interpreter that has mmcv 1.7.2 (benchmarks/install_mmcv.sh), from the repository root:
     python tests/mmcv_parity/scripts/make_utils_reference.py
 The parity tests compare runnerkit's layer with the stored values; they never import mmcv.
+
+mmcv 1.7.2's ``mmcv.runner`` imports torchvision at import time; where torchvision is not installed
+(the values do not depend on it), put an empty ``torchvision`` package on ``PYTHONPATH``.
 """
 
 from __future__ import annotations
