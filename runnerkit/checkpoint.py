@@ -17,7 +17,7 @@ import re
 import tempfile
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import torch
 
@@ -192,14 +192,16 @@ def load_weights(
     checkpoint: Mapping[str, Any],
     path: str,
     *,
-    strict: bool,
+    strict: bool | Literal["fit"],
     revise_keys: Sequence[tuple[str, str]] = (),
 ) -> tuple[list[str], list[str]]:
     """Load a checkpoint's ``state_dict`` (or the checkpoint itself, if it is one) into ``module``.
 
     With ``strict=False`` tensors whose shape differs from the model's are skipped with a warning
     that lists them (as mmcv); missing and unexpected keys are returned. With ``strict=True`` any
-    difference is a :class:`CheckpointError`.
+    difference is a :class:`CheckpointError`. ``strict="fit"`` (``resume``) loads as ``False`` but
+    refuses, as ``True`` does, a checkpoint whose tensors have other shapes or that shares no key
+    with the model (it is another model's); keys only one side has are returned.
 
     Returns:
         ``(missing_keys, unexpected_keys)``.
@@ -224,6 +226,8 @@ def load_weights(
         if k in own and isinstance(v, torch.Tensor) and isinstance(own[k], torch.Tensor) and v.shape != own[k].shape
     ]
     mismatched = [f"{k}: checkpoint {tuple(state[k].shape)}, model {tuple(own[k].shape)}" for k in skipped]
+    if strict == "fit":  # refused as strict when the shapes differ or it is another model's
+        strict = bool(mismatched) or (bool(own) and not any(k in own for k in state))
     if strict:
         missing = [k for k in own if k not in state]
         unexpected = [k for k in state if k not in own]

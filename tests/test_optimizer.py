@@ -117,7 +117,8 @@ def Fp16OptimizerHook_like() -> AmpOptimizerHook:
         (lambda: OptimizerHook(grad_clip={"max_norm": 1, "nrm": 2}), "Unknown `grad_clip` keys \\['nrm'\\]"),
         (lambda: GradientCumulativeOptimizerHook(cumulative_iters=0), r"cumulative_iters\n  Input should be greater than 0"),
         (lambda: AmpOptimizerHook(dtype="int8"), r"dtype\n  Input should be 'float16', 'fp16', 'bfloat16' or 'bf16'"),
-        (lambda: AmpOptimizerHook(loss_scale=-1), "`loss_scale` must be 'dynamic' or a positive number"),
+        (lambda: AmpOptimizerHook(loss_scale=-1), "`loss_scale` must be 'dynamic', a positive number or a dict"),
+        (lambda: AmpOptimizerHook(loss_scale=dict(mode="dynamic")), r"Unknown `loss_scale` keys \['mode'\]"),
     ],
 )
 def test_bad_optimizer_hook_arguments_are_explained(factory: Any, match: str) -> None:

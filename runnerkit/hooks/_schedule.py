@@ -27,7 +27,7 @@ from pydantic import Field, NonNegativeInt
 
 from runnerkit._args import checked
 from runnerkit.hooks._schedule_checks import check_positive_int
-from runnerkit.hooks.hook import NEVER, Hook
+from runnerkit.hooks.hook import NEVER, Hook, keeps_train_mode
 
 if TYPE_CHECKING:
     from runnerkit.runners.base import BaseRunner
@@ -354,6 +354,7 @@ class ParamScheduleHook(Hook):
         self.regular_values = self.get_regular_values(runner)
         self.set_values(runner, self.regular_values)
 
+    @keeps_train_mode
     def before_train_iter(self, runner: BaseRunner) -> None:
         """Per iteration: the scheduled value (by_epoch=False) or the warm-up (both)."""
         cur_iter = runner.iter

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from runnerkit import checkpoint as ckpt_io
 from runnerkit._args import Forwards, PositiveIntOrNever, checked
 from runnerkit._confine import FilenameTemplate
-from runnerkit.hooks.hook import NEVER, Hook, next_multiple
+from runnerkit.hooks.hook import NEVER, Hook, keeps_train_mode, next_multiple
 from runnerkit.workdir import checkpoint_folder, clean_tmp_files, rotation_candidates
 
 if TYPE_CHECKING:
@@ -115,6 +115,7 @@ class CheckpointHook(Hook):
         last = (runner.max_iters or 0) - 1
         return min(due, last) if self.save_last and last >= cur else due
 
+    @keeps_train_mode
     def after_train_iter(self, runner: BaseRunner) -> None:
         if self.by_epoch:
             return

@@ -15,7 +15,7 @@ from pydantic import NonNegativeInt, PositiveInt
 
 from runnerkit._args import Fraction, checked
 from runnerkit.dist import unwrap_model
-from runnerkit.hooks.hook import Hook
+from runnerkit.hooks.hook import Hook, keeps_train_mode
 from runnerkit.parallel_fsdp import copy_whole_, whole
 
 if TYPE_CHECKING:
@@ -145,6 +145,7 @@ class EMAHook(Hook):
             self._update(self.coefficient(last))
             self._step = last
 
+    @keeps_train_mode
     def after_train_iter(self, runner: BaseRunner) -> None:
         step = runner.iter
         if step % self.interval != 0:
@@ -162,6 +163,7 @@ class EMAHook(Hook):
         if self._swapped:
             self._swap()
 
+    @keeps_train_mode
     def before_train_iter(self, runner: BaseRunner) -> None:
         if self._swapped:  # a loop that ends an epoch without starting the next one
             self._swap()

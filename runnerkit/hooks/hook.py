@@ -3,7 +3,7 @@
 The runners call hooks at these points::
 
     before_run
-    for each epoch (EpochBasedRunner) / loader wrap-around (IterBasedRunner):
+    for each epoch (EpochBasedRunner) / once per run (IterBasedRunner, whose loader wraps silently):
         before_train_epoch                  (falls back to before_epoch)
         for each batch:
             data_batch = next(loader)       # fetched before before_train_iter, as mmcv
@@ -26,14 +26,16 @@ from __future__ import annotations
 import enum
 import inspect
 import sys
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from runnerkit.requires import Requirement
 
 if TYPE_CHECKING:
     from runnerkit.runners.base import BaseRunner
 
-__all__ = ["NEVER", "STAGES", "Hook", "Priority", "get_priority", "next_multiple", "on_instance", "overrides"]
+__all__ = ["NEVER", "STAGES", "Hook", "Priority", "get_priority", "keeps_train_mode", "next_multiple", "on_instance",
+           "overrides"]
 
 _MISSING = object()
 
@@ -206,6 +208,28 @@ class Hook:
     def get_triggered_stages(self) -> list[str]:
         """The stages this hook overrides (directly or through a generic stage)."""
         return [stage for stage in STAGES if overrides(self, stage)]
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def keeps_train_mode(stage: _F) -> _F:
+    """Mark a hook stage method that never switches the model between train and eval mode.
+
+    mmcv's ``IterBasedRunner`` calls ``model.train()`` at every iteration, so a hook that ran
+    ``model.eval()`` (an evaluation) cannot leave training in eval mode. runnerkit's loop calls
+    ``model.train()`` again only after a stage that is not marked has run: the mark is for the
+    per-iteration stages of hooks that only step optimizers, time, log or save. A subclass that
+    overrides a marked method is not marked unless it marks its own.
+
+    Example:
+        >>> class Count(Hook):
+        ...     @keeps_train_mode
+        ...     def after_train_iter(self, runner):
+        ...         pass
+    """
+    stage.keeps_train_mode = True  # type: ignore[attr-defined]
+    return stage
 
 
 def next_multiple(it: int, n: int) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from time import perf_counter  # a module global: one specialized read per call
 from typing import TYPE_CHECKING, Any
 
-from runnerkit.hooks.hook import Hook
+from runnerkit.hooks.hook import Hook, keeps_train_mode
 
 if TYPE_CHECKING:
     from runnerkit.runners.base import BaseRunner
@@ -30,9 +30,11 @@ class IterTimerHook(Hook):
     def before_epoch(self, runner: BaseRunner) -> None:
         self.t = perf_counter()
 
+    @keeps_train_mode
     def before_iter(self, runner: BaseRunner) -> None:
         self.data_time = perf_counter() - self.t
 
+    @keeps_train_mode
     def after_iter(self, runner: BaseRunner) -> None:
         # both values straight into the buffer's histories: one clock read, no dict, no call
         now = perf_counter()

@@ -9,7 +9,7 @@ import torch
 from pydantic import PositiveInt
 
 from runnerkit._args import checked
-from runnerkit.hooks.hook import Hook, next_multiple
+from runnerkit.hooks.hook import Hook, keeps_train_mode, next_multiple
 
 if TYPE_CHECKING:
     from runnerkit.runners.base import BaseRunner
@@ -118,6 +118,7 @@ class LoggerHook(Hook):
             due = min(due, cur + max(runner.epoch_length - 1 - runner.inner_iter, 0))
         return due
 
+    @keeps_train_mode
     def after_train_iter(self, runner: BaseRunner) -> None:
         buffer = runner.log_buffer
         if (self.by_epoch and self.every_n_inner_iters(runner, self.interval)) or (not self.by_epoch and self.every_n_iters(runner, self.interval)) or (self.end_of_epoch(runner) and not self.ignore_last):

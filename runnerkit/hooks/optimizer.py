@@ -10,7 +10,7 @@ import contextlib
 import functools
 import logging
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 import torch
@@ -21,7 +21,7 @@ from torch.optim import Optimizer
 
 from runnerkit._args import checked
 from runnerkit._bounds import GradClip
-from runnerkit.hooks.hook import Hook
+from runnerkit.hooks.hook import Hook, keeps_train_mode
 from runnerkit.parallel_fsdp import local_part, set_gradient_sync
 
 if TYPE_CHECKING:
@@ -84,10 +84,14 @@ class OptimizerHook(Hook):
             is logged as ``grad_norm``.
         detect_anomalous_params: log parameters that got no gradient (slow; for debugging).
 
-    Works with one optimizer or a dict of them (all are zeroed and stepped).
+    Works with one optimizer or a dict of them (all are zeroed and stepped). Subclasses may skip
+    ``super().__init__`` (as mmcv's allow): the arguments' defaults are class attributes.
     """
 
     priority = "ABOVE_NORMAL"
+    grad_clip: dict[str, Any] | None = None
+    detect_anomalous_params: bool = False
+    _params: tuple[torch.nn.Module, list[torch.nn.Parameter]] | None = None
 
     @checked
     def __init__(self, grad_clip: GradClip | None = None, detect_anomalous_params: bool = False) -> None:
@@ -99,23 +103,38 @@ class OptimizerHook(Hook):
                 raise ValueError(f"Unknown `grad_clip` keys {sorted(unknown)}; accepted: max_norm, norm_type, foreach.")
         self.grad_clip = dict(grad_clip) if grad_clip is not None else None
         self.detect_anomalous_params = detect_anomalous_params
-        self._params: list[torch.nn.Parameter] | None = None
 
-    def clip_grads(self, runner: BaseRunner) -> torch.Tensor | None:
-        """Clip the gradients of every parameter that has one; return the total norm (a tensor)."""
-        assert self.grad_clip is not None
-        if self._params is None:
-            self._params = [p for p in runner.model.parameters() if p.requires_grad]
-        params = [p for p in self._params if p.grad is not None]
-        if not params:
+    def clip_grads(self, params: Iterable[torch.nn.Parameter]) -> torch.Tensor | None:
+        """Clip the gradients of ``params`` that require one and have one; return the total norm (a tensor).
+
+        mmcv's signature: subclasses call ``self.clip_grads(runner.model.parameters())``. None when
+        no parameter has a gradient.
+        """
+        if self.grad_clip is None:
+            raise ValueError(f"{type(self).__name__}.clip_grads needs `grad_clip` (e.g. dict(max_norm=35, norm_type=2)), "
+                             "but it is None.")
+        grads = [p for p in params if p.requires_grad and p.grad is not None]
+        if not grads:
             return None
         # FSDP2: the norm over every rank's shards, a replicated DTensor; log it as a plain tensor
-        return local_part(clip_grad_norm_(params, **self.grad_clip))
+        return local_part(clip_grad_norm_(grads, **self.grad_clip))
+
+    def _model_params(self, runner: BaseRunner) -> list[torch.nn.Parameter]:
+        """``runner.model``'s parameters, listed once per model (what the hooks clip)."""
+        model = runner.model
+        if self._params is None or self._params[0] is not model:
+            self._params = (model, list(model.parameters()))
+        return self._params[1]
+
+    def _clip(self, runner: BaseRunner) -> None:
+        """Clip ``runner.model``'s gradients and log the norm as ``grad_norm``."""
+        self._log_grad_norm(runner, self.clip_grads(self._model_params(runner)))
 
     def _log_grad_norm(self, runner: BaseRunner, grad_norm: torch.Tensor | None) -> None:
         if grad_norm is not None:
             runner.log_buffer.update({"grad_norm": grad_norm}, runner.outputs.get("num_samples", 1))
 
+    @keeps_train_mode
     def after_train_iter(self, runner: BaseRunner) -> None:
         opt = runner.optimizer
         # names imported from torch, not `torch.optim.Optimizer`: CPython 3.11 does not specialize
@@ -134,7 +153,7 @@ class OptimizerHook(Hook):
             self._detect_anomalous(loss, runner)
         loss.backward()
         if self.grad_clip is not None:
-            self._log_grad_norm(runner, self.clip_grads(runner))
+            self._clip(runner)
         if single:
             opt.step()
         else:
@@ -166,6 +185,8 @@ class GradientCumulativeOptimizerHook(OptimizerHook):
     window of a run may be shorter), so the update equals one over a larger batch.
     """
 
+    cumulative_iters: int = 1
+
     @checked
     def __init__(self, cumulative_iters: PositiveInt = 1, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -195,25 +216,50 @@ class GradientCumulativeOptimizerHook(OptimizerHook):
     def before_run(self, runner: BaseRunner) -> None:
         self._init(runner)
 
+    @keeps_train_mode
     def before_train_iter(self, runner: BaseRunner) -> None:
         _sync_gradients(runner, self._should_step(runner))
 
     def after_run(self, runner: BaseRunner) -> None:
         _sync_gradients(runner, True)
 
+    @keeps_train_mode
     def after_train_iter(self, runner: BaseRunner) -> None:
         optimizers = _optimizers(runner)
         loss = _loss(runner) / self._window(runner)
         loss.backward()
         if self._should_step(runner):
             if self.grad_clip is not None:
-                self._log_grad_norm(runner, self.clip_grads(runner))
+                self._clip(runner)
             for opt in optimizers:
                 opt.step()
                 opt.zero_grad()
 
 
 _DTYPES = {"float16": torch.float16, "fp16": torch.float16, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16}
+#: the ``GradScaler`` arguments a ``loss_scale`` dict may give (mmcv: ``GradScaler(**loss_scale)``).
+_SCALER_KEYS = ("init_scale", "growth_factor", "backoff_factor", "growth_interval", "enabled")
+
+
+def _scaler_args(loss_scale: str | float | Mapping[str, Any]) -> tuple[dict[str, Any], float | None]:
+    """``GradScaler`` arguments for mmcv's ``loss_scale``, and the fixed scale (None: dynamic).
+
+    ``"dynamic"``: ``GradScaler()``'s defaults. A number: that scale, set again after every step
+    (mmcv's ``loss_scaler.update(loss_scale)``; an overflowing step is still skipped). A dict:
+    ``GradScaler(**loss_scale)``, e.g. ``dict(init_scale=512.0, growth_interval=1000)``.
+    """
+    if isinstance(loss_scale, Mapping):
+        unknown = sorted(set(loss_scale) - set(_SCALER_KEYS))
+        if unknown:
+            raise ValueError(f"Unknown `loss_scale` keys {unknown} in {dict(loss_scale)!r}; a dict gives "
+                             f"`torch.amp.GradScaler` arguments: {', '.join(_SCALER_KEYS)}.")
+        return dict(loss_scale), None
+    if loss_scale == "dynamic":
+        return {}, None
+    if isinstance(loss_scale, (int, float)) and not isinstance(loss_scale, bool) and loss_scale > 0:
+        return {"init_scale": float(loss_scale)}, float(loss_scale)
+    raise ValueError(f"`loss_scale` must be 'dynamic', a positive number or a dict of GradScaler arguments, "
+                     f"got `{loss_scale!r}`.")
 
 
 class AmpOptimizerHook(OptimizerHook):
@@ -221,7 +267,8 @@ class AmpOptimizerHook(OptimizerHook):
 
     Args:
         dtype: ``"float16"`` (with loss scaling) or ``"bfloat16"`` (no scaling needed).
-        loss_scale: ``"dynamic"`` (default) or a fixed float scale (fp16 only).
+        loss_scale: ``"dynamic"`` (default), a fixed float scale, or a dict of ``GradScaler``
+            arguments such as ``dict(init_scale=512.0)`` (fp16 only).
         device_type: ``"cuda"`` or ``"cpu"``; default: where the model's parameters are.
         grad_clip: as :class:`OptimizerHook` (gradients are unscaled first).
         cumulative_iters: accumulate gradients over this many iterations.
@@ -229,25 +276,33 @@ class AmpOptimizerHook(OptimizerHook):
     The scaler's state is saved in checkpoints and restored on resume.
     """
 
+    # defaults for subclasses that skip ``super().__init__``
+    dtype: torch.dtype = torch.float16
+    loss_scale: str | float | dict[str, Any] = "dynamic"
+    device_type: str | None = None
+    cumulative_iters: int = 1
+    scaler: torch.amp.GradScaler | None = None
+    _pending_state: dict[str, Any] | None = None
+    _fixed_scale: float | None = None
+
     @checked
     def __init__(
         self,
         dtype: Literal["float16", "fp16", "bfloat16", "bf16"] = "float16",
-        loss_scale: str | float = "dynamic",
+        loss_scale: str | float | Mapping[str, Any] = "dynamic",
         device_type: str | None = None,
         grad_clip: Mapping[str, Any] | None = None,
         cumulative_iters: PositiveInt = 1,
         **kwargs: Any,
     ) -> None:
         super().__init__(grad_clip=grad_clip, **kwargs)
-        if not (loss_scale == "dynamic" or (isinstance(loss_scale, (int, float)) and not isinstance(loss_scale, bool) and loss_scale > 0)):
-            raise ValueError(f"`loss_scale` must be 'dynamic' or a positive number, got `{loss_scale!r}`.")
+        _scaler_args(loss_scale)  # checked now, used when the run starts
         self.dtype = _DTYPES[dtype]
-        self.loss_scale = loss_scale
+        self.loss_scale = dict(loss_scale) if isinstance(loss_scale, Mapping) else loss_scale
         self.device_type = device_type
         self.cumulative_iters = cumulative_iters
-        self.scaler: torch.amp.GradScaler | None = None
-        self._pending_state: dict[str, Any] | None = None
+        self.scaler = None
+        self._pending_state = None
 
     def before_run(self, runner: BaseRunner) -> None:
         device_type = self.device_type or next(
@@ -255,17 +310,14 @@ class AmpOptimizerHook(OptimizerHook):
         )
         use_scaler = self.dtype == torch.float16
         if use_scaler:
-            init_scale = 2.0**16 if self.loss_scale == "dynamic" else float(self.loss_scale)
-            # A fixed scale never grows; it still backs off on an overflow, where the step is skipped.
-            self.scaler = torch.amp.GradScaler(
-                device_type, init_scale=init_scale, enabled=True,
-                growth_interval=2000 if self.loss_scale == "dynamic" else 2**31 - 1,
-            )
+            args, self._fixed_scale = _scaler_args(self.loss_scale)
+            self.scaler = torch.amp.GradScaler(device_type, **args)
             if self._pending_state is not None:
                 self.scaler.load_state_dict(self._pending_state)
                 self._pending_state = None
         runner.step_context = functools.partial(_autocast, device_type, self.dtype)
 
+    @keeps_train_mode
     def before_train_iter(self, runner: BaseRunner) -> None:
         if self.cumulative_iters > 1:
             _sync_gradients(runner, _should_step(runner, self.cumulative_iters))
@@ -275,6 +327,7 @@ class AmpOptimizerHook(OptimizerHook):
         if self.cumulative_iters > 1:
             _sync_gradients(runner, True)
 
+    @keeps_train_mode
     def after_train_iter(self, runner: BaseRunner) -> None:
         optimizers = _optimizers(runner)
         loss = _loss(runner)
@@ -295,11 +348,11 @@ class AmpOptimizerHook(OptimizerHook):
             if self.scaler is not None:
                 for opt in optimizers:
                     self.scaler.unscale_(opt)
-            self._log_grad_norm(runner, self.clip_grads(runner))
+            self._clip(runner)
         if self.scaler is not None:
             for opt in optimizers:
                 self.scaler.step(opt)
-            self.scaler.update()
+            self.scaler.update(self._fixed_scale)  # a fixed scale is set again (mmcv); None: dynamic
         else:
             for opt in optimizers:
                 opt.step()
@@ -323,8 +376,9 @@ class AmpOptimizerHook(OptimizerHook):
 class Fp16OptimizerHook(AmpOptimizerHook):
     """mmcv's name: fp16 mixed precision with dynamic loss scaling (``AmpOptimizerHook(dtype="float16")``).
 
-    Accepts mmcv's ``loss_scale`` (``"dynamic"``, a number, or ``dict(init_scale=...)``),
-    ``grad_clip``, ``coalesce``/``bucket_size_mb``/``distributed`` (ignored: DDP handles them).
+    Accepts mmcv's ``loss_scale`` (``"dynamic"``, a number, or a dict of ``GradScaler`` arguments
+    such as ``dict(init_scale=512.0)``), ``grad_clip``, ``coalesce``/``bucket_size_mb``/``distributed``
+    (ignored: DDP handles them).
     """
 
     @checked
@@ -337,8 +391,6 @@ class Fp16OptimizerHook(AmpOptimizerHook):
         distributed: bool = True,
         **kwargs: Any,
     ) -> None:
-        if isinstance(loss_scale, Mapping):
-            loss_scale = "dynamic"
         super().__init__(dtype="float16", loss_scale=loss_scale, grad_clip=grad_clip, **kwargs)
 
 

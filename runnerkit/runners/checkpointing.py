@@ -17,7 +17,7 @@ import os
 import time
 import warnings
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from runnerkit import _mmcv_checkpoint as mmcv_checkpoint
 from runnerkit import checkpoint as ckpt_io
@@ -264,13 +264,13 @@ def load_checkpoint(
     return _apply_weights(runner, checkpoint, filename, strict, revise_keys)
 
 
-def _apply_weights(runner: BaseRunner, checkpoint: dict[str, Any], filename: str | os.PathLike[str], strict: bool,
-                   revise_keys: Sequence[tuple[str, str]]) -> dict[str, Any]:
+def _apply_weights(runner: BaseRunner, checkpoint: dict[str, Any], filename: str | os.PathLike[str],
+                   strict: bool | Literal["fit"], revise_keys: Sequence[tuple[str, str]]) -> dict[str, Any]:
     model = unwrap_model(runner.model)
     path = os.fspath(filename)
     checkpoint = mmcv_checkpoint.split_ema(checkpoint, model)  # mmcv's EMA buffers
     if is_sharded(model):
-        missing, unexpected = _load_whole_into_sharded(model, checkpoint, path, strict, revise_keys)
+        missing, unexpected = _load_whole_into_sharded(model, checkpoint, path, strict is True, revise_keys)
     else:
         missing, unexpected = ckpt_io.load_weights(model, checkpoint, path, strict=strict, revise_keys=revise_keys)
     if missing or unexpected:
@@ -336,7 +336,10 @@ def resume(
     if sharded:
         sharded_io.load_sharded(path, model, optimizer, load_optimizer=resume_optimizer, strict=True)
     else:
-        ckpt = _apply_weights(runner, ckpt, path, True, ((r"^module\.", ""),))
+        # mmcv's `resume` loads with strict=False: keys the model lacks or has in addition are logged as a
+        # warning (mmdet's EMA hooks save `ema_*` buffers they register only when the run starts); other
+        # shapes or another model's checkpoint are still refused (docs/migration.md)
+        ckpt = _apply_weights(runner, ckpt, path, "fit", ((r"^module\.", ""),))
         if resume_optimizer and "optimizer" in ckpt and optimizer is not None:
             load = (functools.partial(_load_whole_optimizer, model) if is_sharded(model) else ckpt_io.load_optimizer_state)
             if isinstance(optimizer, dict):

@@ -88,12 +88,16 @@ class IterStage:
     next due (at the next iteration, once the counters have moved), asks again every later hook
     when a hook made ``runner.log_buffer.ready``, and works out ``calls`` and ``until`` anew.
 
+    Whether a stage may have switched the model out of train mode (it is not marked with
+    :func:`~runnerkit.hooks.hook.keeps_train_mode`) is returned by :meth:`run` and, for ``calls``,
+    kept in ``calls_switch``: ``IterBasedRunner`` calls ``model.train()`` again after such a stage.
+
     Args:
         name: the stage, ``"before_train_iter"`` or ``"after_train_iter"``.
         hooks: the dispatch table's (live) list of the hooks acting at that stage.
     """
 
-    __slots__ = ("_always", "_due", "_fns", "_hooks", "_live", "calls", "name", "until")
+    __slots__ = ("_always", "_due", "_fns", "_hooks", "_keeps", "_live", "calls", "calls_switch", "name", "until")
 
     def __init__(self, name: str, hooks: list[Hook]) -> None:
         self.name = name
@@ -101,9 +105,12 @@ class IterStage:
         self._hooks: list[Hook] = []
         self._fns: list[Callable[[Any], None]] = []
         self._always: list[bool] = []
+        self._keeps: list[bool] = []
         self._due: list[int | None] = []
         #: the stage methods to call at every iteration before ``until``.
         self.calls: list[Callable[[Any], None]] = []
+        #: some of ``calls`` may switch the model's train/eval mode (not marked ``keeps_train_mode``).
+        self.calls_switch = False
         #: the first iteration at which :meth:`run` must look at the due hooks again.
         self.until = -1
 
@@ -112,27 +119,36 @@ class IterStage:
         self._hooks = list(self._live)
         self._fns = [_stage_method(h, self.name) for h in self._hooks]
         self._always = [type(h).due_iter is Hook.due_iter for h in self._hooks]
+        self._keeps = [getattr(fn, "keeps_train_mode", False) is True for fn in self._fns]
         self._due = [None] * len(self._hooks)
         self.until = -1
 
-    def run(self, runner: BaseRunner, it: int) -> None:
-        """Call the hooks due at iteration ``it`` and work out the next ``calls``/``until``."""
-        name, hooks, fns, due, always = self.name, self._hooks, self._fns, self._due, self._always
+    def run(self, runner: BaseRunner, it: int) -> bool:
+        """Call the hooks due at iteration ``it`` and work out the next ``calls``/``until``.
+
+        Returns:
+            whether a stage that ran may have switched the model's train/eval mode.
+        """
+        name, hooks, fns, due, always, keeps = self.name, self._hooks, self._fns, self._due, self._always, self._keeps
         buffer = runner.log_buffer
         ask_all = buffer.ready
         calls: list[Callable[[Any], None]] = []
         until = NEVER
+        switch = calls_switch = False
         for k, hook in enumerate(hooks):
             stage = fns[k]
             if always[k]:
                 stage(runner)
                 calls.append(stage)
+                if not keeps[k]:
+                    switch = calls_switch = True
             else:
                 when = due[k]
                 if when is None or (ask_all and when > it):
                     when = hook.due_iter(runner, name)
                 if when <= it:
                     stage(runner)
+                    switch = switch or not keeps[k]
                     due[k] = None  # asked again at the next iteration, with the counters moved on
                     until = it + 1
                 else:
@@ -141,7 +157,9 @@ class IterStage:
             if not ask_all and buffer.ready:  # e.g. an evaluation's results: the loggers want them now
                 ask_all = True
         self.calls = calls
+        self.calls_switch = calls_switch
         self.until = until
+        return switch
 
 
 def _stage_method(hook: Hook, stage: str) -> Callable[[Any], None]:

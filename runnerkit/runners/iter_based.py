@@ -19,7 +19,10 @@ class IterBasedRunner(BaseRunner):
     ``run(data_loaders, workflow)`` with ``workflow=[("train", 1000), ("val", 100)]`` alternates
     1000 training iterations and 100 validation iterations until ``max_iters``. Each loader is
     iterated endlessly; when the training loader starts a new pass, its sampler's ``set_epoch``
-    is called and ``after_train_epoch``/``before_train_epoch`` hooks run.
+    is called and ``runner.epoch`` moves on, without epoch hooks: as in mmcv,
+    ``before_train_epoch``/``after_train_epoch`` run once per run, around the loop. The model is
+    put back in train mode at the next iteration after a hook switched it to eval (mmcv calls
+    ``model.train()`` at every iteration).
 
     Example:
         >>> runner = runnerkit.build(dict(type="IterBasedRunner", max_iters=1000),
@@ -57,8 +60,7 @@ class IterBasedRunner(BaseRunner):
         self._train_loop(batches, (loop.max_iters or 0) - loop.iter if until_done else count - done, kwargs, cycle=count)
 
     def _enter_train(self, data_loader: PassIterator) -> PassIterator:
-        if not self.model.training:  # mmcv calls train() every iteration; only a switch is needed
-            self.model.train()
+        self.model.train()  # mmcv calls it every iteration; the loop calls it again when a hook may have switched modes
         self.mode = "train"
         self.data_loader = data_loader.loader
         if not data_loader.started:

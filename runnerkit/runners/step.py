@@ -17,7 +17,8 @@ _NO_ATTR = object()
 class ModelStep:
     """Calls ``<model>.train_step``/``val_step`` on whatever ``runner.model`` is at the time.
 
-    A plain model's method is called directly. A DDP-wrapped model's is called through DDP's
+    A plain model's method is called directly, and so is a wrapper's own (``MMDataParallel``,
+    ``MMDistributedDataParallel``). Otherwise a DDP-wrapped model's is called through DDP's
     ``forward`` (see :func:`_ddp_step`); a ``DataParallel`` wrapper's inner module is called.
     """
 
@@ -31,7 +32,7 @@ class ModelStep:
                  kwargs: dict[str, Any]) -> Any:
         if model is not self._model:  # the runner's model was replaced (wrapped, compiled): look again
             self._model, self._inner = model, step_owner(model)
-        if isinstance(model, torch.nn.parallel.DistributedDataParallel):
+        if self._inner is not model and isinstance(model, torch.nn.parallel.DistributedDataParallel):
             return _ddp_step(model, name, data_batch, optimizer, kwargs)
         return getattr(self._inner, name)(data_batch, optimizer, **kwargs)
 

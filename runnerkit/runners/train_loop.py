@@ -15,19 +15,19 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from runnerkit.dist import unwrap_model
 from runnerkit.hooks.hook import NEVER
 from runnerkit.rng import forked_rng
 from runnerkit.runners import checkpointing
 from runnerkit.runners.data import PassIterator
 from runnerkit.runners.interrupt import stop_on_signals
+from runnerkit.runners.step import step_owner
 from runnerkit.runners.workflow import empty_pass_error
 from runnerkit.workdir import locked
 
 if TYPE_CHECKING:
     from runnerkit.runners.base import BaseRunner
 
-__all__ = ["check_outputs", "new_epoch", "run_workflow", "train_loop"]
+__all__ = ["check_outputs", "fast_step", "new_epoch", "run_workflow", "train_loop"]
 
 
 def run_workflow(runner: BaseRunner, data_loaders: list[Any], flows: list[tuple[str, int]], unit: str, total: int,
@@ -45,6 +45,12 @@ def run_workflow(runner: BaseRunner, data_loaders: list[Any], flows: list[tuple[
     with locked(runner.work_dir if runner.rank == 0 else None), stop_on_signals(runner):
         runner.call_hook("before_run")
         if not loop.by_epoch:
+            # as mmcv's IterLoaders, made between before_run and the epoch hook: the training loaders'
+            # first passes start now (a DataLoader draws its seeds from torch's RNG when one starts).
+            # Validation loaders start theirs in their phase, under forked RNGs (docs/migration.md).
+            for i, (mode, _) in enumerate(flows):
+                if mode == "train" and not loop.passes[i].started:
+                    loop.passes[i].start_pass()
             runner.call_hook("before_train_epoch")
         # a workflow of one training phase is one long phase: no cycle bookkeeping per iteration
         until_done = len(flows) == 1 and flows[0][0] == "train"
@@ -78,9 +84,13 @@ def train_loop(runner: BaseRunner, batches: PassIterator, steps: int, kwargs: di
     buffer = runner.log_buffer
     update = buffer.update
     model, optimizer, null = runner.model, runner.optimizer, contextlib.nullcontext
-    fast = (not kwargs and runner.batch_processor is None
-            and not isinstance(model, torch.nn.parallel.DistributedDataParallel))
-    train_step = getattr(unwrap_model(model), "train_step", None) if fast else None
+    train_step = fast_step(runner, kwargs)
+    # IterBasedRunner: mmcv calls `model.train()` at every iteration, so whatever switched the model to
+    # eval mode (an evaluation hook, a validation phase) is undone at the next iteration. Here it is
+    # called when a stage that may switch modes has run (IterStage), or the model is not training.
+    # EpochBasedRunner calls it once per epoch, as mmcv (its `train`).
+    watch_mode = bool(steps)
+    switched = wrapped = False
     limit = loop.max_iters if steps and loop.max_iters is not None else NEVER
     fetch: Callable[[], Any]
 
@@ -103,6 +113,10 @@ def train_loop(runner: BaseRunner, batches: PassIterator, steps: int, kwargs: di
         it = loop.iter
         if steps and (it >= limit or loop.stop_reason is not None):  # EpochBasedRunner: at epoch ends
             break
+        if wrapped:  # as mmcv, `runner.epoch` shows the new pass from the iteration after its first batch was fetched
+            wrapped = False
+            loop.epoch = batches.epoch
+            runner.dispatch.reset_due()
         try:
             batch = fetch()
         except StopIteration:
@@ -110,16 +124,20 @@ def train_loop(runner: BaseRunner, batches: PassIterator, steps: int, kwargs: di
                 break
             batch = new_epoch(runner, batches)
             fetch = batches.fetcher()
+            wrapped = True
         else:
             batches.consumed += 1
         if cycle:
             loop.inner_iter = loop.phase_step = n
+        if watch_mode and (switched or not model.training):
+            runner.model.train()
         runner.data_batch = batch
         if it < before.until:
             for stage in before.calls:
                 stage(runner)
+            switched = before.calls_switch
         else:
-            before.run(runner, it)
+            switched = before.run(runner, it)
         if train_step is not None and runner.step_context is null and runner.model is model:
             outputs = train_step(batch, optimizer)
             if outputs.__class__ is not dict:
@@ -134,8 +152,10 @@ def train_loop(runner: BaseRunner, batches: PassIterator, steps: int, kwargs: di
         if it < after.until and not buffer.ready:
             for stage in after.calls:
                 stage(runner)
-        else:
-            after.run(runner, it)
+            if after.calls_switch:
+                switched = True
+        elif after.run(runner, it):
+            switched = True
         if runner.interrupt is not None:  # a signal asked to stop (distributed: the ranks agree on when)
             runner.interrupt.iteration_done()
         loop.iter_done = False
@@ -148,17 +168,40 @@ def train_loop(runner: BaseRunner, batches: PassIterator, steps: int, kwargs: di
             if n == cycle:
                 n = 0
 
+def fast_step(runner: BaseRunner, kwargs: dict[str, Any]) -> Callable[[Any, Any], Any] | None:
+    """The ``train_step`` the loop may call directly, or None when the step must go through ``run_iter``.
+
+    Direct only where that is indistinguishable from mmcv's loop: no step kwargs or batch
+    processor, ``run_iter`` not overridden by a runner subclass (video runners override it), and
+    not a DDP wrapper without a ``train_step`` of its own. A wrapper's own ``train_step``
+    (``MMDataParallel``, ``MMDistributedDataParallel``: the batch goes to the device there) is the
+    one called (:func:`~runnerkit.runners.step.step_owner`).
+    """
+    from runnerkit.runners.base import BaseRunner
+
+    model = runner.model
+    if kwargs or runner.batch_processor is not None or type(runner).run_iter is not BaseRunner.run_iter:
+        return None
+    owner = step_owner(model)
+    if owner is not model and isinstance(model, torch.nn.parallel.DistributedDataParallel):
+        return None
+    return getattr(owner, "train_step", None)
+
+
 def new_epoch(runner: BaseRunner, batches: PassIterator) -> Any:
-    """The pass ran out (``IterBasedRunner``): end the epoch, start the next, return its first batch."""
+    """The pass ran out (``IterBasedRunner``): start the next, return its first batch.
+
+    No epoch hooks: as mmcv's ``IterLoader``, the pass counter moves on silently (the sampler's
+    ``set_epoch`` is called); ``before_train_epoch``/``after_train_epoch`` run once per run, around
+    the loop (:func:`run_workflow`), so the logger's averages are not cut at each pass. As mmcv's
+    ``runner.epoch`` (read from the loader before each fetch), ``loop.epoch`` follows at the next
+    iteration (:func:`train_loop`) or training phase.
+    """
     if batches.consumed == 0:  # a whole pass without a batch (a loader without a length)
         raise empty_pass_error(runner.loop.passes, batches, "train") from None
-    runner.call_hook("after_train_epoch")
     batches.end_pass()
-    runner.loop.epoch = batches.epoch
-    runner.call_hook("before_train_epoch")
     batch = batches.next_in_pass()
     runner.epoch_length = batches.length
-    runner.dispatch.reset_due()
     return batch
 
 
