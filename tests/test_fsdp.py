@@ -241,3 +241,33 @@ def test_async_save_under_sigterm_waits_for_the_write_and_exits_143_with_complet
     # a real copy taken at iteration 2, although training went on while it was written
     assert equal(first["state_dict"], torch.load(tmp_path / "weights_at_2.pth", weights_only=True))
     assert not [p for p in work.iterdir() if p.name.startswith(".tmp-")]
+
+
+@pytest.mark.dist
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_sigterm_during_a_background_sharded_save_waits_for_it_and_saves_on_every_rank(tmp_path: Path) -> None:
+    proc = subprocess.Popen(torchrun_cmd(2, tmp_path, "signal"), cwd=tmp_path, env=child_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 150
+        while not (tmp_path / "writing1").exists() or not (tmp_path / "writing1").read_text():
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()[1][-3000:]
+            time.sleep(0.1)
+        time.sleep(0.5)
+        work = tmp_path / "signal"
+        assert not (work / "iter_2").exists()  # still being written in the background
+        os.kill(int((tmp_path / "writing1").read_text()), signal.SIGTERM)  # rank 1 only: the ranks agree to stop
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode != 0 and "exitcode  : 143" in err, err[-3000:]
+    latest = (work / workdir.LAST_CHECKPOINT).read_text().strip()
+    assert latest.startswith("iter_") and int(latest[len("iter_"):]) > 2 and workdir.is_checkpoint_dir(work / latest)
+    first = checkpoint_sharded.consolidate(str(work / "iter_2"))  # complete, and a copy taken at iteration 2
+    assert equal(first["state_dict"], torch.load(tmp_path / "weights_at_2.pth", weights_only=True))
+    stopped = checkpoint_sharded.consolidate(str(work / latest))
+    assert stopped["meta"]["iter"] == int(latest[len("iter_"):]) and len(stopped["runnerkit"]["ranks"]) == 2
+    assert not list(work.glob(".tmp-*"))

@@ -7,6 +7,7 @@ usage (under ``python -m torch.distributed.run --standalone --nproc_per_node N``
     dist_fsdp.py OUT resume NAME CKPT...     # resume each CKPT into an FSDP2 model, report what was loaded,
                                              # train to the end; writes OUT/NAME_<i>_rank<r>.pth
     dist_fsdp.py OUT slow                    # an FSDP2 run whose second sharded save is slow (to be killed)
+    dist_fsdp.py OUT signal                  # background sharded saves, the first one slow (SIGTERM comes then)
 
 Global batch 8 (4 per rank on 2 ranks, 8 on 1); EMA and gradient clipping are on, so their DTensor
 paths run. :func:`train_single` is the one-process reference (plain model, batch 8).
@@ -221,6 +222,37 @@ def slow_job(out: Path, rank: int, world_size: int) -> None:
     runner.run([loader(world_size)], [("train", 1)])
 
 
+def signal_job(out: Path, rank: int, world_size: int) -> None:
+    """Background sharded saves every 2 iterations; the first one's write takes 3 s (the test sends SIGTERM then)."""
+    import torch.distributed.checkpoint as dcp
+
+    writer_cls = dcp.FileSystemWriter
+    original = writer_cls.write_data
+    calls = [0]
+
+    def slow_write(self: Any, *args: Any, **kwargs: Any) -> Any:
+        calls[0] += 1
+        if calls[0] == 1:
+            (out / f"writing{rank}").write_text(str(os.getpid()))
+            time.sleep(3)
+        return original(self, *args, **kwargs)
+
+    class Record(runnerkit.Hook):
+        priority = "LOWEST"
+
+        def after_train_iter(self, runner: Any) -> None:
+            if runner.iter + 1 == 2:
+                weights = full_weights(runner)
+                if rank == 0:
+                    torch.save(weights, out / "weights_at_2.pth")
+            time.sleep(0.05)
+
+    writer_cls.write_data = slow_write  # type: ignore[method-assign]
+    runner = build(shard_model(Net()), str(out / "signal"), {"interval": 2, "by_epoch": False, "async_save": True})
+    runner.register_hook(Record())
+    runner.run([loader(world_size)], [("train", 1)], max_iters=10_000)
+
+
 def main() -> None:
     out, job = Path(sys.argv[1]), sys.argv[2]
     rank, world_size = dist.init_dist()
@@ -231,6 +263,8 @@ def main() -> None:
             resume_job(out, rank, world_size, sys.argv[3], sys.argv[4:])
         elif job == "slow":
             slow_job(out, rank, world_size)
+        elif job == "signal":
+            signal_job(out, rank, world_size)
         else:
             raise SystemExit(f"unknown job {job!r}")
         dist.barrier()
