@@ -18,9 +18,12 @@ waits longer than that for another rank fails with an error instead of hanging.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 import os
+import time
+import uuid
 from typing import Any
 
 import torch
@@ -206,24 +209,43 @@ def init_dist(backend: str | None = None, timeout: float | datetime.timedelta | 
 
 
 def _attempt_store(rank: int, world_size: int, timeout: datetime.timedelta) -> Any:
-    """After a restart by ``torchrun --max-restarts``, the rendezvous store under a prefix of its own (else None).
+    """Under torchrun's shared store, a store of this attempt's processes alone (else None: ``env://`` is fresh).
 
-    torchrun's store outlives a restart and still holds the failed attempt's keys (the old
-    processes' gloo addresses): a restarted process group that read them would connect to ranks
-    that are gone. Each attempt's keys get their own ``runnerkit/attempt_<n>/`` prefix.
+    torchrun's agents keep one store for the whole job (``TORCHELASTIC_USE_AGENT_STORE=True``): after
+    a restart it still holds the failed attempt's keys (the old processes' gloo addresses), and a
+    process group that read them would connect to ranks that are gone. The restart count cannot tell
+    the attempts apart: with several agents (nodes) it differs between them (an agent whose own
+    processes were healthy restarts them without counting). So rank 0 starts a new store on a free
+    port and publishes its port and a random token in the agent store; the other ranks use the store
+    that answers with that token (a stale entry names a store that died with its process).
     """
-    try:
-        attempt = int(os.environ.get("TORCHELASTIC_RESTART_COUNT", "0"))
-    except ValueError:
+    if os.environ.get("TORCHELASTIC_USE_AGENT_STORE") != "True":
         return None
-    if attempt <= 0:
-        return None
-    agent_store = os.environ.get("TORCHELASTIC_USE_AGENT_STORE") == "True"
-    tcp = dist.TCPStore(  # type: ignore[attr-defined]
-        os.environ["MASTER_ADDR"], int(os.environ["MASTER_PORT"]), world_size,
-        is_master=rank == 0 and not agent_store, timeout=timeout,
-    )
-    return dist.PrefixStore(f"runnerkit/attempt_{attempt}/", tcp)  # type: ignore[attr-defined]
+    addr, port = os.environ["MASTER_ADDR"], int(os.environ["MASTER_PORT"])
+    agent = dist.TCPStore(addr, port, world_size, is_master=False, timeout=timeout)  # type: ignore[attr-defined]
+    if rank == 0:
+        own = dist.TCPStore(addr, 0, world_size, is_master=True, timeout=timeout,  # type: ignore[attr-defined]
+                            wait_for_workers=False)
+        token = uuid.uuid4().hex
+        own.set(_TOKEN_KEY, token)
+        agent.set(_ROUND_KEY, f"{own.port} {token}")
+        return own
+    deadline = time.monotonic() + timeout.total_seconds()
+    while True:
+        own_port, token = agent.get(_ROUND_KEY).decode().split()
+        with contextlib.suppress(RuntimeError):  # a stale entry: its store is gone (or is another one)
+            own = dist.TCPStore(addr, int(own_port), world_size, is_master=False,  # type: ignore[attr-defined]
+                                timeout=datetime.timedelta(seconds=2))
+            if own.get(_TOKEN_KEY).decode() == token:
+                own.set_timeout(timeout)
+                return own
+        if time.monotonic() > deadline:
+            raise DistributedError(f"Rank {rank} found no store of rank 0 for this attempt within {timeout}.", rank=rank)
+        time.sleep(0.2)
+
+
+_ROUND_KEY = "runnerkit/attempt_store"
+_TOKEN_KEY = "runnerkit/attempt_token"
 
 
 def destroy_dist() -> None:

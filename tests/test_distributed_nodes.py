@@ -13,8 +13,9 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 
-from tests.test_distributed import SCRIPTS, TORCHRUN_ENV
+from tests.test_distributed import SCRIPTS, TORCHRUN_ENV, output, torchrun
 
 JOB = """\
 model = dict(type="DemoModel", hidden=8)
@@ -110,3 +111,27 @@ def test_resume_auto_with_node_local_work_dirs_fails_fast_on_every_rank_and_writ
         assert f"Not every rank of the 2 can read the checkpoint rank 0 (host `{host}`) chose" in err
     assert listing(nodes[0] / "w") == before  # no checkpoint, no log, nothing touched
     assert listing(nodes[1] / "w") == {}
+@pytest.mark.dist
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+def test_an_elastic_restart_across_two_agents_resumes_every_rank_from_the_same_checkpoint(tmp_path: Path) -> None:
+    marker = tmp_path / "rank1-killed"
+    (tmp_path / "job.py").write_text(JOB.format(iters=12, hooks=[
+        {"type": "dist_hooks:FailRankHook", "how": "kill", "rank": 1, "after_iter": 8, "marker": str(marker)},
+    ]))
+    (tmp_path / "ref.py").write_text(JOB.format(iters=12, hooks=[]))
+    port = free_port()
+    c10d = ["--rdzv-backend", "c10d", "--rdzv-endpoint", f"127.0.0.1:{port}", "--rdzv-id", "elastic-test",
+            "--max-restarts", "1"]
+    results, _ = agents(c10d, ["run", "job.py", "--work-dir", "w", "--resume", "auto"], [tmp_path, tmp_path], timeout=200)
+    assert [code for code, _, _ in results] == [0, 0], report(results)
+    assert marker.exists(), "rank 1 should have killed itself once"
+    assert "load checkpoint from w/iter_6.pth" in results[0][1] + results[1][1], report(results)
+    reference, _ = torchrun("-m", "runnerkit", "run", "ref.py", "--work-dir", "ref", cwd=tmp_path)  # one agent, 2 ranks
+    assert reference.returncode == 0, output(reference)
+    got = torch.load(tmp_path / "w" / "iter_12.pth", weights_only=True)
+    want = torch.load(tmp_path / "ref" / "iter_12.pth", weights_only=True)
+    for key, value in want["state_dict"].items():  # bit-identical to a job that never failed
+        assert torch.equal(got["state_dict"][key], value), key
+    for index, state in want["optimizer"]["state"].items():
+        assert torch.equal(got["optimizer"]["state"][index]["momentum_buffer"], state["momentum_buffer"])
