@@ -162,3 +162,55 @@ def test_it_is_found_by_name_at_very_low_priority() -> None:
 def test_bad_arguments_are_refused(kwargs: dict[str, Any], error: type[Exception], message: str) -> None:
     with pytest.raises(error, match=message):
         ProgressBarHook(**kwargs)
+
+
+def test_after_a_log_line_the_bar_shows_that_iterations_count_and_loss(tmp_path: Path) -> None:
+    import logging
+
+    stream = Terminal()
+    logger = logging.getLogger(f"rk-bar-{tmp_path.name}")
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    handler = logging.StreamHandler(stream)  # log lines and the bar on one terminal, as in `runnerkit run`
+    logger.addHandler(handler)
+    try:
+        runner = runnerkit.IterBasedRunner(model=ScaleNet(), work_dir=tmp_path, max_iters=6, logger=logger)
+        train(runner, ProgressBarHook(file=stream))  # the default refresh_s throttles the bar's own redraws
+    finally:
+        logger.removeHandler(handler)
+    text = stream.getvalue()
+    between = text.split("Iter [4/6]", 1)[1].split("Iter [6/6]", 1)[0]
+    shown = [f for f in frames(between) if "/6 [" in f][-1]  # what the terminal shows until the next log line
+    assert "4/6" in shown and "loss=1.0000" in shown  # the average of iterations 3 and 4, not 1 and 2 (1.5)
+
+
+def test_each_epochs_bar_starts_without_the_previous_epochs_loss(tmp_path: Path) -> None:
+    stream = Terminal()
+    train(runnerkit.EpochBasedRunner(model=ScaleNet(), work_dir=tmp_path, max_epochs=2),
+          ProgressBarHook(file=stream, refresh_s=0), 3)  # drawn at every iteration
+    epoch_2 = [f for f in frames(stream.getvalue()) if f.startswith("Epoch 2/2")]
+    before_its_log = [f for f in epoch_2 if "3/3" not in f]
+    assert len(before_its_log) >= 2 and not [f for f in before_its_log if "loss=" in f]  # not epoch 1's 2.0
+    assert "loss=2.0000" in epoch_2[-1]
+
+
+def test_a_terminal_that_reports_0x0_gets_an_80_column_bar(tmp_path: Path) -> None:
+    import os
+    import pty
+    import select
+
+    master, slave = pty.openpty()  # a bare pseudo-terminal reports 0 rows and 0 columns
+    assert os.get_terminal_size(slave).columns == 0
+    term = os.fdopen(slave, "w", closefd=True)
+    try:
+        train(runnerkit.IterBasedRunner(model=ScaleNet(), work_dir=tmp_path, max_iters=6), ProgressBarHook(file=term))
+        term.flush()
+        chunks = []
+        while select.select([master], [], [], 0.5)[0]:  # everything written so far, however the pty splits it
+            chunks.append(os.read(master, 65536))
+        out = b"".join(chunks).decode()
+    finally:
+        term.close()
+        os.close(master)
+    final = frames(out)[-1]
+    assert "6/6" in final and "loss=2.5000" in final and len(final.rstrip()) <= 80

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import numbers
+import os
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -16,6 +18,9 @@ if TYPE_CHECKING:
     from runnerkit.runners.base import BaseRunner
 
 __all__ = ["ProgressBarHook"]
+
+#: the bar's width on a terminal that reports no size (0 columns).
+FALLBACK_COLUMNS = 80
 
 
 class ProgressBarHook(LoggerHook):
@@ -39,7 +44,8 @@ class ProgressBarHook(LoggerHook):
         interval: update the bar every ``interval`` iterations.
         refresh_s: at least this many seconds between redraws (tqdm's ``mininterval``), so that a
             fast loop does not spend its time drawing.
-        bar_width: the bar's total width in characters (default: the terminal's width).
+        bar_width: the bar's total width in characters (default: the terminal's width; 80 on a terminal
+            that reports a 0x0 size).
         enabled: ``True`` to always show the bar, ``False`` never, ``None`` on a terminal only.
         file: the stream to draw on (default: ``sys.stderr``).
         by_epoch: one bar per epoch (default: for ``EpochBasedRunner``).
@@ -91,13 +97,23 @@ class ProgressBarHook(LoggerHook):
         except (ValueError, OSError):  # a closed stream
             return False
 
+    def _terminal_columns(self) -> int | None:
+        """The stream's terminal width; None when it has no terminal size to ask for (not a terminal, a file)."""
+        try:
+            return os.get_terminal_size(self._stream().fileno()).columns
+        except (AttributeError, ValueError, OSError, io.UnsupportedOperation):
+            return None
+
     def _open(self, total: int | None, initial: int, desc: str) -> None:
         from tqdm import tqdm
 
         self._close()
+        width = self.bar_width
+        if width is None and self._terminal_columns() == 0:
+            width = FALLBACK_COLUMNS  # a terminal that reports 0x0 (a bare pty, some CI consoles): tqdm would draw nothing
         self.bar = tqdm(
-            total=total, initial=initial, desc=desc, file=self._stream(), ncols=self.bar_width,
-            dynamic_ncols=self.bar_width is None, unit="it", leave=True, mininterval=self.refresh_s,
+            total=total, initial=initial, desc=desc, file=self._stream(), ncols=width,
+            dynamic_ncols=width is None, unit="it", leave=True, mininterval=self.refresh_s,
         )
         self._show_loss()
 
@@ -172,18 +188,21 @@ class ProgressBarHook(LoggerHook):
             self._close()
             total = f"/{runner.max_epochs}" if runner.max_epochs else ""
             self._epoch_desc = f"Epoch {runner.epoch + 1}{total}"
+            self.loss = None  # a new epoch's bar shows this epoch's loss, once logged
 
     def due_iter(self, runner: BaseRunner, stage: str) -> int:
         return runner.iter  # the bar moves at every iteration
 
     def after_train_iter(self, runner: BaseRunner) -> None:
         buffer = runner.log_buffer
+        logged = False
         if buffer.ready:
             loss = buffer.output.get(self.loss_key)
             # averaged, on the host (never a tensor), and a training value, not EvalHook's results
             if isinstance(loss, numbers.Real) and "eval_iter_num" not in buffer.output:
                 self.loss = float(loss)
                 self._show_loss()
+                logged = True
             if self.reset_flag:
                 buffer.clear_output()
         if self._active:
@@ -192,6 +211,10 @@ class ProgressBarHook(LoggerHook):
                 self._open(runner.epoch_length or None, position - 1, self._epoch_desc)
                 self._epoch_desc = None
             self._advance(position, force=self.is_last_iter(runner) or self.end_of_epoch(runner))
+            if logged and self.bar is not None:
+                # The log line just printed redrew the bar before this iteration counted and its loss arrived;
+                # draw it again now, once per log interval, or it would show both one step/interval late.
+                self.bar.refresh()
 
     def after_train_epoch(self, runner: BaseRunner) -> None:
         if runner.log_buffer.ready and self.reset_flag:
