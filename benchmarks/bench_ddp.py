@@ -20,6 +20,7 @@ rank 0, the same window) in a separate pass: a count, not a time, so it repeats 
 from __future__ import annotations
 
 import argparse
+import collections
 import dataclasses
 import json
 import logging
@@ -111,17 +112,30 @@ RUN: dict[str, Callable[..., torch.nn.Module]] = {"raw": raw_loop, "runnerkit": 
 
 
 class CallCounter:
-    """Counts Python and C calls (``sys.setprofile``) between the clock's two marks."""
+    """Counts Python and C calls (``sys.setprofile``) between the clock's two marks, in total and by function."""
 
     def __init__(self) -> None:
         self.calls = 0
+        self.by_function: collections.Counter[str] = collections.Counter()
 
     def _count(self, frame: Any, event: str, arg: Any) -> None:
-        if event in ("call", "c_call"):
+        if event == "call":
+            code = frame.f_code
+            self.by_function[f"{_short(code.co_filename)}:{code.co_firstlineno}({code.co_name})"] += 1
+            self.calls += 1
+        elif event == "c_call":
+            self.by_function[f"~({getattr(arg, '__qualname__', repr(arg))})"] += 1
             self.calls += 1
 
     def probe(self, start: bool) -> None:
         sys.setprofile(self._count if start else None)
+
+
+def _short(path: str) -> str:
+    for marker in ("runnerkit/", "benchmarks/", "torch/"):
+        if marker in path:
+            return marker + path.rsplit(marker, 1)[1]
+    return os.path.basename(path)
 
 
 def one_run(name: str, work: Workload, rank: int, count_calls: bool) -> dict[str, Any]:
@@ -137,7 +151,8 @@ def one_run(name: str, work: Workload, rank: int, count_calls: bool) -> dict[str
         torch_dist.barrier()
     per_iter = clock.iterations
     return {"loop": name, "wall_us": clock.seconds() / per_iter * 1e6, "cpu_us": clock.cpu_seconds() / per_iter * 1e6,
-            "calls": counter.calls / per_iter if count_calls else None, "weights": flat_weights(trained).tolist()}
+            "calls": counter.calls / per_iter if count_calls else None, "weights": flat_weights(trained).tolist(),
+            "by_function": {k: v / per_iter for k, v in counter.by_function.items()}}
 
 
 def worker(iters: int, rounds: int, out: Path) -> None:
@@ -150,9 +165,10 @@ def worker(iters: int, rounds: int, out: Path) -> None:
         order = LOOPS if r % 2 == 0 else LOOPS[::-1]
         for name in order:
             results.append({**one_run(name, work, rank, count_calls=False), "round": r})
-    counts = {name: one_run(name, work, rank, count_calls=True)["calls"] for name in LOOPS}
+    counted = {name: one_run(name, work, rank, count_calls=True) for name in LOOPS}
     if rank == 0:
-        out.write_text(json.dumps({"runs": results, "calls": counts}))
+        out.write_text(json.dumps({"runs": results, "calls": {name: run["calls"] for name, run in counted.items()},
+                                   "by_function": {name: run["by_function"] for name, run in counted.items()}}))
     torch_dist.barrier()
     torch_dist.destroy_process_group()
 
@@ -175,6 +191,12 @@ def table(data: dict[str, Any]) -> str:
         calls, raw_calls = data["calls"][name], data["calls"]["raw"]
         lines.append(f"| {TITLES[name]} | {wall:.1f} | {cpu:.1f} | **{statistics.median(ratios):.3f}** | "
                      f"{min(ratios):.3f}-{max(ratios):.3f} | {calls:.1f} | {calls - raw_calls:+.1f} | {same} |")
+    added = collections.Counter(data["by_function"]["runnerkit"])
+    added.subtract(data["by_function"]["raw"])
+    lines += ["", "Calls runnerkit adds to the hand-written loop's, per iteration, by function (rank 0):", "", "```"]
+    lines += [f"{count:+8.2f}  {name}" for name, count in sorted(added.items(), key=lambda kv: -abs(kv[1]))[:20]
+              if abs(count) >= 0.05]
+    lines.append("```")
     return "\n".join(lines)
 
 
