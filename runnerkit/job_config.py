@@ -205,7 +205,9 @@ class JobConfig(BaseModel):
     parallel: Annotated[dict[str, Any], AfterValidator(_parallel_value)] | None = Field(
         default=None, description="How a multi-process launch spreads the model over the ranks: "
         "`dict(type=\"ddp\", **options)` (the default; the options are `DistributedDataParallel`'s keyword "
-        "arguments, e.g. `find_unused_parameters=True`). Unused in one process.",
+        "arguments, e.g. `find_unused_parameters=True`), or `dict(type=\"fsdp2\", shard=[...], "
+        "reshard_after_forward=True, mp_policy=dict(...))` to shard the model with FSDP2 (docs/distributed.md). "
+        "Unused in one process.",
     )
     find_unused_parameters: bool | None = Field(
         default=None, description="mmcv's key: the same as `parallel=dict(type=\"ddp\", find_unused_parameters=...)` "

@@ -4,7 +4,8 @@
 ``torch.nn.parallel.DistributedDataParallel``; the options are its keyword arguments
 (``find_unused_parameters``, ``broadcast_buffers``, ``bucket_cap_mb``, ...), checked against its
 signature. mmcv's top-level ``find_unused_parameters = True`` is the same as
-``parallel=dict(type="ddp", find_unused_parameters=True)``.
+``parallel=dict(type="ddp", find_unused_parameters=True)``. ``parallel=dict(type="fsdp2", ...)``
+shards the model with FSDP2 (:mod:`runnerkit.parallel_fsdp`).
 
 A strategy is any object with ``check_options(options)`` (raises ``ValueError`` with a clear
 message) and ``wrap(model, options)`` (returns the model the runner trains; the process group
@@ -32,6 +33,7 @@ __all__ = ["DDP", "STRATEGIES", "Strategy", "check_parallel", "parallel_config",
 #: ``type`` -> ``"module:attr"`` of its :class:`Strategy`.
 STRATEGIES: dict[str, str] = {
     "ddp": "runnerkit.parallel:DDP",
+    "fsdp2": "runnerkit.parallel_fsdp:FSDP2",
 }
 
 

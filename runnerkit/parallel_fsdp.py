@@ -31,7 +31,7 @@ from typing import Any, Literal
 import torch
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-__all__ = ["FSDP2Options", "copy_whole_", "is_sharded", "local_part", "set_gradient_sync", "shard_model", "validate_fsdp2",
+__all__ = ["FSDP2", "FSDP2Options", "copy_whole_", "is_sharded", "local_part", "set_gradient_sync", "shard_model", "validate_fsdp2",
            "whole"]
 
 _DTYPES: dict[str, torch.dtype] = {
@@ -159,6 +159,20 @@ def shard_model(model: torch.nn.Module, options: Mapping[str, Any] | FSDP2Option
         if callable(getattr(model, name, None)):
             register_fsdp_forward_method(model, name)  # gather the root's own parameters for the step, too
     return model
+
+
+class _FSDP2:
+    """The ``parallel=dict(type="fsdp2", ...)`` strategy of :mod:`runnerkit.parallel`."""
+
+    def check_options(self, options: dict[str, Any]) -> None:
+        validate_fsdp2(options)
+
+    def wrap(self, model: torch.nn.Module, options: dict[str, Any]) -> torch.nn.Module:
+        return shard_model(model, options)
+
+
+#: the ``fsdp2`` strategy (``runnerkit.parallel.STRATEGIES["fsdp2"]``).
+FSDP2 = _FSDP2()
 
 
 def is_sharded(model: torch.nn.Module) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -271,3 +272,44 @@ def test_sigterm_during_a_background_sharded_save_waits_for_it_and_saves_on_ever
     stopped = checkpoint_sharded.consolidate(str(work / latest))
     assert stopped["meta"]["iter"] == int(latest[len("iter_"):]) and len(stopped["runnerkit"]["ranks"]) == 2
     assert not list(work.glob(".tmp-*"))
+
+
+FSDP2_CONFIG = """
+import os
+work_dir = "work"
+seed = 0
+num_threads = 1
+model = dict(type="DemoModel", in_features=2, hidden=16, num_classes=3)
+data = dict(samples_per_gpu=8, workers_per_gpu=0, train=dict(type="DemoDataset", num_samples=64, seed=0),
+            val=dict(type="DemoDataset", num_samples=32, seed=1))
+optimizer = dict(type="AdamW", lr=0.01)
+optimizer_config = dict(grad_clip=dict(max_norm=1.0))
+lr_config = None
+parallel = dict(type="fsdp2", reshard_after_forward=False)
+checkpoint_config = dict(interval=4, max_keep_ckpts=1, async_save=True)
+log_config = dict(interval=4, hooks=[dict(type="TextLoggerHook")])
+evaluation = dict(interval=4)
+runner = dict(type="IterBasedRunner", max_iters=int(os.environ["ITERS"]))
+"""
+
+
+@pytest.mark.dist
+@pytest.mark.slow
+@pytest.mark.timeout(400)
+def test_a_config_with_parallel_fsdp2_trains_under_torchrun_and_resume_auto_continues_from_its_sharded_checkpoint(
+        tmp_path: Path) -> None:
+    (tmp_path / "job.py").write_text(FSDP2_CONFIG)
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+               "-m", "runnerkit", "run", "job.py", "--launcher", "torchrun", "--resume", "auto"]
+    for iters in (8, 12):
+        proc = subprocess.run(command, cwd=tmp_path, env={**child_env(), "ITERS": str(iters)}, capture_output=True,
+                              text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr[-4000:]
+        work = tmp_path / "work"
+        assert (work / workdir.LAST_CHECKPOINT).read_text().strip() == f"iter_{iters}"
+        assert [Path(p).name for p in workdir.run_checkpoints(work, "iter_{}.pth")] == [f"iter_{iters}"]  # rotated
+    second = sorted((tmp_path / "work").glob("*.log"))[-1].read_text()  # the second run continued the first
+    assert "max: 12 iters" in second and "Saving checkpoint at 12 iterations" in second
+    assert not re.search(r"Saving checkpoint at [48] iterations|Iter \[4/12\]", second), second[-2000:]
+    last = checkpoint_sharded.consolidate(str(work / "iter_12"))
+    assert last["meta"]["iter"] == 12 and last["state_dict"]["net.0.weight"].shape == (16, 2)
