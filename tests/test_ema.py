@@ -281,3 +281,17 @@ def test_on_a_gpu_updates_and_swaps_never_synchronise_with_the_host() -> None:
         torch.cuda.set_sync_debug_mode(0)
     assert state["shadow"]["fc.weight"].device.type == "cuda"
     assert state["step"] == 49
+
+
+def test_with_an_iteration_runner_checkpoints_hold_the_training_weights_and_the_model_the_averages_after(
+        tmp_path: Path) -> None:
+    """What EMAHook's docs and docs/examples/demo.yaml say: the whole run is one epoch, swapped at its end."""
+    runner = make_runner(tmp_path, max_iters=6)
+    ema = EMAHook(momentum=0.5)
+    runner.register_training_hooks(lr_config=None, optimizer_config={}, checkpoint_config={"interval": 6, "by_epoch": False})
+    runner.register_hook(ema)
+    runner.run([batches()], [("train", 1)])
+    saved = torch.load(tmp_path / "iter_6.pth", weights_only=True)["state_dict"]
+    averages = ema.averages()
+    assert not torch.equal(saved["fc.weight"], averages["fc.weight"])  # the training weights were saved
+    assert torch.equal(runner.model.fc.weight.detach(), averages["fc.weight"])  # the model ends with the averages

@@ -38,6 +38,12 @@ class EMAHook(Hook):
     back before the next training epoch (or iteration). Which of the two the model holds is part
     of the hook's state, so a checkpoint taken at any point resumes exactly.
 
+    With ``IterBasedRunner`` the whole run is one training epoch: the averages are swapped in only
+    when it ends, so iteration-interval evaluations (``evaluation=dict(interval=N)``) and iteration
+    checkpoints (``iter_N.pth``, the last one included) hold the training weights, not the
+    averages; after the run the model holds the averages, and every checkpoint keeps them in the
+    hook's state (restored on resume). Evaluate the averages with ``EpochBasedRunner``.
+
     Args:
         momentum: the weight of the newest value, in (0, 1).
         interval: update every ``interval`` iterations.
