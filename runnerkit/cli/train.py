@@ -94,7 +94,7 @@ def _positive_int(text: str) -> int:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    from runnerkit.runners.interrupt import exit_on_signals
+    from runnerkit._signal_exit import exit_on_signals
 
     with exit_on_signals():  # a SIGTERM while building (or after training) exits 143 too, and repeats are ignored
         try:
@@ -191,7 +191,7 @@ def demo_command(args: argparse.Namespace) -> int:
     if previous:
         print(f"Starting the demo in `{args.work_dir}` over: deleting the previous demo's checkpoints "
               f"({', '.join(previous)}).")
-    from runnerkit.runners.interrupt import exit_on_signals
+    from runnerkit._signal_exit import exit_on_signals
 
     with exit_on_signals():
         try:

@@ -10,7 +10,8 @@ ignored before ``run`` (``SIG_IGN``) stays ignored; a Python handler installed b
 cluster tool's requeue handler, say) is called once the checkpoint is written; the previous
 handlers are restored when ``run`` ends.
 
-A command (``runnerkit run``) covers the rest of its life with :func:`exit_on_signals`: a SIGTERM
+A command (``runnerkit run``) covers the rest of its life with
+:func:`runnerkit._signal_exit.exit_on_signals`: a SIGTERM
 or first SIGINT while it builds the job (before ``run``'s loop) or after training ends stops it at
 once with :class:`~runnerkit.TrainingInterrupted` (nothing to save: exit 143 / 130, not -15), and
 once a stop is under way the repeats a scheduler sends (torchrun forwards the SIGTERM it received
@@ -36,11 +37,12 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from runnerkit._errors import TrainingInterrupted
+from runnerkit._signal_exit import ExitOnSignal
 
 if TYPE_CHECKING:
     from runnerkit.runners.base import BaseRunner
 
-__all__ = ["ExitOnSignal", "Interrupt", "exit_on_signals", "stop_on_signals"]
+__all__ = ["Interrupt", "stop_on_signals"]
 
 _SIGNALS: tuple[int, ...] = (signal.SIGTERM, signal.SIGINT)
 
@@ -142,56 +144,6 @@ class Interrupt:
         elif callable(previous) and previous is not signal.default_int_handler:
             previous(signum, None)  # e.g. a cluster tool's requeue handler, now that the work is saved
         raise TrainingInterrupted(signum, path, iteration)
-
-
-class ExitOnSignal:
-    """The handler :func:`exit_on_signals` installs for a command's lifetime outside ``run``'s loop.
-
-    The first SIGTERM/SIGINT raises :class:`~runnerkit.TrainingInterrupted` with no checkpoint
-    (no iteration was in flight: nothing to save). Once a stop is under way (this handler raised,
-    or ``run`` noted a signal and saved), SIGTERM is ignored and a SIGINT aborts with
-    ``KeyboardInterrupt``, as a second Ctrl-C during ``run`` does.
-
-    Attributes:
-        received: the signal that started the stop (None: none yet).
-    """
-
-    def __init__(self) -> None:
-        self.received: int | None = None
-
-    def __call__(self, signum: int, frame: FrameType | None) -> None:
-        if self.received is not None:
-            if signum == signal.SIGINT:
-                raise KeyboardInterrupt
-            return
-        self.received = signum
-        raise TrainingInterrupted(signum, None, None)
-
-
-@contextlib.contextmanager
-def exit_on_signals() -> Iterator[ExitOnSignal]:
-    """Install :class:`ExitOnSignal` for SIGTERM and SIGINT for a whole command (main thread only).
-
-    When the command stopped on a signal, SIGTERM stays ignored afterwards: the process is about
-    to exit with 143 / 130, and a repeated SIGTERM must not turn that into a kill (-15) while the
-    interpreter shuts down (worker processes, logs, the process group). Otherwise the previous
-    handlers are restored.
-    """
-    handler = ExitOnSignal()
-    if threading.current_thread() is not threading.main_thread():
-        yield handler
-        return
-    previous = {signum: signal.getsignal(signum) for signum in _SIGNALS}
-    installed = [signum for signum in _SIGNALS if previous[signum] is not signal.SIG_IGN]
-    for signum in installed:
-        signal.signal(signum, handler)
-    try:
-        yield handler
-    finally:
-        for signum in installed:
-            stopping = handler.received is not None and signum == signal.SIGTERM
-            restored = previous[signum]
-            signal.signal(signum, signal.SIG_IGN if stopping else (restored if restored is not None else signal.SIG_DFL))
 
 
 def _world_timeout() -> Any:
