@@ -75,8 +75,8 @@ def _outside(key: str, given: str, effective: str, roots: Sequence[str]) -> str:
     where = f"the work dir `{os.path.abspath(roots[0])}`" if roots else "a work dir (none is set: give `work_dir`)"
     via = f" (it writes to `{effective}`)" if effective != given else ""
     return (f"`{given:.200}`{via} is outside {where}; a data config (JSON/YAML/TOML) may only write inside the work "
-            f"dir (docs/security.md): give a path inside it, choose the work dir with `--work-dir`, or use a `.py` "
-            f"config to write elsewhere")
+            f"dir (docs/security.md): give a path inside it, choose a work dir that holds it (`work_dir`), or use "
+            f"a `.py` config to write elsewhere")
 
 
 def _template_problem(value: str) -> str | None:
