@@ -187,16 +187,18 @@ def local_part(tensor: torch.Tensor) -> torch.Tensor:
 
     Duck-typed (``to_local``), so that per-iteration callers import nothing.
     """
+    if tensor.__class__ is torch.Tensor or tensor.__class__ is torch.nn.Parameter:  # the usual case, no lookup
+        return tensor
     to_local = getattr(tensor, "to_local", None)
     return to_local() if to_local is not None else tensor  # type: ignore[no-any-return]
 
 
 def set_gradient_sync(model: torch.nn.Module, sync: bool) -> bool:
     """Turn an FSDP2 model's gradient reduce-scatter on or off (accumulation's no-sync); False if not FSDP2."""
-    setter = getattr(model, "set_requires_gradient_sync", None)  # FSDPModule's method; duck-typed, no import
-    if setter is None:
+    setter = getattr(type(model), "set_requires_gradient_sync", None)  # FSDPModule's method: no import, and no
+    if setter is None:  # nn.Module.__getattr__ on the instance (it builds an error message for a missing name)
         return False
-    setter(sync)
+    setter(model, sync)
     return True
 
 
