@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 from pydantic import Field, NonNegativeFloat, PositiveInt
 
 from runnerkit._args import checked
+from runnerkit._errors import ConfigError
 from runnerkit.hooks.hook import Hook, get_priority
 
 if TYPE_CHECKING:
@@ -77,14 +78,14 @@ class EarlyStoppingHook(Hook):
 
         self._evals = [h for h in runner.hooks if isinstance(h, EvalHook)]
         if not self._evals:
-            raise ValueError(
+            raise ConfigError(
                 "EarlyStoppingHook watches the results of an `EvalHook`, but none is registered; add an "
                 "`evaluation=dict(interval=...)` section to the config (or register an EvalHook)."
             )
         own = get_priority(self.priority)
         for hook in self._evals:
             if get_priority(hook.priority) >= own:
-                raise ValueError(
+                raise ConfigError(
                     f"EarlyStoppingHook (priority {own}) must run after {type(hook).__name__} (priority "
                     f"{get_priority(hook.priority)}) to see its results; give it a larger priority value, e.g. 80."
                 )
@@ -111,10 +112,13 @@ class EarlyStoppingHook(Hook):
             output = runner.log_buffer.output
             if self.monitor not in output:
                 shown = sorted(k for k in output if k != "eval_iter_num") or "nothing"
-                raise ValueError(
-                    f"EarlyStoppingHook(monitor={self.monitor!r}): the evaluation reported {shown}; set `monitor` to "
-                    f"one of them."
-                )
+                message = (f"EarlyStoppingHook(monitor={self.monitor!r}): the evaluation reported {shown}; set "
+                           "`monitor` to one of them.")
+                path = self._save(runner) if runner.world_size == 1 else None  # the training done so far
+                if path is not None:
+                    message += (f" Training stopped after {self._unit()} {position}, saved in `{path}`: fix the "
+                                "config and resume from it (`runnerkit run CONFIG --resume`).")
+                raise ConfigError(message)
             score = float(output[self.monitor])
             if self._improved(score):
                 self.best, self.best_at, self.wait = score, position, 0
@@ -148,17 +152,18 @@ class EarlyStoppingHook(Hook):
     def _unit(self) -> str:
         return "epoch" if self._by_epoch else "iteration"
 
-    def _save(self, runner: BaseRunner) -> None:
+    def _save(self, runner: BaseRunner) -> str | None:
+        """Save a checkpoint (rank 0 writes it); its path, None where nothing was written."""
         from runnerkit.hooks.checkpoint import CheckpointHook
 
         ckpt = next((h for h in runner.hooks if isinstance(h, CheckpointHook)), None)
         out_dir = ckpt.out_dir if ckpt is not None else runner.work_dir
         if out_dir is None:
             runner.logger.warning("Early stopping: no work dir and no CheckpointHook, so no checkpoint is saved.")
-            return
+            return None
         runner.gather_rank_states()  # a collective: every rank takes part, rank 0 writes
         if runner.rank != 0:
-            return
+            return None
         if ckpt is not None:
             number = runner.completed_epochs if ckpt.by_epoch else runner.completed_iters
             filename = ckpt.filename_tmpl.format(number)
@@ -169,6 +174,7 @@ class EarlyStoppingHook(Hook):
         else:
             path = runner.save_checkpoint(out_dir)
         runner.logger.info("Early stopping: saved %s", path)
+        return path
 
     # -- checkpointed state ---------------------------------------------------------------------
 

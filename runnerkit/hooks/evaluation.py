@@ -23,6 +23,7 @@ import torch.distributed as dist
 from pydantic import NonNegativeInt, PositiveInt
 
 from runnerkit._args import Forwards, checked
+from runnerkit._errors import ConfigError
 from runnerkit.checkpoint import local_dir
 from runnerkit.dist import unwrap_model
 from runnerkit.hooks.eval_results import TestFn, average_log_vars, collect_results, single_process_test
@@ -233,13 +234,27 @@ class EvalHook(Hook):
             if isinstance(hook, LoggerHook):
                 hook.after_train_iter(runner)
         runner.log_buffer.clear()
-        with forked_rng():  # evaluation draws no number training would have drawn
-            self._do_evaluate(runner)
+        self._evaluate_or_save_and_stop(runner)
 
     def after_train_epoch(self, runner: BaseRunner) -> None:
         if self.by_epoch and self._should_evaluate(runner):
+            self._evaluate_or_save_and_stop(runner)
+
+    def _evaluate_or_save_and_stop(self, runner: BaseRunner) -> None:
+        """Evaluate; a config mistake only an evaluation reveals saves the training done so far, then stops it."""
+        try:
             with forked_rng():  # evaluation draws no number training would have drawn
                 self._do_evaluate(runner)
+        except ConfigError as err:
+            if runner.world_size != 1 or runner.work_dir is None:
+                raise  # a save is a collective: with one rank failing, the others cannot join it
+            runner.gather_rank_states()
+            path = runner.save_checkpoint(self.out_dir or runner.work_dir)
+            unit, done = ("epoch", runner.completed_epochs) if self.by_epoch else ("iteration", runner.completed_iters)
+            raise ConfigError(
+                f"{type(self).__name__}: {err} Training stopped after {unit} {done}, saved in `{path}`: fix the "
+                "config and resume from it (`runnerkit run CONFIG --resume`)."
+            ) from None
 
     def _should_evaluate(self, runner: BaseRunner) -> bool:
         current = runner.epoch if self.by_epoch else runner.iter
@@ -287,7 +302,7 @@ class EvalHook(Hook):
             self._init_rule(self.rule, next(iter(eval_res)))
         assert self.key_indicator is not None
         if self.key_indicator not in eval_res:
-            raise ValueError(
+            raise ConfigError(
                 f"save_best={self.save_best!r}, but the evaluation returned only {sorted(eval_res)}; "
                 "set `save_best` to one of them (or 'auto')."
             )
