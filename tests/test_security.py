@@ -443,3 +443,19 @@ def test_a_filename_template_needs_exactly_one_field_in_every_config_at_validati
                                           f"iteration number; `{template}` holds {shown}")
     with pytest.raises(pydantic.ValidationError, match=r"filename_tmpl\n  a file name template holds exactly one"):
         runnerkit.hooks.CheckpointHook(filename_tmpl=template)  # at construction, not at the first save
+
+
+def test_build_job_passes_a_python_configs_compile_options_through_and_treats_a_bare_mapping_as_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import runnerkit.runners.base
+
+    seen: list[Any] = []
+    monkeypatch.setattr(runnerkit.runners.base, "compile_model", lambda model, value, logger: seen.append(value) or False)
+    cfg = job_config(runner={"type": "IterBasedRunner", "max_iters": 2, "compile": CXX_ATTACK})
+    code = write(tmp_path, "cfg.py", "\n".join(f"{k} = {v!r}" for k, v in cfg.items()) + "\n")
+    build_job(load_config(code), sources=[code], work_dir=tmp_path / "a")  # code: any option reaches the runner
+    assert seen == [CXX_ATTACK]
+    with pytest.raises(ConfigError, match=r"runner.compile.options.cpp.cxx: `cpp.cxx` cannot be set from a data config"):
+        build_job(load_config(code), work_dir=tmp_path / "b")  # the same values without their files: data
+    assert seen == [CXX_ATTACK] and not (tmp_path / "b").exists()
