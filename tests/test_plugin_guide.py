@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,11 @@ def blocks(text: str, language: str) -> list[str]:
     return re.findall(rf"^```{language}\n(.*?)^```", text, re.S | re.M)
 
 
+def blocks_indented(text: str) -> list[str]:
+    """The Python blocks inside list items (indented two spaces), as written there."""
+    return re.findall(r"^  ```python\n(.*?)^  ```", text, re.S | re.M)
+
+
 def write_guide_project(root: Path) -> tuple[Path, dict[str, object]]:
     """The plugin project as docs/plugins.md describes it; returns its folder and parsed pyproject."""
     text = GUIDE.read_text(encoding="utf-8")
@@ -47,14 +53,14 @@ def write_guide_project(root: Path) -> tuple[Path, dict[str, object]]:
     (project / "pyproject.toml").write_text(pyproject)  # verbatim
     meta = tomllib.loads(pyproject)
     shown = {}
-    for block in blocks(text, "python"):
+    for block in blocks(text, "python") + [textwrap.dedent(b) for b in blocks_indented(text)]:
         first = block.splitlines()[0]
         if first.startswith("# acme_runners/"):
             shown[first[2:].strip()] = block
-    assert {"acme_runners/build.py", "acme_runners/hooks.py"} <= set(shown), sorted(shown)
+    assert {"acme_runners/__init__.py", "acme_runners/build.py", "acme_runners/hooks.py",
+            "acme_runners/seeded.py"} <= set(shown), sorted(shown)  # the package's __init__.py too: the page gives it
     package = project / "acme_runners"
     package.mkdir()
-    (package / "__init__.py").write_text("")
     for rel, source in shown.items():
         (project / rel).write_text(source)  # verbatim
     for group, entries in meta["project"]["entry-points"].items():  # type: ignore[index]
@@ -112,6 +118,31 @@ def test_the_guides_plugin_installs_as_written_and_lists_and_trains(tmp_path: Pa
     )
     assert trained == {"runner": "FastRunner", "meta": {"built_by": "CountingConstructor"}, "iters": 6, "samples": 48,
                        "state": {"iters": 6, "samples": 48}, "priority": 70}
+
+    seeded = run_python(  # the guide's runner reads its own new argument
+        """
+        import pydantic
+        import torch
+        from torch.utils.data import DataLoader
+
+        from acme_runners.models import ResNetTiny
+        from acme_runners.data import Shapes
+        from acme_runners.seeded import SeededIterRunner
+
+        model = ResNetTiny(hidden=8)
+        runner = SeededIterRunner(model=model, optimizer=torch.optim.SGD(model.parameters(), lr=0.1), max_iters=2, seed=3)
+        torch.manual_seed(12345)
+        runner.run([DataLoader(Shapes(num_samples=16), batch_size=8)], [("train", 1)])
+        try:
+            SeededIterRunner(model=model, max_iters=2, seed=-1)
+            refused = ""
+        except pydantic.ValidationError as err:
+            refused = str(err).splitlines()[0]
+        emit({"seed": runner.args.seed, "initial_seed": torch.initial_seed(), "refused": refused})
+        """,
+        path=[site], cache_dir=tmp_path / "cache", cwd=tmp_path,
+    )
+    assert seeded == {"seed": 3, "initial_seed": 3, "refused": "1 validation error for SeededIterRunner"}
 
 
 def test_the_stages_and_attributes_are_what_the_hook_guide_says() -> None:
