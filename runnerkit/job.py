@@ -296,7 +296,8 @@ def _spread(model: Any, data_loaders: list[Any], job: JobConfig) -> tuple[Any, l
     from runnerkit.parallel import parallel_config, parallelize
 
     try:
-        cfg = parallel_config(job.parallel, job.find_unused_parameters)
+        runner_parallel = (job.runner_config() or {}).get("parallel")  # the runner's argument, when only it is given
+        cfg = parallel_config(job.parallel if job.parallel is not None else runner_parallel, job.find_unused_parameters)
     except ValueError as err:
         raise ConfigError(f"`parallel`: {err}") from err
     return parallelize(model, cfg), [distributed_loader(loader, seed=job.seed) for loader in data_loaders]

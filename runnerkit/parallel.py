@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["DDP", "STRATEGIES", "Strategy", "check_parallel", "parallel_config", "parallelize", "strategy"]
+__all__ = ["DDP", "STRATEGIES", "Strategy", "check_parallel", "is_spread", "parallel_config", "parallelize", "spread", "strategy"]
 
 #: ``type`` -> ``"module:attr"`` of its :class:`Strategy`.
 STRATEGIES: dict[str, str] = {
@@ -156,3 +156,22 @@ def parallelize(model: torch.nn.Module, cfg: Mapping[str, Any] | None = None) ->
     chosen = strategy(kind)
     chosen.check_options(options)
     return chosen.wrap(model, options)
+
+
+def is_spread(model: torch.nn.Module) -> bool:
+    """Whether ``model`` is already wrapped or sharded for the ranks (DDP, DataParallel, FSDP2)."""
+    from torch.distributed.fsdp import FSDPModule
+    from torch.nn.parallel import DataParallel, DistributedDataParallel
+
+    return isinstance(model, (DistributedDataParallel, DataParallel, FSDPModule))
+
+
+def spread(model: torch.nn.Module, cfg: Mapping[str, Any] | None = None) -> torch.nn.Module:
+    """:func:`parallelize` where it applies (the runner argument ``parallel``): ``model`` as it is without an
+    initialised process group (one process) or when it is already wrapped or sharded.
+    """
+    from runnerkit.dist import is_initialized
+
+    if not is_initialized() or is_spread(model):
+        return model
+    return parallelize(model, cfg)

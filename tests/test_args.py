@@ -15,7 +15,8 @@ from pydantic import Field
 import runnerkit
 from runnerkit.runners.args import BaseRunnerArgs
 
-FIELDS = ["model", "batch_processor", "optimizer", "work_dir", "logger", "meta", "max_iters", "max_epochs", "compile"]  # mmcv's, plus `compile`
+FIELDS = ["model", "batch_processor", "optimizer", "work_dir", "logger", "meta", "max_iters", "max_epochs", "compile",
+          "parallel"]  # mmcv's, plus `compile` and `parallel`
 
 
 class StepNet(torch.nn.Module):

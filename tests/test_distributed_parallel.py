@@ -112,3 +112,37 @@ def test_mmcvs_find_unused_parameters_lets_a_model_with_an_unused_layer_train_on
     assert "Expected to have finished reduction" not in proc.stderr
     ckpt = torch.load(tmp_path / "w" / "iter_4.pth", weights_only=True)
     assert len(ckpt["runnerkit"]["ranks"]) == 2
+
+
+def test_the_runner_argument_parallel_wraps_the_model_under_a_process_group(one_rank_group: None) -> None:
+    import runnerkit
+    from runnerkit.demo import DemoModel
+
+    model = DemoModel(hidden=4)
+    runner = runnerkit.build(dict(type="IterBasedRunner", max_iters=1, parallel=dict(find_unused_parameters=True)),
+                             default_args=dict(model=model, optimizer=torch.optim.SGD(model.parameters(), lr=0.1)))
+    assert isinstance(runner.model, DistributedDataParallel) and runner.model.module is model
+    assert runner.model.find_unused_parameters is True
+    again = runnerkit.build(dict(type="IterBasedRunner", max_iters=1, parallel=dict(type="ddp")),
+                            default_args=dict(model=runner.model))
+    assert again.model is runner.model  # already wrapped: kept as it is
+
+
+def test_the_runner_argument_parallel_is_checked_and_unused_in_one_process() -> None:
+    import runnerkit
+    from runnerkit.demo import DemoModel
+
+    model = DemoModel(hidden=4)
+    runner = runnerkit.build(dict(type="IterBasedRunner", max_iters=1, parallel=dict(type="ddp")),
+                             default_args=dict(model=model))
+    assert runner.model is model
+    with pytest.raises(ValueError, match=r"unknown `DistributedDataParallel` option `bucket_cap`\. Did you mean "
+                                            r"`bucket_cap_mb`"):
+        runnerkit.build(dict(type="IterBasedRunner", max_iters=1, parallel=dict(bucket_cap=5)),
+                        default_args=dict(model=model))
+
+
+def test_a_runner_sections_parallel_reaches_ddp_through_build_job(one_rank_group: None, tmp_path: Path) -> None:
+    runner_cfg = {**JOB["runner"], "parallel": dict(find_unused_parameters=True)}
+    job = build_job({**JOB, "runner": runner_cfg}, work_dir=tmp_path / "w")
+    assert isinstance(job.runner.model, DistributedDataParallel) and job.runner.model.find_unused_parameters is True

@@ -93,6 +93,11 @@ class BaseRunnerArgs(BaseModel):
     )
 
     compile: Annotated[Any, WithJsonSchema(COMPILE_SCHEMA)] = Field(default=False, description=COMPILE_DESCRIPTION)
+    parallel: dict[str, Any] | None = Field(
+        default=None, description="Spread the model over the process group's ranks: `dict(type=\"ddp\", **options)` "
+        "(`DistributedDataParallel`'s keyword arguments), as the config key `parallel`. Unused without an initialised "
+        "process group, and for a model already wrapped.",
+    )
 
     @field_validator("model")
     @classmethod
@@ -146,6 +151,15 @@ class BaseRunnerArgs(BaseModel):
     @classmethod
     def _compile_value(cls, value: Any) -> Any:
         compile_options(value)
+        return value
+
+    @field_validator("parallel")
+    @classmethod
+    def _parallel_value(cls, value: Any) -> Any:
+        if value is not None:
+            from runnerkit.parallel import check_parallel
+
+            check_parallel(value)
         return value
 
     @field_validator("logger")

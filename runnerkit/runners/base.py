@@ -114,6 +114,10 @@ class BaseRunner:
                 stacklevel=2,
             )
         self.model: torch.nn.Module = self.args.model
+        if self.args.parallel is not None:  # a no-op in one process and for a model already wrapped
+            from runnerkit.parallel import spread
+
+            self.model = spread(self.model, self.args.parallel)
         self.batch_processor = self.args.batch_processor
         self.optimizer = self.args.optimizer
         self.logger: logging.Logger = self.args.logger
