@@ -116,6 +116,8 @@ def test_fsdp2_on_two_ranks_ends_like_ddp_and_writes_complete_sharded_and_whole_
     assert close(final["fsdp"], final["ddp"], atol=1e-5)  # EMA and gradient clipping ran on DTensors
     assert close(final["fsdp_ema"], final["ddp_ema"], atol=1e-5)
     assert close(final["accumulated"]["fsdp2"], final["accumulated"]["ddp"], atol=1e-5)  # no-sync windows
+    unsynced, synced = final["buffers"]  # BatchNorm statistics per rank, without and with SyncBuffersHook
+    assert not torch.equal(unsynced[0], unsynced[1]) and torch.equal(synced[0], synced[1])
     work = trained / "fsdp"
     assert (work / workdir.LAST_CHECKPOINT).read_text().strip() == "iter_8"
     assert sorted(p.name for p in work.iterdir() if p.is_dir()) == ["iter_4", "iter_8"]

@@ -86,6 +86,7 @@ class EMAHook(Hook):
         #: the last iteration whose update is in the averages (-1: none).
         self._step = -1
         self._resumed = False  # a state was loaded (so `_step` is the checkpoint's)
+        self._groups: list[tuple[list[torch.Tensor], list[torch.Tensor]]] | None = None  # for `_update`
 
     # -- the average ---------------------------------------------------------------------------
 
@@ -107,12 +108,22 @@ class EMAHook(Hook):
 
     @torch.no_grad()
     def _update(self, momentum: float) -> None:
-        if not self._shadow:
-            return
-        shadow = list(self._shadow.values())
-        weights = [w.detach() for w in self._weights.values()]
-        torch._foreach_mul_(shadow, 1.0 - momentum)
-        torch._foreach_add_(shadow, weights, alpha=momentum)
+        groups = self._groups
+        if groups is None:
+            groups = self._groups = self._grouped()
+        for shadow, weights in groups:
+            torch._foreach_mul_(shadow, 1.0 - momentum)
+            torch._foreach_add_(shadow, weights, alpha=momentum)
+
+    def _grouped(self) -> list[tuple[list[torch.Tensor], list[torch.Tensor]]]:
+        """``(averages, weights)`` lists by tensor class: a sharded model's DTensor parameters and its plain
+        buffers cannot share one ``_foreach`` call."""
+        groups: dict[type, tuple[list[torch.Tensor], list[torch.Tensor]]] = {}
+        for name, weight in self._weights.items():
+            shadow, weights = groups.setdefault(type(self._shadow[name]), ([], []))
+            shadow.append(self._shadow[name])
+            weights.append(weight.detach())
+        return list(groups.values())
 
     @torch.no_grad()
     def _swap(self) -> None:
@@ -132,6 +143,7 @@ class EMAHook(Hook):
             self._weights = weights
             self._shadow = {name: w.detach().clone() for name, w in weights.items()}
             self._swapped = False
+        self._groups = None
         if self._pending is not None:
             pending, self._pending = self._pending, None
             self.load_state_dict(pending)

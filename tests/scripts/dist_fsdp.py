@@ -146,10 +146,11 @@ def train_job(out: Path, rank: int, world_size: int) -> None:
             "type": "GradientCumulativeOptimizerHook", "cumulative_iters": 2, "grad_clip": {"max_norm": 1.0}})
         runner.run([loader(world_size)], [("train", 1)])
         accumulated[kind] = full_weights(runner)
+    buffers = buffers_job(out, world_size)
     nan_report = nan_job(out, rank)
     if rank == 0:
         torch.save({"ddp": ddp_weights, "ddp_ema": ddp_ema, "fsdp": weights, "fsdp_ema": ema, "at_last": last,
-                    "accumulated": accumulated}, out / "final.pth")
+                    "accumulated": accumulated, "buffers": buffers}, out / "final.pth")
         (out / "nan.json").write_text(json.dumps(nan_report))
         kinds = sorted({type(p).__name__ for p in fsdp.model.parameters()})
         (out / "train.json").write_text(json.dumps({"param_types": kinds, "world_size": world_size}))
@@ -163,6 +164,29 @@ def user_sharded() -> torch.nn.Module:
     for module in (model.fc1, model.fc2, model):
         fully_shard(module)
     return model
+
+
+class NormNet(Net):
+    """With a BatchNorm, whose running statistics each rank computes on its own data."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.norm = torch.nn.BatchNorm1d(16)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (self.fc2(torch.relu(self.norm(self.fc1(x)))).squeeze(-1)) * self.scale
+
+
+def buffers_job(out: Path, world_size: int) -> list[Any]:
+    """Every rank's BatchNorm running mean after a sharded run with and without `SyncBuffersHook`."""
+    found = []
+    for sync in (False, True):
+        runner = build(shard_model(NormNet()), str(out / f"buffers_{sync}"))
+        if sync:
+            runner.register_hook_from_cfg({"type": "SyncBuffersHook"})
+        runner.run([loader(world_size)], [("train", 1)])
+        found.append(dist.all_gather_object(runner.model.norm.running_mean.clone()))
+    return found
 
 
 def nan_job(out: Path, rank: int) -> list[Any]:
