@@ -12,8 +12,7 @@ from tests import processes
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
-@pytest.mark.dist
-@pytest.mark.slow
+@pytest.mark.slow  # a benchmark check, not one of the distributed behaviour tests (`-m dist`)
 @pytest.mark.timeout(150)
 def test_bench_ddp_times_both_ddp_loops_counts_their_calls_and_checks_they_end_with_the_same_weights(tmp_path: Path) -> None:
     out = tmp_path / "ddp.md"

@@ -39,6 +39,20 @@ JOB_DICT = dict(
 )
 
 
+def test_a_checkpoint_is_readable_when_its_file_or_sharded_folder_can_be_read(tmp_path: Path) -> None:
+    from runnerkit.agreement import decide_once, unreadable
+
+    (tmp_path / "iter_3.pth").write_bytes(b"x")
+    (tmp_path / "iter_6").mkdir()  # a sharded checkpoint is a folder
+    assert unreadable(str(tmp_path / "iter_3.pth")) is None and unreadable(str(tmp_path / "iter_6")) is None
+    assert unreadable(str(tmp_path / "iter_9.pth")) == f"there is no `{tmp_path / 'iter_9.pth'}`"
+    if os.geteuid() != 0:  # root reads anything
+        (tmp_path / "iter_6").chmod(0)
+        assert unreadable(str(tmp_path / "iter_6")) == f"the folder `{tmp_path / 'iter_6'}` is not readable"
+        (tmp_path / "iter_6").chmod(0o755)
+    assert decide_once(lambda: "chosen", reads=lambda chosen: [chosen]) == "chosen"  # one process: nothing to agree
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
