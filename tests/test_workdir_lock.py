@@ -136,3 +136,26 @@ def test_a_runner_built_in_python_is_refused_by_run_before_its_hooks_touch_the_w
         holder.wait(timeout=30)
     runner.run([_loader()], [("train", 1)])
     assert runner.iter == 4 and not (work_dir / ".tmp-save-in-progress").exists()
+
+
+@pytest.mark.dist
+@pytest.mark.slow
+def test_a_second_torchrun_job_in_a_running_jobs_work_dir_is_refused_on_every_rank(tmp_path: Path) -> None:
+    from tests.test_signals_cli import TORCHRUN
+
+    (tmp_path / "job.py").write_text(CONFIG.format(max_iters=400))
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    cmd = [*TORCHRUN, "-m", "runnerkit", "run", "job.py", "--work-dir", "w"]
+    with group(cmd, tmp_path, _env(marks), tmp_path / "a.log") as first:
+        deadline = time.monotonic() + 120
+        while not (marks / "rank0.pid").exists():
+            assert first.poll() is None and time.monotonic() < deadline, (tmp_path / "a.log").read_text()[-3000:]
+            time.sleep(0.05)
+        rank0 = int((marks / "rank0.pid").read_text())  # rank 0 holds the lock; rank 1 holds none
+        second = subprocess.run([*cmd, "--resume", "auto"], cwd=tmp_path, env=_env(), capture_output=True, text=True,
+                                timeout=180)
+        assert second.returncode != 0
+        assert f"is in use by a running run (process {rank0} on {socket.gethostname()}" in second.stdout + second.stderr, \
+            (second.stdout + second.stderr)[-3000:]
+        assert first.poll() is None  # undisturbed
