@@ -22,7 +22,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator
 
-__all__ = ["PATH_KEY", "FilenameTemplate", "check_filename_template", "hook_path_problems", "inside"]
+__all__ = ["PATH_KEY", "FilenameTemplate", "check_filename_template", "hook_path_problems", "inside", "outside_problem"]
 
 #: argument (or nested key) names that hold a path a hook writes to.
 PATH_KEY = re.compile(r"(?:^|_)(?:dir|dirs|dirname|dir_name|path|paths|file|files|filename|tmpdir|logdir|folder)$")
@@ -77,6 +77,11 @@ def _outside(key: str, given: str, effective: str, roots: Sequence[str]) -> str:
     return (f"`{given:.200}`{via} is outside {where}; a data config (JSON/YAML/TOML) may only write inside the work "
             f"dir (docs/security.md): give a path inside it, choose a work dir that holds it (`work_dir`), or use "
             f"a `.py` config to write elsewhere")
+
+
+def outside_problem(path: str, roots: Sequence[str]) -> str | None:
+    """The problem of a data config's ``path`` (relative: to the current folder) outside ``roots``, or None."""
+    return None if roots and inside(path, roots) else _outside("", path, path, roots)
 
 
 def _template_problem(value: str) -> str | None:

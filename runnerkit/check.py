@@ -251,14 +251,20 @@ class _Checker:
                     self.hook(hook, ("custom_hooks", i))
 
     def data_rules(self, cfg: Mapping[str, Any]) -> None:
-        """What only a ``.py`` config may do: ``torch.compile`` options off the safe list."""
+        """What only a ``.py`` config may do: ``torch.compile`` options off the safe list, a runner writing
+        outside the work dir (``runner.work_dir`` would win over the one the command line chose)."""
         from runnerkit._compile_rules import data_compile_problems
+        from runnerkit._confine import outside_problem
 
         runner = cfg.get("runner")
         for prefix, section in ((("compile",), cfg), (("runner", "compile"), runner)):
             if isinstance(section, Mapping) and "compile" in section:
                 for where, message in data_compile_problems(section["compile"]):
                     self.add((*prefix, *where), message)
+        if isinstance(runner, Mapping) and isinstance(runner.get("work_dir"), str):
+            outside = outside_problem(runner["work_dir"], self.roots)
+            if outside is not None:
+                self.add(("runner", "work_dir"), outside)
 
     # -- components -------------------------------------------------------------------------
 

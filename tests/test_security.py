@@ -459,3 +459,16 @@ def test_build_job_passes_a_python_configs_compile_options_through_and_treats_a_
     with pytest.raises(ConfigError, match=r"runner.compile.options.cpp.cxx: `cpp.cxx` cannot be set from a data config"):
         build_job(load_config(code), work_dir=tmp_path / "b")  # the same values without their files: data
     assert seen == [CXX_ATTACK] and not (tmp_path / "b").exists()
+
+
+def test_a_data_configs_runner_work_dir_cannot_move_the_run_out_of_the_work_dir(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    cfg = job_config(runner={"type": "IterBasedRunner", "max_iters": 2, "work_dir": str(tmp_path / "elsewhere")})
+    code, out, _ = main(capsys, "run", str(write(tmp_path, "cfg.json", cfg)), "--work-dir", str(tmp_path / "work"))
+    assert code == 1
+    assert f"runner.work_dir: `{tmp_path / 'elsewhere'}` is outside the work dir `{tmp_path / 'work'}`" in out
+    assert sorted(os.listdir(tmp_path)) == ["cfg.json"]
+    inner = job_config(runner={"type": "IterBasedRunner", "max_iters": 2, "work_dir": str(tmp_path / "work" / "sub")})
+    assert runnerkit.check.check_config(inner, work_dir=tmp_path / "work") == []
