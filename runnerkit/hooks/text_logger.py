@@ -91,17 +91,22 @@ class TextLoggerHook(LoggerHook):
         if runner.rank != 0:  # the values were averaged over the ranks; rank 0 writes them
             return
         mode = self.get_mode(runner)
+        output = runner.log_buffer.output
+        # an evaluation's record: `iter` is the number of batches evaluated (mmcv), not a training position
+        evaluated = output.get("eval_iter_num")
         log_dict: dict[str, Any] = {
             "mode": mode,
             "epoch": self.get_epoch(runner),
-            "iter": self.get_iter(runner, inner_iter=True),
+            "iter": self.get_iter(runner, inner_iter=True) if evaluated is None else evaluated,
         }
         if runner.optimizer is not None:
             lrs = runner.current_lr()
             log_dict["lr"] = {k: v[0] for k, v in lrs.items()} if isinstance(lrs, dict) else lrs[0]
         if self._cuda and "time" in runner.log_buffer.output:
             log_dict["memory"] = self._max_memory(runner)
-        log_dict.update(runner.log_buffer.output)
+        log_dict.update(output)
+        if evaluated is not None:
+            del log_dict["eval_iter_num"]
         if self._pending_meta is not None and self.by_epoch and mode == "train":
             # `iter` restarts each epoch: readers (`runnerkit plot`) place the records with the real epoch length
             self._pending_meta["epoch_length"] = runner.epoch_length

@@ -1,0 +1,37 @@
+"""Done when (issue 22): miniatures of mmdet 2.x's and mmseg 0.x's training code run under ``install()``
+with nothing stood in but ``mmcv.cnn``, and log what real mmcv 1.7.2 logs for the same seed, to 4 decimals.
+
+The reference numbers (tests/mmcv_parity/data/miniatures_reference.json) come from running the very
+same miniatures under mmcv 1.7.2 itself (tests/mmcv_parity/data/make_miniature_reference.py).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.mmcv_parity.miniatures.scenarios import DATA, GROUPS, differences, run_group
+
+REFERENCE = json.loads(DATA.read_text())
+
+
+def test_the_reference_is_real_mmcv_training() -> None:
+    assert REFERENCE["mmcv"] == "1.7.2"
+    assert set(REFERENCE["groups"]) == set(GROUPS)
+    for group, runs in REFERENCE["groups"].items():
+        assert set(runs) == {run.name for run in GROUPS[group]}
+        for name, run in runs.items():
+            losses = [r["loss"] for r in run["records"] if r["mode"] == "train"]
+            assert len(losses) >= 3 and len(set(losses)) == len(losses), f"{group}/{name}: {losses}"
+            assert any(r["mode"] == "val" for r in run["records"]), f"{group}/{name} has no evaluation"
+
+
+@pytest.mark.slow  # subprocesses: each run is a fresh tools/train.py, as a user starts it
+@pytest.mark.parametrize("group", list(GROUPS))
+def test_the_miniature_logs_what_mmcv_logs(group: str, tmp_path: Path) -> None:
+    ours = run_group(group, "runnerkit", tmp_path)
+    reference = REFERENCE["groups"][group]
+    problems = {name: differences(ours[name], reference[name]) for name in reference}
+    assert not any(problems.values()), json.dumps(problems, indent=1)
