@@ -1,6 +1,5 @@
 """mmdet.apis.train: seeds and ``train_detector``, in mmdet 2.25's order."""
 
-import os
 import random
 
 import numpy as np

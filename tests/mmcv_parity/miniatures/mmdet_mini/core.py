@@ -7,10 +7,10 @@ import mmcv
 import torch
 import torch.distributed as dist
 from mmcv.engine import multi_gpu_test
+from mmcv.parallel import is_module_wrapper
 from mmcv.runner import HOOKS, Hook
 from mmcv.runner import DistEvalHook as BaseDistEvalHook
 from mmcv.runner import EvalHook as BaseEvalHook
-from mmcv.parallel import is_module_wrapper
 from torch.nn.modules.batchnorm import _BatchNorm
 
 
@@ -138,7 +138,7 @@ class NumClassCheckHook(Hook):
         model = runner.model
         dataset = runner.data_loader.dataset
         assert type(dataset.CLASSES) is not str, "CLASSES must be a tuple of names"
-        for name, module in model.named_modules():
+        for _, module in model.named_modules():
             if hasattr(module, "num_classes"):
                 assert module.num_classes == len(dataset.CLASSES), (
                     f"The `num_classes` ({module.num_classes}) in {module.__class__.__name__} of "

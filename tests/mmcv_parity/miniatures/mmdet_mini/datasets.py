@@ -68,7 +68,7 @@ class GroupSampler(Sampler):
         self.samples_per_gpu = samples_per_gpu
         self.flag = dataset.flag.astype(np.int64)
         self.group_sizes = np.bincount(self.flag)
-        self.num_samples = sum(int(math.ceil(size / samples_per_gpu)) * samples_per_gpu for size in self.group_sizes)
+        self.num_samples = sum(math.ceil(size / samples_per_gpu) * samples_per_gpu for size in self.group_sizes)
 
     def __iter__(self):
         indices = []
@@ -77,7 +77,7 @@ class GroupSampler(Sampler):
                 continue
             indice = np.where(self.flag == i)[0]
             np.random.shuffle(indice)
-            num_extra = int(math.ceil(size / self.samples_per_gpu)) * self.samples_per_gpu - len(indice)
+            num_extra = math.ceil(size / self.samples_per_gpu) * self.samples_per_gpu - len(indice)
             indices.append(np.concatenate([indice, np.random.choice(indice, num_extra)]))
         indices = np.concatenate(indices)
         batches = [indices[i:i + self.samples_per_gpu] for i in range(0, len(indices), self.samples_per_gpu)]
@@ -102,7 +102,7 @@ class DistributedGroupSampler(Sampler):
         self.flag = dataset.flag.astype(np.int64)
         self.group_sizes = np.bincount(self.flag)
         per = samples_per_gpu * self.num_replicas
-        self.num_samples = sum(int(math.ceil(size / per)) * samples_per_gpu for size in self.group_sizes)
+        self.num_samples = sum(math.ceil(size / per) * samples_per_gpu for size in self.group_sizes)
         self.total_size = self.num_samples * self.num_replicas
 
     def __iter__(self):
@@ -115,7 +115,7 @@ class DistributedGroupSampler(Sampler):
                 continue
             indice = np.where(self.flag == i)[0]
             indice = indice[list(torch.randperm(int(size), generator=g).numpy())].tolist()
-            extra = int(math.ceil(size / per)) * per - len(indice)
+            extra = math.ceil(size / per) * per - len(indice)
             indice += (indice * (extra // len(indice) + 1))[:extra]
             indices += indice
         batches = [indices[i:i + self.samples_per_gpu] for i in range(0, len(indices), self.samples_per_gpu)]

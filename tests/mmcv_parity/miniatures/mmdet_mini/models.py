@@ -23,8 +23,9 @@ def build_detector(cfg, train_cfg=None, test_cfg=None):
 
 @BACKBONES.register_module()
 class TinyNet(BaseModule):
-    def __init__(self, in_channels=3, channels=(8, 16), norm_cfg=dict(type="BN"), init_cfg=None):
+    def __init__(self, in_channels=3, channels=(8, 16), norm_cfg=None, init_cfg=None):
         super().__init__(init_cfg)
+        norm_cfg = dict(type="BN") if norm_cfg is None else norm_cfg
         self.stem = ConvModule(in_channels, channels[0], 3, padding=1, norm_cfg=norm_cfg)
         self.layer1 = ConvModule(channels[0], channels[1], 3, stride=2, padding=1, norm_cfg=norm_cfg)
 
@@ -37,8 +38,9 @@ class TinyNet(BaseModule):
 class TinyHead(BaseModule):
     """Per level: a class score and a box (x1, y1, x2, y2 in [0, 1]) from pooled features."""
 
-    def __init__(self, num_classes, in_channels=(8, 16),
-                 init_cfg=dict(type="Normal", layer="Linear", std=0.01, override=dict(name="fc_reg", type="Normal", std=0.1))):
+    def __init__(self, num_classes, in_channels=(8, 16), init_cfg=None):
+        if init_cfg is None:
+            init_cfg = dict(type="Normal", layer="Linear", std=0.01, override=dict(name="fc_reg", type="Normal", std=0.1))
         super().__init__(init_cfg)
         self.num_classes = num_classes
         self.fc_cls = nn.ModuleList(nn.Linear(c, num_classes) for c in in_channels)

@@ -8,7 +8,6 @@ import torch.distributed as dist
 from mmcv.engine import collect_results_cpu
 from mmcv.runner import DistEvalHook as _DistEvalHook
 from mmcv.runner import EvalHook as _EvalHook
-from mmcv.runner import get_dist_info
 from torch.nn.modules.batchnorm import _BatchNorm
 
 
@@ -33,7 +32,6 @@ def multi_gpu_test(model, data_loader, tmpdir=None, gpu_collect=False, efficient
     model.eval()
     results = []
     dataset = data_loader.dataset
-    rank, world_size = get_dist_info()
     for batch_indices, data in zip(data_loader.batch_sampler, data_loader):
         with torch.no_grad():
             result = model(return_loss=False, rescale=True, **data)
@@ -44,7 +42,7 @@ def multi_gpu_test(model, data_loader, tmpdir=None, gpu_collect=False, efficient
 
 
 class EvalHook(_EvalHook):
-    greater_keys = ["mIoU", "mAcc", "aAcc"]
+    greater_keys = ["mIoU", "mAcc", "aAcc"]  # noqa: RUF012 (as mmseg)
 
     def __init__(self, *args, by_epoch=False, efficient_test=False, pre_eval=False, **kwargs):
         super().__init__(*args, by_epoch=by_epoch, **kwargs)
@@ -64,7 +62,7 @@ class EvalHook(_EvalHook):
 
 
 class DistEvalHook(_DistEvalHook):
-    greater_keys = ["mIoU", "mAcc", "aAcc"]
+    greater_keys = ["mIoU", "mAcc", "aAcc"]  # noqa: RUF012 (as mmseg)
 
     def __init__(self, *args, by_epoch=False, efficient_test=False, pre_eval=False, **kwargs):
         super().__init__(*args, by_epoch=by_epoch, **kwargs)

@@ -30,7 +30,7 @@ class ToySegDataset(Dataset):
     """Noisy images with a square (class 1) and a bar (class 2) on background (class 0); a few pixels ignored."""
 
     CLASSES = ("background", "square", "bar")
-    PALETTE = [[0, 0, 0], [255, 0, 0], [0, 255, 0]]
+    PALETTE = [[0, 0, 0], [255, 0, 0], [0, 255, 0]]  # noqa: RUF012 (as mmseg)
 
     def __init__(self, num_images, seed, img_size=16, ignore_index=255, test_mode=False):
         self.test_mode, self.ignore_index = test_mode, ignore_index
@@ -74,10 +74,10 @@ class ToySegDataset(Dataset):
         print_log(f"per class IoU: {np.round(ret_metrics['IoU'] * 100, 2).tolist()}", logger)
         eval_results = {}
         for key, val in summary.items():
-            eval_results[key if key == "aAcc" else "m" + key] = val / 100.0
+            eval_results[key if key == "aAcc" else "m" + key] = float(val / 100.0)  # floats: torch.load(weights_only)
         for key in ("IoU", "Acc"):
             for name, value in zip(self.CLASSES, ret_metrics[key]):
-                eval_results[f"{key}.{name}"] = np.round(value * 100, 2) / 100.0
+                eval_results[f"{key}.{name}"] = float(np.round(value * 100, 2) / 100.0)
         return eval_results
 
 

@@ -25,8 +25,9 @@ def add_prefix(inputs, prefix):
 
 @BACKBONES.register_module()
 class TinySegNet(BaseModule):
-    def __init__(self, in_channels=3, channels=(8, 16), norm_cfg=dict(type="BN"), init_cfg=None):
+    def __init__(self, in_channels=3, channels=(8, 16), norm_cfg=None, init_cfg=None):
         super().__init__(init_cfg)
+        norm_cfg = dict(type="BN") if norm_cfg is None else norm_cfg
         self.stem = ConvModule(in_channels, channels[0], 3, padding=1, norm_cfg=norm_cfg)
         self.layer1 = ConvModule(channels[0], channels[1], 3, stride=2, padding=1, norm_cfg=norm_cfg)
 
@@ -37,10 +38,12 @@ class TinySegNet(BaseModule):
 
 @HEADS.register_module()
 class TinyFCNHead(BaseModule):
-    def __init__(self, in_channels, channels, num_classes, in_index=-1, dropout_ratio=0.1, norm_cfg=dict(type="BN"),
-                 loss_weight=1.0, ignore_index=255, align_corners=False,
-                 init_cfg=dict(type="Normal", std=0.01, override=dict(name="conv_seg"))):
+    def __init__(self, in_channels, channels, num_classes, in_index=-1, dropout_ratio=0.1, norm_cfg=None,
+                 loss_weight=1.0, ignore_index=255, align_corners=False, init_cfg=None):
+        if init_cfg is None:
+            init_cfg = dict(type="Normal", std=0.01, override=dict(name="conv_seg"))
         super().__init__(init_cfg)
+        norm_cfg = dict(type="BN") if norm_cfg is None else norm_cfg
         self.in_index, self.num_classes = in_index, num_classes
         self.loss_weight, self.ignore_index, self.align_corners = loss_weight, ignore_index, align_corners
         self.convs = ConvModule(in_channels, channels, 3, padding=1, norm_cfg=norm_cfg)
