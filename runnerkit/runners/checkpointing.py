@@ -27,6 +27,7 @@ from runnerkit import dist as dist_utils
 from runnerkit._version import __version__
 from runnerkit.dist import unwrap_model
 from runnerkit.parallel_fsdp import is_sharded
+from runnerkit.runners.resume_check import check_same_config, saved_runner
 from runnerkit.runners.saved_state import check_state
 from runnerkit.workdir import TMP_PREFIX
 
@@ -117,6 +118,7 @@ def save_checkpoint(
         "hooks": {key: hook.state_dict() for key, hook in hook_keys(runner.hooks).items()},
         "world_size": runner.world_size,
         "batch_sizes": _batch_sizes(runner),
+        "runner": saved_runner(runner),  # a resume by another config is checked against it
     }
     gathered = runner.rank_states
     if gathered is not None and gathered[0] == loop.position(runner.mode):
@@ -333,6 +335,7 @@ def resume(
     state = ckpt.get("runnerkit")
     if state is not None:
         check_state(state, path, FORMAT)  # every part, before any of the checkpoint is applied
+        check_same_config(runner, state, path)  # another runner or schedule wrote it: refused or said
     if sharded:
         sharded_io.load_sharded(path, model, optimizer, load_optimizer=resume_optimizer, strict=True)
     else:
