@@ -19,7 +19,9 @@ One small tree, rooted at :class:`RunnerkitError`::
     │                                                 (runnerkit.requires)
     ├── MissingPlotDependency   (also an ImportError) ``runnerkit plot`` needs matplotlib (runnerkit.plot)
     ├── LogError                                     a training log cannot be read or plotted (runnerkit.plot)
-    └── CommandError                                 a command cannot do what was asked (runnerkit.cli)
+    ├── CommandError                                 a command cannot do what was asked (runnerkit.cli)
+    └── TimerError                                   mmcv's ``Timer`` read before it was started
+                                                      (runnerkit.compat.mmcv.utils.timer, mmcv's name)
 
 Outside the tree, :class:`TrainingInterrupted` (a ``SystemExit``) ends a run stopped by SIGTERM or
 SIGINT after its checkpoint is written, so the process exits 143 / 130 unless it is caught.

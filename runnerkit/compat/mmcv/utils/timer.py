@@ -5,11 +5,13 @@ from __future__ import annotations
 from time import time
 from typing import Any
 
+from runnerkit._errors import RunnerkitError
+
 __all__ = ["Timer", "TimerError", "check_time"]
 
 
-class TimerError(Exception):
-    """A :class:`Timer` read before it was started."""
+class TimerError(RunnerkitError):
+    """A :class:`Timer` read before it was started (mmcv's exception, in runnerkit's tree: still an ``Exception``)."""
 
     def __init__(self, message: str) -> None:
         self.message = message
