@@ -120,6 +120,7 @@ def test_validate_accepts_true_and_a_dict(tmp_path: Path, capsys: pytest.Capture
     path = tmp_path / "job.py"
     path.write_text(textwrap.dedent(f"""\
         model = dict(type="DemoModel")
+        data = dict(train=dict(type="DemoDataset"))
         runner = dict(type="IterBasedRunner", max_iters=10)
         compile = {value}
     """))

@@ -76,7 +76,8 @@ def test_mmcv_project_configs_train(cfg: dict[str, Any], work_dir: Path) -> None
         assert runner.epoch == cfg["runner"]["max_epochs"]
     (log,) = work_dir.glob("*.log.json")
     records = [json.loads(line) for line in log.read_text().splitlines()]
-    assert records[0] == {"exp_name": "x"}
+    # the metadata line: the experiment (and, epoch-based, the epoch length `runnerkit plot` places points with)
+    assert records[0] == ({"exp_name": "x"} if iter_based else {"exp_name": "x", "epoch_length": 4})
     assert any(r.get("mode") == "train" and "loss" in r and "lr" in r for r in records[1:])
 
 
