@@ -66,16 +66,16 @@ def test_min_delta_sets_how_much_better_counts_as_better(work_dir: Path) -> None
 
 
 def test_a_resumed_run_keeps_counting_and_a_stopped_run_trains_no_further(work_dir: Path) -> None:
-    # evaluations at 2, 4, 6, 8 with patience 3: stop at 8; iter_6.pth (saved before the evaluation
-    # at 6, as CheckpointHook runs first) holds one evaluation without improvement
+    # evaluations at 2, 4, 6, 8 with patience 3: stop at 8; iter_6.pth (CheckpointHook's save at an
+    # evaluation waits for this hook) holds the evaluation at 6: two without improvement
     first = iter_runner(work_dir, [0.5, 0.4, 0.45, 0.3], patience=3)
     first.run([make_loader()], [("train", 1)])
     assert (first.iter, early(first).stopped_at) == (8, 8)
-    again = iter_runner(work_dir / "again", [0.45, 0.3], patience=3)
+    again = iter_runner(work_dir / "again", [0.3, 0.2], patience=3)
     again.resume(str(work_dir / "iter_6.pth"))
-    assert (early(again).best, early(again).wait) == (0.5, 1)
-    again.run([make_loader()], [("train", 1)])  # evaluations at 8 and 10 make it three
-    assert (again.iter, early(again).stopped_at) == (10, 10)
+    assert (early(again).best, early(again).wait) == (0.5, 2)
+    again.run([make_loader()], [("train", 1)])  # the evaluation at 8 makes it three, as in the run never stopped
+    assert (again.iter, early(again).stopped_at) == (8, 8)
     # resuming the stopped run: nothing left to train, the weights stay as saved
     done = iter_runner(work_dir / "done", [0.99], patience=3)
     done.resume(str(work_dir / "iter_8.pth"))
@@ -148,3 +148,24 @@ def test_a_metric_the_evaluation_does_not_report_is_named(work_dir: Path) -> Non
 def test_bad_arguments_are_refused(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         EarlyStoppingHook(**kwargs)
+
+
+def test_a_stop_at_a_checkpoint_interval_writes_that_checkpoint_once_with_the_stop_in_it(
+        work_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # evaluations at 2, 4, 6 with patience 2: stop at 6, where CheckpointHook (interval 3) saves too
+    runner = iter_runner(work_dir, [0.5, 0.4, 0.45], patience=2)
+    written: list[str] = []
+    save = runner.save_checkpoint
+
+    def counted(*args: Any, **kwargs: Any) -> str:
+        path = save(*args, **kwargs)
+        written.append(Path(path).name)
+        return path
+
+    monkeypatch.setattr(runner, "save_checkpoint", counted)
+    runner.run([make_loader()], [("train", 1)])
+    assert early(runner).stopped_at == 6
+    assert written == ["iter_3.pth", "iter_6.pth"]  # iter_6.pth once, not by both hooks
+    states = [s for s in load_checkpoint_file(str(work_dir / "iter_6.pth"))["runnerkit"]["hooks"].values()
+              if "stopped_at" in s]
+    assert states[0]["stopped_at"] == 6  # the one write holds the stop: resuming it trains no further

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from runnerkit import checkpoint as ckpt_io
@@ -88,6 +89,10 @@ class CheckpointHook(Hook):
         self.saved: list[str] = []
         self.sharded = sharded
         self.async_save = async_save
+        #: set by a later hook of the same stage that writes this stage's save after it (EarlyStoppingHook,
+        #: once the evaluation it watches is counted): True defers the save to :meth:`write_pending`.
+        self.defer: Callable[[BaseRunner], bool] | None = None
+        self.pending: int | None = None
 
     def before_run(self, runner: BaseRunner) -> None:
         self.out_dir = checkpoint_folder(runner.work_dir, self.out_dir)  # out_dir/<work dir's name> (mmcv)
@@ -123,6 +128,19 @@ class CheckpointHook(Hook):
             self._save(runner, runner.completed_iters)
 
     def _save(self, runner: BaseRunner, number: int) -> None:
+        if self.defer is not None and self.defer(runner):
+            self.pending = number  # written once, with the deferring hook's state, by `write_pending`
+            return
+        self._write(runner, number)
+
+    def write_pending(self, runner: BaseRunner) -> str | None:
+        """Write the save deferred to this point, if any; its path on rank 0 (None when nothing was written)."""
+        if self.pending is None:
+            return None
+        number, self.pending = self.pending, None
+        return self._write(runner, number)
+
+    def _write(self, runner: BaseRunner, number: int) -> str | None:
         if self.sync_buffer:
             from runnerkit.hooks.sync_buffer import allreduce_buffers
 
@@ -131,11 +149,11 @@ class CheckpointHook(Hook):
         from runnerkit.runners.checkpointing import every_rank_saves
 
         if runner.rank != 0 and not every_rank_saves(runner, self.sharded):
-            return
+            return None
         assert self.out_dir is not None
         filename = self.filename_tmpl.format(number)
         if filename in self.saved:  # e.g. save_last at an interval step
-            return
+            return os.path.join(self.out_dir, filename)
         runner.logger.info("Saving checkpoint at %d %s", number, "epochs" if self.by_epoch else "iterations")
         options: dict[str, Any] = {}
         if self.sharded is not None:
@@ -152,6 +170,7 @@ class CheckpointHook(Hook):
         runner.meta.setdefault("hook_msgs", {})["last_ckpt"] = path
         self.saved.append(filename)
         self.saved = self.saved[-1:]  # only the last one matters (a save_last at an interval step)
+        return path
 
     def _rotate(self, path: str) -> None:
         """Keep the newest ``max_keep_ckpts`` checkpoints (files or sharded folders; SIGTERM ones too) besides ``path``."""

@@ -12,6 +12,7 @@ from runnerkit._errors import ConfigError
 from runnerkit.hooks.hook import Hook, get_priority
 
 if TYPE_CHECKING:
+    from runnerkit.hooks.checkpoint import CheckpointHook
     from runnerkit.hooks.evaluation import EvalHook
     from runnerkit.runners.base import BaseRunner
 
@@ -31,7 +32,9 @@ class EarlyStoppingHook(Hook):
     hooks run as at a normal end.
 
     The best score, the count and whether the run was stopped are checkpointed, so a resumed run
-    keeps counting where it left off, and resuming a stopped run does not train further.
+    keeps counting where it left off, and resuming a stopped run does not train further. A
+    ``CheckpointHook`` save due at an evaluation waits for this hook (it runs before the
+    evaluation), so that checkpoint holds the evaluation's count, and a stop there is written once.
 
     Args:
         monitor: the metric name, as the evaluation reports it (``"acc"``, ``"loss"``, ``"mIoU"``).
@@ -89,18 +92,40 @@ class EarlyStoppingHook(Hook):
                     f"EarlyStoppingHook (priority {own}) must run after {type(hook).__name__} (priority "
                     f"{get_priority(hook.priority)}) to see its results; give it a larger priority value, e.g. 80."
                 )
+        ckpt = self._checkpoint_hook(runner)
+        if ckpt is not None and self.save_checkpoint:
+            # CheckpointHook (NORMAL) runs before the evaluation (LOW) and this hook: its save at an evaluation
+            # waits for this hook, so that the checkpoint holds the count and a stop is saved once, not twice
+            ckpt.defer = lambda r: self._evaluates(r, ckpt.by_epoch)
         if self.stopped_at is not None:
             runner.logger.info("Early stopping: this run already stopped at %s %d; nothing left to train.",
                                self._unit(), self.stopped_at)
             runner.request_stop(f"early stopping at {self._unit()} {self.stopped_at}")
 
     def after_train_iter(self, runner: BaseRunner) -> None:
-        if any(not h.by_epoch and h._should_evaluate(runner) for h in self._evals):
+        if self._evaluates(runner, by_epoch=False):
             self._update(runner, runner.iter + 1, by_epoch=False)
+        self._write_deferred(runner)
 
     def after_train_epoch(self, runner: BaseRunner) -> None:
-        if any(h.by_epoch and h._should_evaluate(runner) for h in self._evals):
+        if self._evaluates(runner, by_epoch=True):
             self._update(runner, runner.epoch + 1, by_epoch=True)
+        self._write_deferred(runner)
+
+    def _evaluates(self, runner: BaseRunner, by_epoch: bool) -> bool:
+        """Whether an evaluation this hook counts runs at this stage (``by_epoch``: ``after_train_epoch``)."""
+        return self.stopped_at is None and any(h.by_epoch == by_epoch and h._should_evaluate(runner) for h in self._evals)
+
+    def _checkpoint_hook(self, runner: BaseRunner) -> CheckpointHook | None:
+        from runnerkit.hooks.checkpoint import CheckpointHook
+
+        return next((h for h in runner.hooks if isinstance(h, CheckpointHook)), None)
+
+    def _write_deferred(self, runner: BaseRunner) -> None:
+        """CheckpointHook's save at an evaluation, deferred to here: written once, with this hook's count in it."""
+        ckpt = self._checkpoint_hook(runner)
+        if ckpt is not None:
+            ckpt.write_pending(runner)
 
     # -- the decision ---------------------------------------------------------------------------
 
@@ -154,9 +179,12 @@ class EarlyStoppingHook(Hook):
 
     def _save(self, runner: BaseRunner) -> str | None:
         """Save a checkpoint (rank 0 writes it); its path, None where nothing was written."""
-        from runnerkit.hooks.checkpoint import CheckpointHook
-
-        ckpt = next((h for h in runner.hooks if isinstance(h, CheckpointHook)), None)
+        ckpt = self._checkpoint_hook(runner)
+        if ckpt is not None and ckpt.pending is not None:  # CheckpointHook saves here too: one write, with the stop
+            path = ckpt.write_pending(runner)
+            if path is not None:
+                runner.logger.info("Early stopping: saved %s", path)
+            return path
         out_dir = ckpt.out_dir if ckpt is not None else runner.work_dir
         if out_dir is None:
             runner.logger.warning("Early stopping: no work dir and no CheckpointHook, so no checkpoint is saved.")
