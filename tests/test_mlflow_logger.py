@@ -108,7 +108,8 @@ def test_the_oldest_supported_mlflow_client_logs_a_run(tmp_path: Path) -> None:
     site = processes.run([python, "-c", "import site; print(site.getsitepackages()[0])"], timeout=60).stdout.strip()
     ours = [p for p in sys.path if p.endswith("site-packages")]  # this environment's packages, after its own
     (Path(site) / "parent.pth").write_text("\n".join(ours) + "\n")
-    install = processes.run([python, "-m", "pip", "install", "-q", "--disable-pip-version-check", OLDEST], timeout=400)
+    install = processes.run([python, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--retries", "1",
+                            "--timeout", "20", OLDEST], timeout=400)
     if install.returncode != 0 and "No matching distribution" in install.stderr + install.stdout:
         pytest.skip(f"{OLDEST} cannot be downloaded here: {install.stderr[-300:]}")
     assert install.returncode == 0, install.stderr[-3000:]
