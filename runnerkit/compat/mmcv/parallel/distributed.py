@@ -32,6 +32,14 @@ class MMDistributedDataParallel(DistributedDataParallel):
     def to_kwargs(self, inputs: Any, kwargs: Any, device_id: int) -> Any:  # type: ignore[override]
         return scatter_kwargs(inputs, kwargs, [device_id], dim=self.dim)
 
+    def forward(self, *inputs: Any, **kwargs: Any) -> Any:
+        """DDP's forward; on the CPU (no ``device_ids``, where DDP scatters nothing) the inputs are
+        scattered first, so that an evaluation's ``model(return_loss=False, **data)`` unwraps DataContainers."""
+        if not self.device_ids:
+            scattered, scattered_kwargs = self.scatter(inputs, kwargs, [-1])
+            inputs, kwargs = scattered[0], scattered_kwargs[0]
+        return super().forward(*inputs, **kwargs)
+
     def _step(self, name: str, inputs: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         inner = self.module
         step = getattr(inner, name)
