@@ -54,3 +54,12 @@ def test_the_same_config_resumes_without_a_word(tmp_path: Path, capsys: pytest.C
                           "--work-dir", work, "--resume")
     assert code == 0, err
     assert "Iter [6/6]" in out + err and "written by another config" not in out + err
+
+
+def test_another_models_checkpoint_is_refused_before_training(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    work = str(tmp_path / "w")
+    assert main(capsys, "run", job(tmp_path, "small"), "--work-dir", work)[0] == 0
+    wider = job(tmp_path, "wide", model={"type": "DemoModel", "hidden": 16}, runner={"type": "IterBasedRunner", "max_iters": 6})
+    code, out, err = main(capsys, "run", wider, "--work-dir", work, "--resume")
+    assert code == 1 and "Iter [6/6]" not in out
+    assert "does not fit the model (DemoModel): different shapes for" in err and "Traceback" not in err
