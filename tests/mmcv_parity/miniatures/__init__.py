@@ -31,7 +31,12 @@ def prepare(layer: str) -> None:
     if layer == "runnerkit":
         import runnerkit.compat.mmcv
 
-        runnerkit.compat.mmcv.install()
+        runnerkit.compat.mmcv.install(stand_ins={"cnn": f"{__name__}.bricks"})
+        import mmcv.cnn
+        import mmcv.runner
+
+        assert mmcv.runner.__name__.startswith("runnerkit."), f"mmcv.runner is {mmcv.runner.__name__}"
+        from runnerkit.compat.mmcv import cnn_init as weight_init
     else:
         try:  # mmcv.runner imports torchvision only to list model-zoo URLs
             import torchvision  # noqa: F401
@@ -40,21 +45,18 @@ def prepare(layer: str) -> None:
             placeholder.__version__ = "0.0.0"  # type: ignore[attr-defined]
             sys.modules["torchvision"] = placeholder
         warnings.filterwarnings("ignore", message="On January 1, 2023, MMCV")
-    import mmcv
+        import mmcv
 
+        assert not getattr(mmcv, "__runnerkit_compat__", False), "real mmcv 1.x is not importable here"
+        # mmcv's BaseModule imports its initializers from mmcv.cnn: import mmcv's own before standing in
+        from mmcv.cnn.utils import weight_init  # type: ignore[no-redef]
+
+        from tests.mmcv_parity.miniatures import bricks as stand_in
+
+        sys.modules["mmcv.cnn"] = stand_in
+        mmcv.cnn = stand_in
     from tests.mmcv_parity.miniatures import bricks
 
-    if layer == "mmcv":  # mmcv's BaseModule imports its initializers from mmcv.cnn: keep mmcv's own
-        from mmcv.cnn.utils import weight_init
-    else:
-        from runnerkit.compat.mmcv import cnn_init as weight_init  # type: ignore[no-redef]
     for name in ("initialize", "constant_init", "normal_init", "kaiming_init", "xavier_init", "bias_init_with_prob"):
         setattr(bricks, name, getattr(weight_init, name))
-    sys.modules["mmcv.cnn"] = bricks
-    mmcv.cnn = bricks  # type: ignore[attr-defined]
-    if layer == "mmcv":
-        assert not getattr(mmcv, "__runnerkit_compat__", False), "real mmcv 1.x is not importable here"
-    else:
-        import mmcv.runner
-
-        assert mmcv.runner.__name__.startswith("runnerkit."), f"mmcv.runner is {mmcv.runner.__name__}"
+    assert sys.modules["mmcv.cnn"] is bricks
