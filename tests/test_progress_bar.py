@@ -180,8 +180,11 @@ def test_after_a_log_line_the_bar_shows_that_iterations_count_and_loss(tmp_path:
         logger.removeHandler(handler)
     text = stream.getvalue()
     between = text.split("Iter [4/6]", 1)[1].split("Iter [6/6]", 1)[0]
+    logged = re.search(r"loss: (\d+\.\d{4})", between.split("\n", 1)[0])  # the log line's loss (iterations 3 and 4)
+    earlier = re.search(r"loss: (\d+\.\d{4})", text.split("Iter [2/6]", 1)[1].split("\n", 1)[0])
+    assert logged and earlier and logged.group(1) != earlier.group(1)
     shown = [f for f in frames(between) if "/6 [" in f][-1]  # what the terminal shows until the next log line
-    assert "4/6" in shown and "loss=1.0000" in shown  # the average of iterations 3 and 4, not 1 and 2 (1.5)
+    assert "4/6" in shown and f"loss={logged.group(1)}" in shown  # not 3/6, not iterations 1 and 2's loss
 
 
 def test_each_epochs_bar_starts_without_the_previous_epochs_loss(tmp_path: Path) -> None:
