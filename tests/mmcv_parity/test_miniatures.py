@@ -24,7 +24,7 @@ def test_the_reference_is_real_mmcv_training() -> None:
         assert set(runs) == {run.name for run in GROUPS[group]}
         for name, run in runs.items():
             losses = [r["loss"] for r in run["records"] if r["mode"] == "train"]
-            assert len(losses) >= 3 and len(set(losses)) == len(losses), f"{group}/{name}: {losses}"
+            assert len(losses) >= 2 and len(set(losses)) == len(losses), f"{group}/{name}: {losses}"
             assert any(r["mode"] == "val" for r in run["records"]), f"{group}/{name} has no evaluation"
 
 

@@ -30,6 +30,7 @@ class Run:
     tool: str  # det | seg
     config: str  # relative to CONFIGS
     args: tuple[str, ...] = ()
+    until_first_eval: bool = False  # compare the records up to the first evaluation's, included
 
 
 GROUPS: dict[str, tuple[Run, ...]] = {
@@ -40,6 +41,10 @@ GROUPS: dict[str, tuple[Run, ...]] = {
         # the resumed epoch takes the data in order, so that both draw nothing and the rest is compared
         Run("det_resume", "det", "det/mini_det.py",
             ("--resume-from", "{det}/epoch_2.pth", "--cfg-options", "data.train_dataloader.shuffle=False")),
+        # YOLOX's way: the EMA hook resumes again in before_run, once its ema_* buffers exist, so they are loaded
+        Run("det_ema_resume", "det", "det/mini_det.py",
+            ("--resume-from", "{det}/epoch_2.pth", "--cfg-options", "data.train_dataloader.shuffle=False",
+             "custom_hooks.2.resume_from={det}/epoch_2.pth")),
     ),
     # fp16 = dict(loss_scale=dict(init_scale=512.)) with Fp16OptimizerHook, auto_fp16/force_fp32
     "det_fp16": (
@@ -54,6 +59,9 @@ GROUPS: dict[str, tuple[Run, ...]] = {
             ("--cfg-options", "model.decode_head.dropout_ratio=0", "model.auxiliary_head.dropout_ratio=0",
              "data.train_dataloader.shuffle=False")),
     ),
+    # mmseg's defaults (dropout, a shuffled DataLoader): the random numbers training draws (dropout, each
+    # pass's sampler seed) match mmcv's up to the first evaluation, after which they differ by design (above)
+    "seg_rng": (Run("seg_rng", "seg", "seg/mini_fcn_poly.py", until_first_eval=True),),
 }
 
 
@@ -75,8 +83,11 @@ def command(run: Run, layer: str, work_dir: Path, places: dict[str, str], python
             "--work-dir", str(work_dir), "--seed", "0", *args]
 
 
-def read_run(work_dir: Path) -> dict[str, Any]:
-    """The logged records (timings left out) and the checkpoint files of one finished run."""
+def read_run(work_dir: Path, until_first_eval: bool = False) -> dict[str, Any]:
+    """The logged records (timings left out) and the checkpoint files of one finished run.
+
+    ``until_first_eval``: the records up to the first evaluation's (included), and no checkpoint names.
+    """
     logs = sorted(work_dir.glob("*.log.json"))
     if len(logs) != 1:
         raise AssertionError(f"{work_dir}: expected one *.log.json, found {[p.name for p in logs]}")
@@ -86,6 +97,9 @@ def read_run(work_dir: Path) -> dict[str, Any]:
         if "mode" in record:  # the first line is the run's meta
             records.append({k: v for k, v in record.items() if k not in SKIPPED_KEYS})
     files = sorted(p.name for p in work_dir.iterdir() if p.suffix == ".pth" and not p.is_symlink())
+    if until_first_eval:
+        first = next(i for i, r in enumerate(records) if r["mode"] == "val")
+        records, files = records[:first + 1], []
     return {"records": records, "checkpoints": files}
 
 
@@ -132,5 +146,5 @@ def run_group(group: str, layer: str, root: Path, python: str = sys.executable, 
         if proc.returncode != 0:
             raise AssertionError(f"{run.name} under {layer} exited {proc.returncode}:\n{proc.stderr[-6000:]}")
         places[run.name] = str(work_dir)
-        results[run.name] = read_run(work_dir)
+        results[run.name] = read_run(work_dir, run.until_first_eval)
     return results
