@@ -171,18 +171,23 @@ def _epoch_length(runs: Sequence[list[dict[str, Any]]]) -> int | None:
 def _positions(records: list[dict[str, Any]], epoch_length: int | None = None) -> list[float]:
     """An x position (the run's iteration) per record.
 
-    Iteration-based logs count ``iter`` over the whole run. Epoch-based ones restart it each
-    epoch: a train record of epoch ``e`` sits at ``(e - 1) * epoch_length + iter``, and a val
-    record at the end of its epoch, ``e * epoch_length``.
+    Iteration-based logs count ``iter`` over the whole run; a val record sits at the training
+    iteration of the train record before it (its own ``iter`` is, as in mmcv, the number of
+    batches evaluated). Epoch-based ones restart it each epoch: a train record of epoch ``e``
+    sits at ``(e - 1) * epoch_length + iter``, and a val record at the end of its epoch,
+    ``e * epoch_length``.
     """
     if epoch_length is None:
         epoch_length = _epoch_length([records])
     xs: list[float] = []
+    last_train: float | None = None
     for rec in records:
         epoch = int(rec.get("epoch", 1))
         it = int(rec.get("iter", 0))
         if epoch_length is None:
-            xs.append(float(it))
+            if rec["mode"] == "train":
+                last_train = float(it)
+            xs.append(float(it) if rec["mode"] == "train" or last_train is None else last_train)
         elif rec["mode"] == "train":
             xs.append(float((epoch - 1) * epoch_length + it))
         else:

@@ -74,6 +74,18 @@ def test_curves_of_an_iteration_based_log_follow_iter_and_keep_train_and_val_apa
     assert lrs == {"lr": {"train": ([10.0, 20.0, 30.0], [0.1, 0.1, 0.01])}}
 
 
+def test_a_val_record_of_an_iteration_based_log_sits_at_the_training_iteration_it_followed() -> None:
+    records = [  # as mmcv (and TextLoggerHook) write them: a val record's `iter` is the number of batches evaluated
+        {"mode": "train", "epoch": 1, "iter": 100, "lr": 0.1, "loss": 1.0},
+        {"mode": "val", "epoch": 1, "iter": 8, "lr": 0.1, "loss": 0.9, "acc": 0.5},
+        {"mode": "train", "epoch": 1, "iter": 200, "lr": 0.1, "loss": 0.8},
+        {"mode": "val", "epoch": 1, "iter": 8, "lr": 0.1, "loss": 0.7, "acc": 0.6},
+    ]
+    values, _ = curves(records)
+    assert values["acc"]["val"] == ([100.0, 200.0], [0.5, 0.6])
+    assert values["loss"]["train"][0] == [100.0, 200.0]
+
+
 def test_curves_of_an_epoch_based_log_add_the_earlier_epochs_lengths() -> None:
     records = [
         {"mode": "train", "epoch": 1, "iter": 5, "lr": 0.1, "loss": 1.0},
