@@ -8,12 +8,13 @@ import pty
 import re
 import select
 import struct
-import subprocess
 import sys
 import termios
 from pathlib import Path
 
 import pytest
+
+from tests import processes
 
 SCRIPT = Path(__file__).parent / "scripts" / "bar_in_terminal.py"
 CSI = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]")
@@ -25,23 +26,25 @@ def run_in_terminal(script: Path, timeout: float = 120) -> bytes:
     # a real terminal has a size (a bare pty is 0x0, where tqdm draws nothing): 40 rows, 120 columns
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
     env = dict(os.environ, COLUMNS="120", LINES="40", PYTHONPATH=str(Path(__file__).parents[1]))
-    proc = subprocess.Popen([sys.executable, str(script)], stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True)
-    os.close(slave)
     out = bytearray()
-    try:
-        while True:
-            ready, _, _ = select.select([master], [], [], timeout)
-            if not ready:
-                raise TimeoutError(f"no output for {timeout} s; so far:\n{out.decode(errors='replace')}")
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:  # EIO: the child closed the terminal
-                break
-            if not chunk:
-                break
-            out += chunk
-    finally:
-        os.close(master)
+    # its own process group, killed on leaving the block, whatever happens in it
+    with processes.started([sys.executable, script], stdin=slave, stdout=slave, stderr=slave, env=env,
+                           close_fds=True) as proc:
+        os.close(slave)
+        try:
+            while True:
+                ready, _, _ = select.select([master], [], [], timeout)
+                if not ready:
+                    raise TimeoutError(f"no output for {timeout} s; so far:\n{out.decode(errors='replace')}")
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:  # EIO: the child closed the terminal
+                    break
+                if not chunk:
+                    break
+                out += chunk
+        finally:
+            os.close(master)
         assert proc.wait(timeout=timeout) == 0, out.decode(errors="replace")
     return bytes(out)
 
