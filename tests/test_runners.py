@@ -182,3 +182,42 @@ def test_no_warnings_in_a_plain_run(work_dir: Path) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         runner.run([make_loader(4)], [("train", 1)])
+
+
+class CountingNet(TinyNet):
+    """Counts `train()` calls (mmcv's IterBasedRunner makes one per iteration)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.train_calls = 0
+
+    def train(self, mode: bool = True) -> CountingNet:
+        if mode:
+            self.train_calls += 1
+        return super().train(mode)
+
+
+def test_the_standard_hooks_never_make_the_loop_call_train_again(work_dir: Path) -> None:
+    """Their per-iteration stages are marked `keeps_train_mode`: no `model.train()` per iteration (hot path)."""
+    model = CountingNet()
+    runner = runnerkit.build({"type": "IterBasedRunner", "max_iters": 20},
+                             {"model": model, "optimizer": torch.optim.SGD(model.parameters(), lr=0.01),
+                              "work_dir": work_dir})
+    runner.register_training_hooks(lr_config={"policy": "step", "step": [10]}, optimizer_config={"grad_clip": {"max_norm": 1}},
+                                   checkpoint_config={"interval": 10}, log_config={"interval": 5, "hooks": [{"type": "TextLoggerHook"}]})
+    runner.run([make_loader(8)], [("train", 1)])
+    assert model.train_calls == 1  # entering the training phase
+
+
+def test_a_hook_not_marked_makes_the_loop_call_train_at_every_following_iteration(work_dir: Path) -> None:
+    class Every(runnerkit.Hook):
+        def after_train_iter(self, runner: Any) -> None:
+            pass
+
+    model = CountingNet()
+    runner = runnerkit.build({"type": "IterBasedRunner", "max_iters": 6},
+                             {"model": model, "optimizer": torch.optim.SGD(model.parameters(), lr=0.01)})
+    runner.register_training_hooks(lr_config=None, optimizer_config={})
+    runner.register_hook(Every())
+    runner.run([make_loader(8)], [("train", 1)])
+    assert model.train_calls == 6  # as mmcv: one per iteration (the phase entry, then after each of 5 iterations)
