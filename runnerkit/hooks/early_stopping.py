@@ -67,6 +67,7 @@ class EarlyStoppingHook(Hook):
         self.patience = patience
         self.min_delta = float(min_delta)
         self.save_checkpoint = bool(save_checkpoint)
+        self._ckpt: CheckpointHook | None = None  # the runner's CheckpointHook, found at `before_run`
         self.best: float | None = None
         self.best_at: int | None = None
         self.wait = 0
@@ -92,7 +93,7 @@ class EarlyStoppingHook(Hook):
                     f"EarlyStoppingHook (priority {own}) must run after {type(hook).__name__} (priority "
                     f"{get_priority(hook.priority)}) to see its results; give it a larger priority value, e.g. 80."
                 )
-        ckpt = self._checkpoint_hook(runner)
+        ckpt = self._ckpt = self._checkpoint_hook(runner)  # looked up once: `_write_deferred` runs every iteration
         if ckpt is not None and self.save_checkpoint:
             # CheckpointHook (NORMAL) runs before the evaluation (LOW) and this hook: its save at an evaluation
             # waits for this hook, so that the checkpoint holds the count and a stop is saved once, not twice
@@ -123,9 +124,8 @@ class EarlyStoppingHook(Hook):
 
     def _write_deferred(self, runner: BaseRunner) -> None:
         """CheckpointHook's save at an evaluation, deferred to here: written once, with this hook's count in it."""
-        ckpt = self._checkpoint_hook(runner)
-        if ckpt is not None:
-            ckpt.write_pending(runner)
+        if self._ckpt is not None and self._ckpt.pending is not None:
+            self._ckpt.write_pending(runner)
 
     # -- the decision ---------------------------------------------------------------------------
 
