@@ -2,7 +2,8 @@
 
 As in mmcv with PyTorch >= 1.6, a model is not converted to half: ``wrap_fp16_model`` switches on
 ``fp16_enabled`` and the decorated methods run under ``torch.autocast`` (half inputs where
-``auto_fp16`` casts them, fp32 where ``force_fp32`` asks for it).
+``auto_fp16`` casts them, fp32 where ``force_fp32`` asks for it). As mmcv's ``torch.cuda.amp.autocast``,
+``auto_fp16`` autocasts CUDA tensors only: on a CPU the method runs in its inputs' dtypes.
 """
 
 from __future__ import annotations
@@ -64,9 +65,13 @@ def _cast_call(old_func: Callable[..., Any], apply_to: Iterable[str] | None, src
                     for i, a in enumerate(args)]
         new_kwargs = {k: cast_tensor_type(v, src, dst) if k in to_cast else v for k, v in kwargs.items()}
         device = _device_type([*new_args[1:], *new_kwargs.values()])
-        dtype = torch.float16 if device == "cuda" or dst == torch.float16 else torch.bfloat16
-        with torch.autocast(device_type=device, dtype=dtype, enabled=autocast):
+        if autocast and device != "cuda":
+            # mmcv autocasts with torch.cuda.amp.autocast, which leaves CPU ops alone: they run in their inputs' dtypes
             output = old_func(*new_args, **new_kwargs)
+        else:
+            dtype = torch.float16 if device == "cuda" or dst == torch.float16 else torch.bfloat16
+            with torch.autocast(device_type=device, dtype=dtype, enabled=autocast):
+                output = old_func(*new_args, **new_kwargs)
         if out_cast is not None:
             output = cast_tensor_type(output, *out_cast)
         return output
@@ -79,7 +84,8 @@ def auto_fp16(apply_to: Iterable[str] | None = None, out_fp32: bool = False,
     """Run a module method in fp16 once ``self.fp16_enabled`` is True (mmcv).
 
     The float32 tensors among the arguments named in ``apply_to`` (all when None) are cast to
-    half, and the method runs under ``torch.autocast``. Without ``fp16_enabled`` it runs unchanged.
+    half, and the method runs under ``torch.autocast`` on CUDA (on a CPU, in the inputs' dtypes, as
+    mmcv's ``torch.cuda.amp.autocast``). Without ``fp16_enabled`` it runs unchanged.
 
     Args:
         apply_to: the argument names to cast.
