@@ -63,6 +63,21 @@ def test_mmdet2_miniature_trains_resumes_and_loads_as_mmcv(tmp_path: Path) -> No
 
 
 @pytest.mark.slow
+def test_mmdet2_miniature_trains_in_fp16(tmp_path: Path) -> None:
+    """`fp16 = dict(loss_scale=512.)`: Fp16OptimizerHook with auto_fp16; on this CPU runnerkit autocasts to fp16
+    (mmcv 1.7.2 cannot run fp16 without CUDA), so the losses equal the fp32 reference to fp16's precision."""
+    ours = run_leg(RUNNERKIT, "mmdet2/fp16", str(tmp_path))
+    theirs = [line for line in REFERENCE["mmdet2/train"] if line["epoch"] == 1]
+    assert [(line["mode"], line["iter"]) for line in ours] == [(line["mode"], line["iter"]) for line in theirs]
+    for mine, ref in zip(ours, theirs):
+        if mine["mode"] == "train":
+            assert mine["loss"] == pytest.approx(ref["loss"], abs=1e-3)
+            assert mine["loss"] != ref["loss"] or mine["loss_cls"] != ref["loss_cls"]  # computed in fp16: not bit-equal
+    ckpt = torch.load(tmp_path / "mmdet2" / "fp16" / "epoch_1.pth", weights_only=False)
+    assert ckpt["runnerkit"]["hooks"]["Fp16OptimizerHook"]["scaler"]["scale"] == 512.0
+
+
+@pytest.mark.slow
 def test_mmseg0_miniature_trains_as_mmcv(tmp_path: Path) -> None:
     """IterBasedRunner, poly lr, EvalHook(by_epoch=False, pre_eval=True) clearing the log buffer, custom_keys."""
     same_log(run_leg(RUNNERKIT, "mmseg0/train", str(tmp_path)), REFERENCE["mmseg0/train"])
