@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.mmcv_parity.miniatures.scenarios import DATA, GROUPS, differences, run_group
+from tests import processes
+from tests.mmcv_parity.miniatures.scenarios import DATA, GROUPS, ROOT, Run, command, differences, env, run_group
 
 REFERENCE = json.loads(DATA.read_text())
 
@@ -35,3 +36,14 @@ def test_the_miniature_logs_what_mmcv_logs(group: str, tmp_path: Path) -> None:
     reference = REFERENCE["groups"][group]
     problems = {name: differences(ours[name], reference[name]) for name in reference}
     assert not any(problems.values()), json.dumps(problems, indent=1)
+
+
+@pytest.mark.slow
+def test_a_custom_hook_from_the_config_stops_a_head_that_does_not_fit_the_dataset(tmp_path: Path) -> None:
+    # NumClassCheckHook (custom_hooks, before_train_epoch) runs under the layer: a 4-class head, 3 classes
+    run = Run("det_bad", "det", "det/mini_det.py", ("--cfg-options", "model.bbox_head.num_classes=4"))
+    proc = processes.run(command(run, "runnerkit", tmp_path / "work", {}), timeout=120, cwd=ROOT, env=env())
+    assert proc.returncode == 1
+    assert ("AssertionError: The `num_classes` (4) in TinyHead of MMDataParallel does not matches the length of "
+            "`CLASSES` 3") in proc.stderr
+    assert not list((tmp_path / "work").glob("*.pth"))
