@@ -44,7 +44,8 @@ def check_same_config(runner: BaseRunner, state: dict[str, Any], path: str) -> N
             raise CheckpointError(
                 path, f"was written by {saved.get('type')} (counting {units[by_epoch]}) and this run's {name} counts "
                 f"{units[not by_epoch]}: the checkpoint's counters and schedule cannot continue here. Resume it with "
-                "the config that wrote it, or train this config in another work dir (or start over with `--overwrite`)."
+                "the config that wrote it, or train this config in another work dir (or start over with "
+                "`overwrite=True` (config key `overwrite`; deletes those checkpoints))."
             )
         if saved.get("type") != name:
             notes.append(f"the runner was {saved.get('type')}, this run's is {name}")
