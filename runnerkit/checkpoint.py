@@ -16,8 +16,8 @@ import random
 import re
 import tempfile
 import warnings
-from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from collections.abc import Iterator, Mapping, Sequence
+from typing import IO, Any, Literal
 
 import torch
 
@@ -50,10 +50,22 @@ def atomic_save(obj: Any, path: str) -> None:
     """
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=TMP_PREFIX, suffix=".tmp")
+    with _replacing(path, "wb") as fh:
+        torch.save(obj, fh)
+    _fsync_dir(directory)
+
+
+@contextlib.contextmanager
+def _replacing(path: str, mode: str) -> Iterator[IO[Any]]:
+    """A temporary file in ``path``'s folder that replaces ``path`` in one step, flushed to disk, once the block ends.
+
+    On any error the temporary file is removed and ``path`` is untouched; a full disk is one
+    :class:`CheckpointError` naming the file system (:func:`runnerkit._disk.full_disk_error`).
+    """
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), prefix=TMP_PREFIX, suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(obj, fh)
+        with os.fdopen(fd, mode, encoding=None if "b" in mode else "utf-8") as fh:
+            yield fh
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -64,7 +76,6 @@ def atomic_save(obj: Any, path: str) -> None:
         if full is not None:
             raise full from None
         raise
-    _fsync_dir(directory)
 
 
 def _fsync_dir(directory: str) -> None:
@@ -85,19 +96,8 @@ def write_latest(directory: str, filename: str) -> None:
 
     For a sharded checkpoint folder only ``last_checkpoint`` moves (an older ``latest.pth`` is removed).
     """
-    pointer = os.path.join(directory, LAST_CHECKPOINT)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=TMP_PREFIX, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(filename + "\n")
-        os.replace(tmp, pointer)
-    except OSError as err:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        full = full_disk_error(pointer, err)
-        if full is not None:
-            raise full from None
-        raise
+    with _replacing(os.path.join(directory, LAST_CHECKPOINT), "w") as fh:
+        fh.write(filename + "\n")
     link = os.path.join(directory, LATEST_LINK)
     if os.path.isdir(os.path.join(directory, filename)):  # a sharded checkpoint folder: `latest.pth` names files only
         with contextlib.suppress(FileNotFoundError):
