@@ -6,7 +6,8 @@ them as a ``val`` line. With ``save_best``, the best checkpoint so far is kept a
 run keeps comparing against it. Evaluation runs under forked RNG states
 (:func:`runnerkit.rng.forked_rng`): whatever it shuffles or draws, training continues with the
 numbers it would have drawn without it, so the final weights do not depend on the evaluation
-interval and a resumed run stays exact.
+interval and a resumed run stays exact. A subclass sets ``fork_rng = False`` to evaluate with the
+global generators as mmcv does (the mmcv compatibility layer's hooks).
 """
 
 from __future__ import annotations
@@ -78,6 +79,10 @@ class EvalHook(Hook):
     _default_less_keys: ClassVar[list[str]] = ["loss"]
     #: the ``test_fn`` when none is given (mmcv's compatibility layer gives its ``single_gpu_test``).
     default_test_fn: ClassVar[TestFn] = staticmethod(single_process_test)
+    #: evaluate under forked RNG states, so that training draws what it would have drawn without the
+    #: evaluation (True); False: evaluation draws from the global generators, moving training's numbers
+    #: (mmcv 1.x's behaviour, kept by ``runnerkit.compat.mmcv``'s hooks so that mmcv code trains the same).
+    fork_rng: ClassVar[bool] = True
     #: ``**eval_kwargs`` go to ``dataset.evaluate(results, logger=..., **eval_kwargs)``.
     forwards_kwargs: ClassVar[Forwards] = Forwards("dataset.evaluate", exclude=("results", "logger"))
 
@@ -243,7 +248,7 @@ class EvalHook(Hook):
     def _evaluate_or_save_and_stop(self, runner: BaseRunner) -> None:
         """Evaluate; a config mistake only an evaluation reveals saves the training done so far, then stops it."""
         try:
-            with forked_rng():  # evaluation draws no number training would have drawn
+            with forked_rng(enabled=self.fork_rng):  # forked: evaluation draws no number training would draw
                 self._do_evaluate(runner)
         except ConfigError as err:
             if runner.world_size != 1 or runner.work_dir is None:

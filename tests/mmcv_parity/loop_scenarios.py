@@ -174,7 +174,7 @@ def epoch_hooks_and_log_averages(work_dir: str) -> Result:
 
     No dropout: mmcv starts the val loader's pass (a draw from torch's RNG) with the training one,
     runnerkit in the val phase, under forked RNGs
-    (docs/migration.md, 'Validation draws no random number training would have drawn').
+    (docs/migration.md, 'A val phase of a workflow draws no random number training would have drawn').
     """
     from mmcv.runner import Hook, IterBasedRunner
 

@@ -153,3 +153,53 @@ def test_an_empty_evaluation_skips_the_best_checkpoint_with_mmcvs_warning(tmp_pa
         runner = run_epochs(tmp_path, hook, epochs=1)
     assert expected in [str(w.message) for w in caught]  # the exact words, as mmcv code may compare them
     assert best_files(tmp_path) == [] and "best_ckpt" not in (runner.meta or {}).get("hook_msgs", {})
+
+
+class DrawingModel(Model):
+    """Each training step draws a number from torch's global RNG (as dropout does) and records it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.drawn: list[float] = []
+
+    def train_step(self, batch: Any, optimizer: Any, **kwargs: Any) -> dict[str, Any]:
+        self.drawn.append(float(torch.rand(())))
+        return super().train_step(batch, optimizer, **kwargs)
+
+    def val_step(self, batch: Any, optimizer: Any = None, **kwargs: Any) -> dict[str, Any]:
+        return {"log_vars": {"loss": 0.0}, "num_samples": 1}
+
+    def forward(self, img: torch.Tensor, return_loss: bool = True) -> Any:
+        return [0.0 for _ in img]
+
+
+def training_draws(tmp_path: Path, hook: Any) -> list[float]:
+    from mmcv.runner import EpochBasedRunner
+
+    torch.manual_seed(0)
+    model = DrawingModel()
+    runner = EpochBasedRunner(model=model, optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+                              work_dir=tmp_path, max_epochs=3)
+    if hook is not None:
+        runner.register_hook(hook, priority="LOW")
+    runner.run([[None]], [("train", 1)])
+    return model.drawn
+
+
+def test_mmcvs_eval_hook_draws_from_the_global_rng_and_runnerkits_own_forks_it(tmp_path: Path) -> None:
+    # Under mmcv an evaluation moves torch's global RNG (each new DataLoader iterator draws its base
+    # seed), so what training draws afterwards changes; runnerkit's own EvalHook evaluates under forked states.
+    from mmcv.runner import DistEvalHook, EvalHook
+
+    import runnerkit.hooks
+
+    def loader() -> DataLoader[Any]:
+        return DataLoader(ScoreDataset([0.1] * 3), batch_size=2)
+
+    without = training_draws(tmp_path / "none", None)
+    own = training_draws(tmp_path / "own", runnerkit.hooks.EvalHook(loader()))
+    mmcv_like = training_draws(tmp_path / "mmcv", EvalHook(loader()))
+    assert len(without) == 3 and own == without
+    assert mmcv_like[0] == without[0] and mmcv_like[1:] != without[1:]
+    assert runnerkit.hooks.EvalHook.fork_rng and runnerkit.hooks.DistEvalHook.fork_rng
+    assert not EvalHook.fork_rng and not DistEvalHook.fork_rng

@@ -30,7 +30,6 @@ class Run:
     tool: str  # det | seg
     config: str  # relative to CONFIGS
     args: tuple[str, ...] = ()
-    until_first_eval: bool = False  # compare the records up to the first evaluation's, included
 
 
 GROUPS: dict[str, tuple[Run, ...]] = {
@@ -50,18 +49,17 @@ GROUPS: dict[str, tuple[Run, ...]] = {
     "det_fp16": (
         Run("det_fp16", "det", "det/mini_det_fp16.py", ("--cfg-options", "load_from={pretrained}", "runner.max_epochs=1")),
     ),
-    # IterBasedRunner, poly lr, EvalHook(by_epoch=False, pre_eval=True, save_best='mIoU'), custom_keys.
-    # Evaluations draw from torch's global RNG under mmcv and not under runnerkit (docs/migration.md,
-    # "Validation draws no random number training would have drawn"): training here draws none
-    # (no dropout, data in order), so that every logged value after an evaluation is compared too.
+    # IterBasedRunner, poly lr, EvalHook(by_epoch=False, pre_eval=True, save_best='mIoU'), custom_keys;
+    # no dropout, data in order: training draws no random number
     "seg": (
         Run("seg", "seg", "seg/mini_fcn_poly.py",
             ("--cfg-options", "model.decode_head.dropout_ratio=0", "model.auxiliary_head.dropout_ratio=0",
              "data.train_dataloader.shuffle=False")),
     ),
     # mmseg's defaults (dropout, a shuffled DataLoader): the random numbers training draws (dropout, each
-    # pass's sampler seed) match mmcv's up to the first evaluation, after which they differ by design (above)
-    "seg_rng": (Run("seg_rng", "seg", "seg/mini_fcn_poly.py", until_first_eval=True),),
+    # pass's sampler seed) match mmcv's across evaluations too, which draw from torch's global RNG as mmcv's
+    # (the compat EvalHook's fork_rng = False: a new DataLoader iterator draws its base seed)
+    "seg_rng": (Run("seg_rng", "seg", "seg/mini_fcn_poly.py"),),
 }
 
 
@@ -83,11 +81,8 @@ def command(run: Run, layer: str, work_dir: Path, places: dict[str, str], python
             "--work-dir", str(work_dir), "--seed", "0", *args]
 
 
-def read_run(work_dir: Path, until_first_eval: bool = False) -> dict[str, Any]:
-    """The logged records (timings left out) and the checkpoint files of one finished run.
-
-    ``until_first_eval``: the records up to the first evaluation's (included), and no checkpoint names.
-    """
+def read_run(work_dir: Path) -> dict[str, Any]:
+    """The logged records (timings left out) and the checkpoint files of one finished run."""
     logs = sorted(work_dir.glob("*.log.json"))
     if len(logs) != 1:
         raise AssertionError(f"{work_dir}: expected one *.log.json, found {[p.name for p in logs]}")
@@ -97,9 +92,6 @@ def read_run(work_dir: Path, until_first_eval: bool = False) -> dict[str, Any]:
         if "mode" in record:  # the first line is the run's meta
             records.append({k: v for k, v in record.items() if k not in SKIPPED_KEYS})
     files = sorted(p.name for p in work_dir.iterdir() if p.suffix == ".pth" and not p.is_symlink())
-    if until_first_eval:
-        first = next(i for i, r in enumerate(records) if r["mode"] == "val")
-        records, files = records[:first + 1], []
     return {"records": records, "checkpoints": files}
 
 
@@ -146,5 +138,5 @@ def run_group(group: str, layer: str, root: Path, python: str = sys.executable, 
         if proc.returncode != 0:
             raise AssertionError(f"{run.name} under {layer} exited {proc.returncode}:\n{proc.stderr[-6000:]}")
         places[run.name] = str(work_dir)
-        results[run.name] = read_run(work_dir, run.until_first_eval)
+        results[run.name] = read_run(work_dir)
     return results

@@ -1,8 +1,11 @@
 """mmcv 1.x's ``EvalHook`` and ``DistEvalHook``: runnerkit's, testing the model the way mmcv does.
 
-The only change from :class:`runnerkit.hooks.EvalHook` is the default ``test_fn``: mmcv's
+Two changes from :class:`runnerkit.hooks.EvalHook`: the default ``test_fn`` is mmcv's
 :func:`~runnerkit.compat.mmcv.engine.single_gpu_test`, which calls ``model(return_loss=False,
-**data)`` and collects one result per sample for ``dataset.evaluate``.
+**data)`` and collects one result per sample for ``dataset.evaluate``; and evaluation draws from
+torch's global RNG as under mmcv (``fork_rng = False``: each new ``DataLoader`` iterator draws its
+base seed), so dropout and shuffled loaders after an evaluation continue as mmcv's and trained
+weights and logged values equal mmcv's.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ def _no_file_client(file_client_args: Mapping[str, Any] | None) -> None:
 
 
 class EvalHook(_evaluation.EvalHook):
-    """:class:`runnerkit.hooks.EvalHook` with mmcv's default test function (``single_gpu_test``).
+    """:class:`runnerkit.hooks.EvalHook` with mmcv's default test function (``single_gpu_test``), unforked RNG.
 
     Takes the arguments of :class:`runnerkit.hooks.EvalHook`, and mmcv's ``file_client_args``
     (refused unless None: the best checkpoint is written locally).
@@ -38,6 +41,7 @@ class EvalHook(_evaluation.EvalHook):
     """
 
     default_test_fn: ClassVar[TestFn] = staticmethod(single_gpu_test)
+    fork_rng: ClassVar[bool] = False  # mmcv evaluates with the global generators
 
     def __init__(self, dataloader: Iterable[Any], *args: Any, file_client_args: Mapping[str, Any] | None = None,
                  **kwargs: Any) -> None:
@@ -46,13 +50,14 @@ class EvalHook(_evaluation.EvalHook):
 
 
 class DistEvalHook(_evaluation.DistEvalHook):
-    """:class:`runnerkit.hooks.DistEvalHook` with mmcv's per-rank ``single_gpu_test``; results gathered in memory.
+    """:class:`runnerkit.hooks.DistEvalHook` with mmcv's per-rank ``single_gpu_test`` and unforked RNG.
 
     Takes the arguments of :class:`runnerkit.hooks.DistEvalHook`, and mmcv's ``file_client_args``
     (refused unless None).
     """
 
     default_test_fn: ClassVar[TestFn] = staticmethod(single_gpu_test)
+    fork_rng: ClassVar[bool] = False  # mmcv evaluates with the global generators
 
     def __init__(self, dataloader: Iterable[Any], *args: Any, file_client_args: Mapping[str, Any] | None = None,
                  **kwargs: Any) -> None:
