@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 from pathlib import Path
@@ -93,21 +94,67 @@ def test_bf16_autocast_runs_the_step_in_bfloat16_on_cpu() -> None:
     assert not torch.equal(before, model.fc.weight)
 
 
-def test_fp16_grad_scaler_state_is_saved_and_restored(work_dir: Path) -> None:
+def test_amp_grad_scaler_state_is_saved_and_restored(work_dir: Path) -> None:
     model = TinyNet()
     runner = runnerkit.build({"type": "IterBasedRunner", "max_iters": 3},
                              {"model": model, "optimizer": torch.optim.SGD(model.parameters(), lr=0.01), "work_dir": work_dir})
-    runner.register_training_hooks(None, {"type": "Fp16OptimizerHook", "loss_scale": 128.0}, {"interval": 3})
+    runner.register_training_hooks(None, {"type": "AmpOptimizerHook", "loss_scale": 128.0}, {"interval": 3})
     runner.run([make_loader(4)], [("train", 1)])
     ckpt = torch.load(work_dir / "iter_3.pth", weights_only=True)
-    assert ckpt["runnerkit"]["hooks"]["Fp16OptimizerHook"]["scaler"]["scale"] == 128.0
-    fresh = Fp16OptimizerHook_like()
-    fresh.load_state_dict(ckpt["runnerkit"]["hooks"]["Fp16OptimizerHook"])
+    assert ckpt["runnerkit"]["hooks"]["AmpOptimizerHook"]["scaler"]["scale"] == 128.0
+    fresh = runnerkit.default_container().get("hook", "AmpOptimizerHook")()
+    fresh.load_state_dict(ckpt["runnerkit"]["hooks"]["AmpOptimizerHook"])
     assert fresh._pending_state is not None and fresh._pending_state["scale"] == 128.0
 
 
-def Fp16OptimizerHook_like() -> AmpOptimizerHook:
-    return runnerkit.default_container().get("hook", "Fp16OptimizerHook")()
+def _sgd_run(config: dict[str, Any], model: torch.nn.Module, work_dir: Path) -> list[dict[str, Any]]:
+    runner = _run(model, torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9), make_loader(12, batch_size=3),
+                  config, 6, work_dir)
+    assert runner.step_context is contextlib.nullcontext
+    (log,) = work_dir.glob("*.log.json")
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    return [{k: v for k, v in r.items() if k not in ("time", "data_time", "memory")} for r in records if "mode" in r]
+
+
+@pytest.mark.parametrize("hook", ["Fp16OptimizerHook", "GradientCumulativeFp16OptimizerHook"])
+def test_mmcvs_fp16_hook_on_a_cpu_trains_an_undecorated_model_exactly_as_the_fp32_hook(hook: str, tmp_path: Path) -> None:
+    # mmcv 1.7.2: no step autocast, and torch.cuda.amp.GradScaler is disabled without CUDA (the loss is not scaled)
+    torch.manual_seed(0)
+    model = TinyNet()
+    fp32 = copy.deepcopy(model)
+    clip = {"grad_clip": {"max_norm": 0.3}}
+    logged = _sgd_run({"type": hook, "loss_scale": dict(init_scale=512.0), **clip}, model, tmp_path / "fp16")
+    assert logged == _sgd_run(clip, fp32, tmp_path / "fp32") and len(logged) == 3
+    for a, b in zip(model.parameters(), fp32.parameters()):
+        assert torch.equal(a, b)
+    assert not runnerkit.default_container().get("hook", hook).autocast_step
+
+
+def test_mmcvs_fp16_hook_switches_on_fp16_enabled_where_a_module_has_it_and_autocasts_no_step() -> None:
+    seen: list[tuple[bool, bool]] = []
+
+    class Head(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fp16_enabled = False
+
+    class Decorated(TinyNet):  # the attribute mmcv's @auto_fp16/@force_fp32 read
+        def __init__(self) -> None:
+            super().__init__()
+            self.fp16_enabled = False
+            self.head = Head()
+
+        def train_step(self, batch: Any, optimizer: Any, **kwargs: Any) -> dict[str, Any]:
+            seen.append((self.fp16_enabled and self.head.fp16_enabled, torch.is_autocast_enabled("cpu")))
+            return super().train_step(batch, optimizer, **kwargs)
+
+    model = Decorated()
+    runner = _run(model, torch.optim.SGD(model.parameters(), lr=0.1), make_loader(4),
+                  {"type": "Fp16OptimizerHook", "loss_scale": "dynamic"}, 2)
+    assert seen == [(True, False), (True, False)]
+    hook = next(h for h in runner.hooks if isinstance(h, AmpOptimizerHook))
+    assert hook.scaler is not None and not hook.scaler.is_enabled()  # CPU parameters: no loss scaling
+    assert hook.state_dict() == {"scaler": {}}
 
 
 @pytest.mark.parametrize(

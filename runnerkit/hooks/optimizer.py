@@ -11,7 +11,7 @@ import functools
 import logging
 import warnings
 from collections.abc import Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import torch
 from pydantic import PositiveInt
@@ -27,7 +27,7 @@ from runnerkit.parallel_fsdp import local_part, set_gradient_sync
 if TYPE_CHECKING:
     from runnerkit.runners.base import BaseRunner
 
-__all__ = ["AmpOptimizerHook", "Fp16OptimizerHook", "GradientCumulativeOptimizerHook", "OptimizerHook"]
+__all__ = ["AmpOptimizerHook", "Fp16OptimizerHook", "GradientCumulativeOptimizerHook", "OptimizerHook", "wrap_fp16_model"]
 
 
 def _optimizers(runner: BaseRunner) -> list[torch.optim.Optimizer]:
@@ -262,8 +262,22 @@ def _scaler_args(loss_scale: str | float | Mapping[str, Any]) -> tuple[dict[str,
                      f"got `{loss_scale!r}`.")
 
 
+def wrap_fp16_model(model: torch.nn.Module) -> None:
+    """Switch on ``fp16_enabled`` in every submodule that has the attribute (mmcv 1.x, PyTorch >= 1.6).
+
+    Weights stay fp32: the methods decorated with mmcv's ``@auto_fp16``/``@force_fp32`` read the flag.
+    """
+    for module in model.modules():
+        if hasattr(module, "fp16_enabled"):
+            module.fp16_enabled = True  # type: ignore[assignment]
+
+
 class AmpOptimizerHook(OptimizerHook):
-    """Mixed precision: steps run under ``torch.autocast``; fp16 losses are scaled by a ``GradScaler``.
+    """runnerkit's mixed precision: whole steps run under ``torch.autocast``; fp16 losses are scaled.
+
+    The model's forward (the whole ``train_step``) runs under ``torch.autocast`` on the parameters'
+    device, CPU included, and fp16 losses are scaled by a ``torch.amp.GradScaler`` on that device.
+    mmcv's :class:`Fp16OptimizerHook` differs: it autocasts nothing itself (see there).
 
     Args:
         dtype: ``"float16"`` (with loss scaling) or ``"bfloat16"`` (no scaling needed).
@@ -284,6 +298,9 @@ class AmpOptimizerHook(OptimizerHook):
     scaler: torch.amp.GradScaler | None = None
     _pending_state: dict[str, Any] | None = None
     _fixed_scale: float | None = None
+    #: run each step under ``torch.autocast`` with an enabled scaler on any device (True); False: mmcv's
+    #: ``Fp16OptimizerHook`` (no step autocast, ``fp16_enabled`` switched on, a scaler on CUDA only).
+    autocast_step: ClassVar[bool] = True
 
     @checked
     def __init__(
@@ -311,11 +328,16 @@ class AmpOptimizerHook(OptimizerHook):
         use_scaler = self.dtype == torch.float16
         if use_scaler:
             args, self._fixed_scale = _scaler_args(self.loss_scale)
+            if not self.autocast_step and device_type != "cuda":
+                args["enabled"] = False  # mmcv's torch.cuda.amp.GradScaler is disabled without CUDA
             self.scaler = torch.amp.GradScaler(device_type, **args)
-            if self._pending_state is not None:
+            if self._pending_state:  # a disabled scaler saves an empty state
                 self.scaler.load_state_dict(self._pending_state)
-                self._pending_state = None
-        runner.step_context = functools.partial(_autocast, device_type, self.dtype)
+            self._pending_state = None
+        if self.autocast_step:
+            runner.step_context = functools.partial(_autocast, device_type, self.dtype)
+        else:
+            wrap_fp16_model(runner.model)
 
     @keeps_train_mode
     def before_train_iter(self, runner: BaseRunner) -> None:
@@ -323,7 +345,8 @@ class AmpOptimizerHook(OptimizerHook):
             _sync_gradients(runner, _should_step(runner, self.cumulative_iters))
 
     def after_run(self, runner: BaseRunner) -> None:
-        runner.step_context = contextlib.nullcontext
+        if self.autocast_step:
+            runner.step_context = contextlib.nullcontext
         if self.cumulative_iters > 1:
             _sync_gradients(runner, True)
 
@@ -374,12 +397,21 @@ class AmpOptimizerHook(OptimizerHook):
 
 
 class Fp16OptimizerHook(AmpOptimizerHook):
-    """mmcv's name: fp16 mixed precision with dynamic loss scaling (``AmpOptimizerHook(dtype="float16")``).
+    """mmcv 1.x's fp16 hook (PyTorch >= 1.6): ``fp16_enabled`` switched on, the loss scaled on CUDA.
 
-    Accepts mmcv's ``loss_scale`` (``"dynamic"``, a number, or a dict of ``GradScaler`` arguments
-    such as ``dict(init_scale=512.0)``), ``grad_clip``, ``coalesce``/``bucket_size_mb``/``distributed``
-    (ignored: DDP handles them).
+    As mmcv's: ``before_run`` switches on ``fp16_enabled`` in every module of the model that has
+    the attribute (:func:`wrap_fp16_model`), so that methods decorated with ``@auto_fp16`` /
+    ``@force_fp32`` run in half precision; the step itself is not autocast (unlike
+    :class:`AmpOptimizerHook`), and the loss is scaled by a ``GradScaler`` only when the parameters
+    are on CUDA; elsewhere the scaler is disabled (mmcv's ``torch.cuda.amp.GradScaler`` without CUDA),
+    so on a CPU an undecorated model trains exactly as under :class:`OptimizerHook`.
+
+    Accepts mmcv's ``loss_scale`` (``"dynamic"``, a number: that fixed scale, or a dict of ``GradScaler``
+    arguments such as ``dict(init_scale=512.0)``), ``grad_clip``, ``coalesce``/``bucket_size_mb``/
+    ``distributed`` (ignored: DDP handles them).
     """
+
+    autocast_step: ClassVar[bool] = False
 
     @checked
     def __init__(

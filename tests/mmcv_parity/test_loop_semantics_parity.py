@@ -91,15 +91,22 @@ def test_fp16_hook_honours_a_loss_scale_dict() -> None:
     """Item 6: `Fp16OptimizerHook(loss_scale=dict(init_scale=...))` is `GradScaler(**loss_scale)` (mmcv)."""
     from mmcv.runner import Fp16OptimizerHook, IterBasedRunner
 
+    from runnerkit.hooks.optimizer import _scaler_args
     from tests.mmcv_parity.helpers import Model
 
     model = Model()
     runner = IterBasedRunner(model=model, optimizer=torch.optim.SGD(model.parameters(), lr=0.1), max_iters=1)
-    hook = Fp16OptimizerHook(loss_scale=dict(init_scale=256.0, growth_interval=7), device_type="cpu")
+    hook = Fp16OptimizerHook(loss_scale=dict(init_scale=256.0, growth_interval=7))
     runner.register_hook(hook)
     hook.before_run(runner)
+    assert _scaler_args(hook.loss_scale) == ({"init_scale": 256.0, "growth_interval": 7}, None)
     assert hook.scaler is not None
-    assert hook.scaler.get_scale() == 256.0 and hook.scaler.get_growth_interval() == 7
+    if torch.cuda.is_available():
+        model.cuda()
+        hook.before_run(runner)
+        assert hook.scaler.get_scale() == 256.0 and hook.scaler.get_growth_interval() == 7
+    else:  # mmcv's torch.cuda.amp.GradScaler(**loss_scale) is disabled without CUDA
+        assert not hook.scaler.is_enabled() and hook.scaler.get_scale() == 1.0
     with pytest.raises(ValueError, match=r"Unknown `loss_scale` keys \['mode'\].*init_scale, growth_factor"):
         Fp16OptimizerHook(loss_scale=dict(mode="dynamic", init_scale=512.0))
 

@@ -16,6 +16,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from runnerkit.hooks.optimizer import wrap_fp16_model
+
 __all__ = ["LossScaler", "auto_fp16", "cast_tensor_type", "force_fp32", "wrap_fp16_model"]
 
 
@@ -124,13 +126,6 @@ def force_fp32(apply_to: Iterable[str] | None = None, out_fp16: bool = False) ->
         return _cast_call(old_func, apply_to, torch.half, torch.float, False, out, "force_fp32", (nn.Module,))
 
     return decorator
-
-
-def wrap_fp16_model(model: nn.Module) -> None:
-    """Switch on ``fp16_enabled`` in every submodule that has the attribute (weights stay fp32; autocast does the rest)."""
-    for module in model.modules():
-        if hasattr(module, "fp16_enabled"):
-            module.fp16_enabled = True  # type: ignore[assignment]
 
 
 class LossScaler:
