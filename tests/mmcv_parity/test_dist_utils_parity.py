@@ -81,6 +81,33 @@ def test_slurm_launcher_without_scontrol_refuses_instead_of_taking_the_shells_er
     assert (os.environ["MASTER_ADDR"], os.environ["MASTER_PORT"], os.environ["RANK"]) == ("10.0.0.7", "29500", "0")
 
 
+def test_slurm_launcher_asks_scontrol_with_mmcvs_command_and_takes_only_a_host_name(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mmcv.runner import init_dist
+
+    from runnerkit.dist import DistributedError
+
+    for key in ("MASTER_ADDR", "MASTER_PORT", "WORLD_SIZE", "RANK", "LOCAL_RANK"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("SLURM_PROCID", "0")
+    monkeypatch.setenv("SLURM_NTASKS", "1")
+    monkeypatch.setenv("SLURM_NODELIST", "gpu[3-4]")
+    with mock.patch("torch.distributed.init_process_group"), \
+            mock.patch("subprocess.getoutput", return_value="gpu3") as ask:
+        init_dist("slurm", backend="gloo")
+    ask.assert_called_with("scontrol show hostname gpu[3-4] | head -n1")  # what mmcv's own test expects
+    assert os.environ["MASTER_ADDR"] == "gpu3"
+    monkeypatch.delenv("MASTER_ADDR")
+    shell_error = "/bin/sh: 1: scontrol: not found"
+    with mock.patch("torch.distributed.init_process_group") as init, \
+            mock.patch("subprocess.getoutput", return_value=shell_error), \
+            mock.patch("shutil.which", return_value=None), pytest.raises(DistributedError, match=r"is not on `PATH`"):
+        init_dist("slurm", backend="gloo")
+    init.assert_not_called()
+    assert "MASTER_ADDR" not in os.environ
+
+
 def test_mpi_launcher_reads_open_mpi_variables_and_needs_a_master(monkeypatch: pytest.MonkeyPatch) -> None:
     from mmcv.runner import init_dist
 

@@ -53,6 +53,15 @@ def test_mlflow_pytorch_is_imported_even_without_log_model(tmp_path: Path, monke
     hook.mlflow_pytorch.log_model.assert_not_called()
 
 
+def test_mlflow_2_gets_the_model_name_positionally_as_mmcv_passes_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    client = mock.MagicMock()  # a mocked client's log_model takes (*args, **kwargs): MLflow 2's positional form
+    monkeypatch.setitem(sys.modules, "mlflow", client)
+    monkeypatch.setitem(sys.modules, "mlflow.pytorch", client.pytorch)
+    hook = MlflowLoggerHook(exp_name="e", interval=1)
+    runner = train(hook, tmp_path, epochs=1)
+    hook.mlflow_pytorch.log_model.assert_called_with(runner.model, "models", pip_requirements=[f"torch=={torch.__version__}"])
+
+
 def test_dvclive_uses_the_live_it_is_given(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     client = mock.MagicMock()
     live = mock.MagicMock()

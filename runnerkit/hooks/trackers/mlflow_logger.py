@@ -110,7 +110,8 @@ class MlflowLoggerHook(TrackerHook):
             return
         if self.log_model:
             try:
-                self.mlflow_pytorch.log_model(unwrap_model(runner.model), **self._model_location(),
+                where, how = self._model_location()
+                self.mlflow_pytorch.log_model(unwrap_model(runner.model), *where, **how,
                                               pip_requirements=[f"torch=={torch.__version__}"])
             except Exception as err:  # training is over and its checkpoints are saved: say so, and end the run
                 runner.logger.warning(
@@ -121,14 +122,19 @@ class MlflowLoggerHook(TrackerHook):
             self.mlflow.end_run()
             self._own_run = False
 
-    def _model_location(self) -> dict[str, Any]:
-        """``log_model``'s arguments that name and format the logged model, as the installed MLflow spells them.
+    def _model_location(self) -> tuple[tuple[str, ...], dict[str, Any]]:
+        """``log_model``'s arguments after the model that name and format it, as the installed MLflow spells them.
 
         MLflow 3 names it ``name`` (``artifact_path`` is deprecated) and defaults to the ``pt2`` format,
-        which needs an input example; ``pickle`` logs any model, as MLflow 2 did.
+        which needs an input example; ``pickle`` logs any model, as MLflow 2 did. MLflow 2 takes the
+        name as its second positional argument (``artifact_path``), as mmcv passes it.
         """
         params = inspect.signature(self.mlflow_pytorch.log_model).parameters
-        location: dict[str, Any] = {"name": "models"} if "name" in params else {"artifact_path": "models"}
+        if "name" in params:
+            where: tuple[str, ...] = ()
+            how: dict[str, Any] = {"name": "models"}
+        else:
+            where, how = ("models",), {}
         if "serialization_format" in params:
-            location["serialization_format"] = "pickle"
-        return location
+            how["serialization_format"] = "pickle"
+        return where, how

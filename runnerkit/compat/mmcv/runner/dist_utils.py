@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import os
+import re
+import subprocess
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -55,16 +57,35 @@ def init_dist(launcher: str, backend: str = "nccl", **kwargs: Any) -> None:
             os.environ["MASTER_PORT"] = str(port)
         else:
             os.environ.setdefault("MASTER_PORT", "29500")
-        if "MASTER_ADDR" not in os.environ:  # the first node's host name; refused clearly when it cannot be found
-            from runnerkit.schedulers import scheduler_env
-
-            os.environ["MASTER_ADDR"] = scheduler_env("slurm")["MASTER_ADDR"]
+        if "MASTER_ADDR" not in os.environ:
+            os.environ["MASTER_ADDR"] = _slurm_master()
         os.environ["WORLD_SIZE"] = str(ntasks)
         os.environ["LOCAL_RANK"] = str(local_rank)
         os.environ["RANK"] = str(proc_id)
         dist.init_process_group(backend=backend, **kwargs)
     else:
         raise ValueError(f"Invalid launcher type: {launcher}; expected 'pytorch', 'slurm' or 'mpi'.")
+
+
+def _slurm_master() -> str:
+    """The first node's host name, asked as mmcv asks it; refused clearly when it cannot be found.
+
+    mmcv runs ``scontrol show hostname <nodelist> | head -n1`` in a shell and takes whatever it prints,
+    so without ``scontrol`` the shell's error text became ``MASTER_ADDR`` and the job hung. The same
+    command is run here, but only a host name is taken; anything else goes to
+    :func:`runnerkit.schedulers.scheduler_env`, which accepts a one-host node list or says how to fix it.
+    """
+    from runnerkit.schedulers import scheduler_env
+
+    node_list = os.environ.get("SLURM_NODELIST")
+    if node_list:
+        answer = subprocess.getoutput(f"scontrol show hostname {node_list} | head -n1").strip()
+        if _HOST.fullmatch(answer):
+            return answer
+    return scheduler_env("slurm")["MASTER_ADDR"]
+
+
+_HOST = re.compile(r"[A-Za-z0-9][A-Za-z0-9.\-_]*")
 
 
 def _set_device(local_rank: int) -> None:
