@@ -59,6 +59,19 @@ def demo_job_config(**overrides: Any) -> dict[str, Any]:
     return cfg
 
 
+def small_job_config(**overrides: Any) -> dict[str, Any]:
+    """A two-iteration job of the demo components without checkpoints (for checks and refusals), with ``overrides`` set."""
+    cfg: dict[str, Any] = {
+        "model": {"type": "DemoModel", "hidden": 4},
+        "data": {"samples_per_gpu": 8, "train": {"type": "DemoDataset", "num_samples": 16}},
+        "optimizer": {"type": "SGD", "lr": 0.1},
+        "optimizer_config": {},
+        "runner": {"type": "IterBasedRunner", "max_iters": 2},
+    }
+    cfg.update(overrides)
+    return cfg
+
+
 def make_loader(n: int = 8, batch_size: int = 2, d_in: int = 4, shuffle: bool = False, seed: int = 0) -> DataLoader:
     g = torch.Generator().manual_seed(seed)
     ds = TensorDataset(torch.randn(n, d_in, generator=g), torch.randn(n, generator=g))

@@ -17,36 +17,24 @@ import torch
 
 from runnerkit.hooks.text_logger import _eta
 from tests.cli_helpers import main
-
-
-def job(**overrides: Any) -> dict[str, Any]:
-    cfg: dict[str, Any] = {
-        "model": {"type": "DemoModel", "hidden": 4},
-        "data": {"samples_per_gpu": 8, "train": {"type": "DemoDataset", "num_samples": 16}},
-        "optimizer": {"type": "SGD", "lr": 0.1},
-        "optimizer_config": {},
-        "runner": {"type": "IterBasedRunner", "max_iters": 2},
-    }
-    cfg.update(overrides)
-    return cfg
-
+from tests.helpers import small_job_config
 
 CASES: list[tuple[str, dict[str, Any], str]] = [
-    ("meta device", job(device="meta"),
+    ("meta device", small_job_config(device="meta"),
      r"device: the device type `meta` holds no data, so nothing can be trained on it; give one of cpu, cuda"),
-    ("device that is none", job(device="abc"), r"device: `abc` is not a device: .*e\.g\. `\"cuda\"`"),
-    ("seed past torch's range", job(seed=2**80),
+    ("device that is none", small_job_config(device="abc"), r"device: `abc` is not a device: .*e\.g\. `\"cuda\"`"),
+    ("seed past torch's range", small_job_config(seed=2**80),
      r"seed: a seed must be from -2\*\*63 to 2\*\*64-1 \(what `torch.manual_seed` takes\), got a 25-digit number"),
-    ("norm type that is no number", job(optimizer_config={"grad_clip": {"max_norm": 1, "norm_type": "abc"}}),
+    ("norm type that is no number", small_job_config(optimizer_config={"grad_clip": {"max_norm": 1, "norm_type": "abc"}}),
      r"optimizer_config.grad_clip: `grad_clip.norm_type` must be a number \(2 for the L2 norm\) or \"inf\", got str `'abc'`"),
-    ("max_iters past int64", job(runner={"type": "IterBasedRunner", "max_iters": 2**70}),
+    ("max_iters past int64", small_job_config(runner={"type": "IterBasedRunner", "max_iters": 2**70}),
      r"runner.max_iters: expected at most 2\*\*63-1 iterations \(what the loop, its log and checkpoints count to\)"),
     ("GraphModule as a constructor",
-     job(runner={"type": "IterBasedRunner", "max_iters": 2, "constructor": "torch.fx:GraphModule"}),
+     small_job_config(runner={"type": "IterBasedRunner", "max_iters": 2, "constructor": "torch.fx:GraphModule"}),
      r"runner.constructor: `torch.fx:GraphModule` cannot be used as a constructor: the class "
      r"`torch.fx.graph_module.GraphModule` does not take `runner_cfg` and `default_args`"),
     ("ConcatDataset of nothing",
-     job(data={"samples_per_gpu": 8, "train": {"type": "torch.utils.data:ConcatDataset", "datasets": []}}),
+     small_job_config(data={"samples_per_gpu": 8, "train": {"type": "torch.utils.data:ConcatDataset", "datasets": []}}),
      r"data.train.datasets: `datasets` takes objects that exist only at run time \(`Iterable\[Dataset\]`\), "
      r"which a data config cannot give"),
 ]
@@ -74,7 +62,7 @@ def test_a_bad_value_is_a_located_validation_error_and_one_message_from_run(
 def test_a_json_int_longer_than_python_reads_is_one_config_error_naming_its_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    text = json.dumps(job(), indent=1).replace('"max_iters": 2', '"max_iters": ' + "9" * 5001)
+    text = json.dumps(small_job_config(), indent=1).replace('"max_iters": 2', '"max_iters": ' + "9" * 5001)
     path = tmp_path / "cfg.json"
     path.write_text(text)
     line = text[: text.index("9" * 5001)].count("\n") + 1
@@ -91,7 +79,7 @@ def test_a_device_this_machine_lacks_is_one_message_from_run(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     path = tmp_path / "cfg.json"
-    path.write_text(json.dumps(job(device="cuda")))
+    path.write_text(json.dumps(small_job_config(device="cuda")))
     assert main(capsys, "validate", str(path))[0] == 0  # a config for a GPU machine is valid anywhere
     code, _out, err = main(capsys, "run", str(path), "--work-dir", str(tmp_path / "work"))
     assert code == 1

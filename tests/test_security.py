@@ -25,6 +25,7 @@ from runnerkit._resolve import resolve
 from runnerkit.config import load_config
 from runnerkit.job import build_job
 from tests.cli_helpers import main
+from tests.helpers import small_job_config
 
 # -- classes a config may name by import path ---------------------------------------------------
 
@@ -39,18 +40,6 @@ class TinyData(torch.utils.data.Dataset[Any]):
 
 class Unstartable(runnerkit.BaseRunner):
     """A runner class without a training loop (abstract)."""
-
-
-def job_config(**overrides: Any) -> dict[str, Any]:
-    cfg: dict[str, Any] = {
-        "model": {"type": "DemoModel", "hidden": 4},
-        "data": {"samples_per_gpu": 8, "train": {"type": "DemoDataset", "num_samples": 16}},
-        "optimizer": {"type": "SGD", "lr": 0.1},
-        "optimizer_config": {},
-        "runner": {"type": "IterBasedRunner", "max_iters": 2},
-    }
-    cfg.update(overrides)
-    return cfg
 
 
 def write(folder: Path, name: str, data: Any) -> Path:
@@ -116,9 +105,9 @@ def test_an_import_path_of_a_class_of_the_right_kind_resolves(kind: str, spec: s
 
 def test_a_json_job_naming_functions_fails_at_its_first_refused_key(tmp_path: Path) -> None:
     for section, cfg in [
-        ("model.type", job_config(model={"type": "builtins:exec", "source": "open('pwned', 'w')"})),
-        ("data.train.type", job_config(data={"samples_per_gpu": 2, "train": {"type": "builtins:eval"}})),
-        ("optimizer.type", job_config(optimizer={"type": "os:system"})),
+        ("model.type", small_job_config(model={"type": "builtins:exec", "source": "open('pwned', 'w')"})),
+        ("data.train.type", small_job_config(data={"samples_per_gpu": 2, "train": {"type": "builtins:eval"}})),
+        ("optimizer.type", small_job_config(optimizer={"type": "os:system"})),
     ]:
         loaded = load_config(write(tmp_path, "job.json", cfg))
         with pytest.raises(ConfigError, match=rf"^`{section}`: .* cannot be used as an? "):
@@ -127,7 +116,7 @@ def test_a_json_job_naming_functions_fails_at_its_first_refused_key(tmp_path: Pa
 
 
 def test_a_hook_named_by_a_function_is_refused_in_custom_hooks(tmp_path: Path) -> None:
-    cfg = job_config(custom_hooks=[{"type": "os:system", "command": "touch pwned"}])
+    cfg = small_job_config(custom_hooks=[{"type": "os:system", "command": "touch pwned"}])
     with pytest.raises(ConfigError, match=r"`os:system` cannot be used as a hook: it resolves to the function"):
         build_job(cfg, work_dir=tmp_path / "work")
 
@@ -231,7 +220,7 @@ def test_a_python_config_may_inherit_from_python_and_data(tmp_path: Path) -> Non
 def test_validate_applies_the_same_rules_and_calls_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    cfg = job_config(runner={"touch": 1, "pwned": 1, "type": "IterBasedRunner", "constructor": "subprocess:Popen",
+    cfg = small_job_config(runner={"touch": 1, "pwned": 1, "type": "IterBasedRunner", "constructor": "subprocess:Popen",
                              "max_iters": 2}, model={"type": "builtins:exec", "source": "open('pwned2', 'w')"})
     code, out, err = main(capsys, "validate", str(write(tmp_path, "cfg.json", cfg)))
     assert code == 1
@@ -244,7 +233,7 @@ def test_runnerkit_run_refuses_a_json_config_naming_code_and_trains_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    cfg = job_config(runner={"touch": 1, "pwned": 1, "type": "IterBasedRunner", "constructor": "subprocess:Popen",
+    cfg = small_job_config(runner={"touch": 1, "pwned": 1, "type": "IterBasedRunner", "constructor": "subprocess:Popen",
                              "max_iters": 2})
     code, out, err = main(capsys, "run", str(write(tmp_path, "cfg.json", cfg)), "--work-dir", str(tmp_path / "work"))
     assert code == 1
@@ -285,9 +274,9 @@ def test_inductor_options_that_reach_the_compiler_are_refused_in_a_json_config_b
 ) -> None:
     monkeypatch.chdir(tmp_path)
     if where == "top":
-        cfg = job_config(compile=attack)
+        cfg = small_job_config(compile=attack)
     else:
-        cfg = job_config(runner={"type": "IterBasedRunner", "max_iters": 2, "compile": attack})
+        cfg = small_job_config(runner={"type": "IterBasedRunner", "max_iters": 2, "compile": attack})
     path = write(tmp_path, "cfg.json", cfg)
     code, out, err = main(capsys, "validate", str(path))
     assert code == 1
@@ -304,10 +293,10 @@ def test_inductor_options_that_reach_the_compiler_are_refused_in_a_json_config_b
 def test_a_data_config_may_set_the_safe_compile_options_each_checked(tmp_path: Path) -> None:
     safe = {"mode": None, "fullgraph": False, "dynamic": None, "backend": "aot_eager", "disable": False,
             "options": {"max_autotune": True, "max_fusion_size": 32, "triton.cudagraphs": False}}
-    assert runnerkit.check.check_config(job_config(compile=safe)) == []
+    assert runnerkit.check.check_config(small_job_config(compile=safe)) == []
     bad = {"backend": "tvm", "mode": "fast", "dynamic": "yes", "fullgraph": 1,
            "options": {"max_fusion_size": 10**6, "epilogue_fusion": "no"}, "name": "x"}
-    messages = {p.key: p.message for p in runnerkit.check.check_config(job_config(compile=bad))}
+    messages = {p.key: p.message for p in runnerkit.check.check_config(small_job_config(compile=bad))}
     assert messages["compile.backend"].startswith("a data config may name only the backends inductor, eager, aot_eager")
     assert messages["compile.mode"].startswith("expected one of default, reduce-overhead, max-autotune")
     assert messages["compile.dynamic"] == "expected `true`, `false` or `null`, got str `'yes'`"
@@ -343,7 +332,7 @@ def test_build_treats_a_runner_mapping_as_data_and_code_passes_options_in_defaul
 
 def path_config(tmp_path: Path, outside: Path) -> dict[str, Any]:
     """A job whose every hook writes to ``outside``, each through another key."""
-    return job_config(
+    return small_job_config(
         checkpoint_config={"interval": 1, "out_dir": str(outside), "filename_tmpl": str(outside / "evil_{}.pth")},
         log_config={"interval": 1, "hooks": [
             {"type": "TextLoggerHook", "out_dir": str(outside)},
@@ -386,7 +375,7 @@ def test_a_filename_template_that_climbs_out_is_refused_and_writes_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    cfg = job_config(checkpoint_config={"interval": 1, "filename_tmpl": "../../.bashrc{}"})
+    cfg = small_job_config(checkpoint_config={"interval": 1, "filename_tmpl": "../../.bashrc{}"})
     code, out, _ = main(capsys, "run", str(write(tmp_path, "cfg.json", cfg)), "--work-dir", str(tmp_path / "a" / "work"))
     assert code == 1
     assert "checkpoint_config.filename_tmpl: `../../.bashrc{}` leads out of the checkpoint folder" in out
@@ -398,7 +387,7 @@ def test_paths_inside_the_work_dir_are_accepted_and_the_run_writes_there(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     work = tmp_path / "runs" / "work"
-    cfg = job_config(
+    cfg = small_job_config(
         checkpoint_config={"interval": 1, "out_dir": str(work.parent), "filename_tmpl": "ckpt/it_{:03d}.pth"},
         log_config={"interval": 1, "hooks": [{"type": "TextLoggerHook", "out_dir": str(work / "logs")}]},
         custom_hooks=[{"type": "ProfilerHook", "by_epoch": False, "json_trace_path": str(work / "trace.json"),
@@ -419,7 +408,7 @@ def test_a_link_inside_the_work_dir_that_leads_outside_does_not_count_as_inside(
     work.mkdir()
     outside.mkdir()
     (work / "link").symlink_to(outside)
-    cfg = job_config(log_config={"interval": 1, "hooks": [{"type": "TextLoggerHook", "out_dir": str(work / "link")}]})
+    cfg = small_job_config(log_config={"interval": 1, "hooks": [{"type": "TextLoggerHook", "out_dir": str(work / "link")}]})
     problems = runnerkit.check.check_config(cfg, work_dir=work)
     assert [p.key for p in problems] == ["log_config.hooks[0].out_dir"]
 
@@ -452,7 +441,7 @@ def test_build_job_passes_a_python_configs_compile_options_through_and_treats_a_
 
     seen: list[Any] = []
     monkeypatch.setattr(runnerkit.runners.base, "compile_model", lambda model, value, logger: seen.append(value) or False)
-    cfg = job_config(runner={"type": "IterBasedRunner", "max_iters": 2, "compile": CXX_ATTACK})
+    cfg = small_job_config(runner={"type": "IterBasedRunner", "max_iters": 2, "compile": CXX_ATTACK})
     code = write(tmp_path, "cfg.py", "\n".join(f"{k} = {v!r}" for k, v in cfg.items()) + "\n")
     build_job(load_config(code), sources=[code], work_dir=tmp_path / "a")  # code: any option reaches the runner
     assert seen == [CXX_ATTACK]
@@ -465,10 +454,10 @@ def test_a_data_configs_runner_work_dir_cannot_move_the_run_out_of_the_work_dir(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    cfg = job_config(runner={"type": "IterBasedRunner", "max_iters": 2, "work_dir": str(tmp_path / "elsewhere")})
+    cfg = small_job_config(runner={"type": "IterBasedRunner", "max_iters": 2, "work_dir": str(tmp_path / "elsewhere")})
     code, out, _ = main(capsys, "run", str(write(tmp_path, "cfg.json", cfg)), "--work-dir", str(tmp_path / "work"))
     assert code == 1
     assert f"runner.work_dir: `{tmp_path / 'elsewhere'}` is outside the work dir `{tmp_path / 'work'}`" in out
     assert sorted(os.listdir(tmp_path)) == ["cfg.json"]
-    inner = job_config(runner={"type": "IterBasedRunner", "max_iters": 2, "work_dir": str(tmp_path / "work" / "sub")})
+    inner = small_job_config(runner={"type": "IterBasedRunner", "max_iters": 2, "work_dir": str(tmp_path / "work" / "sub")})
     assert runnerkit.check.check_config(inner, work_dir=tmp_path / "work") == []
